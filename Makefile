@@ -130,6 +130,10 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "all Debian packages present"; fi
 
+# Per-area additions (extra Debian packages via DEB_PACKAGES +=, extra deps steps as
+# prerequisites of deps) live in mk/*.mk so areas never edit the same lines.
+-include $(sort $(wildcard mk/*.mk))
+
 clean:
 	rm -rf build
 
