@@ -97,9 +97,13 @@ bench: $(BUILD)/ferry $(BENCH_BINS)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
 fuzz:
+ifeq ($(strip $(FUZZ_SRCS)),)
+	@echo "no fuzz targets"
+else
 	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -g" \
 	    EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DFERRY_FUZZING" \
 	    $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/fuzzers/%)
+endif
 
 build/fuzz/fuzzers/%: tests/fuzz/%.c $(LIB)
 	@mkdir -p $(dir $@)
