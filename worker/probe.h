@@ -81,7 +81,7 @@ void ferry_probe_free(ferry_probe_t *p);
 bool ferry_probe_has_isa(const ferry_probe_t *p, const char *flag);
 
 /* Parsers behind the sources, exposed for tests and fuzzing. Each appends the GPUs it
- * finds to *gpus/*n_gpus (up to FERRY_PROBE_MAX_GPUS) and returns how many it added. */
+ * finds to *gpus and *n_gpus (up to FERRY_PROBE_MAX_GPUS) and returns how many it added. */
 int ferry_probe_parse_nvsmi_csv(const char *text, size_t len, ferry_gpu_t **gpus, size_t *n_gpus);
 int ferry_probe_parse_nvsmi_xml(const char *text, size_t len, ferry_gpu_t **gpus, size_t *n_gpus);
 /* One /proc/driver/nvidia/gpus/<bus>/information file; driver may be NULL. */
