@@ -241,8 +241,9 @@ int ferry_msg_encode(const ferry_msg_t *m, ferry_buf_t *body)
         return 0;
     }
     case FERRY_CMD_HEARTBEAT:
-        msgpack_pack_map(&pk, 1);
+        msgpack_pack_map(&pk, 2);
         s_kv_u64(&pk, "inflight", m->u.heartbeat.inflight);
+        s_kv_u64(&pk, "interval_ms", m->u.heartbeat.interval_ms);
         return 0;
     case FERRY_CMD_PROGRESS:
         msgpack_pack_map(&pk, 2);
@@ -493,6 +494,8 @@ static int s_decode_field(s_ctx_t *c, ferry_msg_t *m, const msgpack_object *k, c
     case FERRY_CMD_HEARTBEAT:
         if (s_key_is(k, "inflight"))
             return s_get_u32(c, "inflight", v, UINT32_MAX, &m->u.heartbeat.inflight);
+        if (s_key_is(k, "interval_ms"))
+            return s_get_u32(c, "interval_ms", v, 3600 * 1000, &m->u.heartbeat.interval_ms);
         return 0;
     case FERRY_CMD_PROGRESS:
         if (s_key_is(k, "attempt"))
@@ -670,27 +673,26 @@ void ferry_msg_clear(ferry_msg_t *m)
 }
 
 /* ---- ZeroMQ -------------------------------------------------------------------------- */
+int ferry_proto_send_raw(void *sock, const void *identity, size_t identity_len, ferry_cmd_t cmd, const void *body,
+                         size_t body_len)
+{
+    uint8_t hdr[FERRY_PROTO_HEADER_LEN];
+    ferry_proto_header(hdr, cmd);
+    if (identity && zmq_send(sock, identity, identity_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -zmq_errno();
+    if (zmq_send(sock, hdr, sizeof hdr, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -zmq_errno();
+    if (zmq_send(sock, body, body_len, ZMQ_DONTWAIT) < 0)
+        return -zmq_errno();
+    return 0;
+}
+
 int ferry_proto_send(void *sock, const void *identity, size_t identity_len, const ferry_msg_t *m)
 {
     ferry_buf_t body = FERRY_BUF_INIT;
     int rc = ferry_msg_encode(m, &body);
-    if (rc) {
-        ferry_buf_free(&body);
-        return rc;
-    }
-    uint8_t hdr[FERRY_PROTO_HEADER_LEN];
-    ferry_proto_header(hdr, m->cmd);
-    rc = 0;
-    if (identity && zmq_send(sock, identity, identity_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        goto fail;
-    if (zmq_send(sock, hdr, sizeof hdr, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        goto fail;
-    if (zmq_send(sock, body.data, body.len, ZMQ_DONTWAIT) < 0)
-        goto fail;
-    ferry_buf_free(&body);
-    return 0;
-fail:
-    rc = -zmq_errno();
+    if (!rc)
+        rc = ferry_proto_send_raw(sock, identity, identity_len, m->cmd, body.data, body.len);
     ferry_buf_free(&body);
     return rc;
 }

@@ -141,7 +141,7 @@ typedef struct {
         ferry_msg_hello_t hello;
         struct { uint32_t credit; } ready;
         ferry_msg_task_t task;
-        struct { uint32_t inflight; } heartbeat;
+        struct { uint32_t inflight; uint32_t interval_ms; } heartbeat;
         struct { uint64_t attempt; uint32_t percent; } progress;
         ferry_msg_result_t result;
         struct { uint64_t *attempts; size_t n; } ack;
@@ -181,6 +181,10 @@ int ferry_proto_validate_msgpack(const void *data, size_t len);
 /* Send m on sock without blocking: [identity] header body. identity NULL for a DEALER.
  * Returns 0, -EAGAIN when the peer's queue is full (the message is dropped), or -errno. */
 int ferry_proto_send(void *sock, const void *identity, size_t identity_len, const ferry_msg_t *m);
+
+/* Send an already encoded body (from ferry_msg_encode) for cmd. Same returns. */
+int ferry_proto_send_raw(void *sock, const void *identity, size_t identity_len, ferry_cmd_t cmd, const void *body,
+                         size_t body_len);
 
 /* Send an ERROR message (code, printf message). */
 int ferry_proto_send_error(void *sock, const void *identity, size_t identity_len, ferry_errcode_t code,
