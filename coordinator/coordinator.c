@@ -10,6 +10,7 @@
 #include "coordinator/coordinator.h"
 #include "coordinator/journal.h"
 #include "proto/curve.h"
+#include "util/file.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -947,7 +948,7 @@ static void s_on_open_attempt(void *ud, uint64_t attempt, uint64_t task, int64_t
     s_lease_insert(c, l);
 }
 
-static bool s_is_loopback(const char *ep)
+bool ferry_endpoint_is_local(const char *ep)
 {
     return !strncmp(ep, "inproc://", 9) || !strncmp(ep, "ipc://", 6) || !strncmp(ep, "tcp://127.", 10) ||
            !strncmp(ep, "tcp://localhost:", 16) || !strncmp(ep, "tcp://[::1]:", 12);
@@ -1033,7 +1034,7 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
         c->zap = ferry_zap_new(c->ctx, opts->allow_list, err);
         if (!c->zap)
             goto fail;
-    } else if (!s_is_loopback(opts->bind)) {
+    } else if (!ferry_endpoint_is_local(opts->bind)) {
         ferry_warn("**********************************************************************");
         ferry_warn("INSECURE: %s is not a loopback endpoint and CURVE is off (--insecure):", opts->bind);
         ferry_warn("anyone who can reach it can take tasks and forge results.");
@@ -1150,4 +1151,22 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
     free(c->undelivered);
     free(c);
     *c_p = NULL;
+}
+
+int ferry_coordinator_load_plan(const char *path, ferry_plan_t **plan, char **text, size_t *len, ferry_err_t *err)
+{
+    *plan = NULL;
+    *text = NULL;
+    int rc = ferry_file_read(path, FERRY_PLAN_MAX_BYTES, text, len);
+    if (rc) {
+        return ferry_err(err, "%s: %s", path,
+                         rc == -EFBIG ? "plan file larger than the 4 MiB limit" : strerror(-rc));
+    }
+    *plan = ferry_plan_parse(path, *text, *len, err);
+    if (!*plan) {
+        free(*text);
+        *text = NULL;
+        return -1;
+    }
+    return 0;
 }

@@ -68,6 +68,13 @@ uint64_t ferry_coordinator_bad_frames(const ferry_coordinator_t *c);
 
 void ferry_coordinator_destroy(ferry_coordinator_t **c_p);
 
+/* Read and parse the plan at path, keeping its bytes (the journal stores and hashes
+ * them). Returns 0, or -1 with err naming the file (and line, for YAML errors). */
+int ferry_coordinator_load_plan(const char *path, ferry_plan_t **plan, char **text, size_t *len, ferry_err_t *err);
+
+/* True for endpoints that stay on this machine (inproc, ipc, 127.x, localhost, ::1). */
+bool ferry_endpoint_is_local(const char *endpoint);
+
 /* True when a worker with these capabilities may run tasks with requirements req. */
 bool ferry_requirements_match(const ferry_requirements_t *req, const ferry_msg_hello_t *caps);
 
