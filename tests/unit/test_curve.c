@@ -386,7 +386,7 @@ static void test_zap_hostile_requests(void **state)
     s_zap_call(req, one, one_len, 1, status, user_id);
     assert_string_equal(status, "500");
 
-    const char *version[] = {"2.0", "id-3", "ferry", "a", "", "CURVE", (const char *)a_raw};
+    const char *version[] = {"2.0", "id-3", "ferry", "1.2.3.4", "", "CURVE", (const char *)a_raw};
     s_zap_call(req, version, ok_len, 7, status, user_id);
     assert_string_equal(status, "500");
 
