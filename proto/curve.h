@@ -8,8 +8,12 @@
  *   public-key = <40 Z85 characters>
  *   secret-key = <40 Z85 characters>        (BASE.key only)
  * An allow-list file holds one Z85 public key per line; blank lines and `#` comments
- * (whole line or after the key) are ignored. A BASE.pub file is itself a valid
- * allow-list line set (its `public-key = ` prefix is accepted).
+ * (whole line, or after the key and a blank) are ignored. A BASE.pub file is itself a
+ * valid allow-list (its `public-key = ` prefix is accepted), so allow-lists can be built
+ * with `cat` of the workers' .pub files. Z85 keys contain '#' but never start with it,
+ * so a line starting with '#' is always a comment.
+ *
+ * Order of teardown: ferry_zap_destroy before zmq_ctx_term (the handler owns sockets). 
  *
  * Security note: libzmq 4.3 admits every CURVE client when no ZAP handler is bound in
  * the context, so create the ferry_zap_t BEFORE the server socket binds. */
@@ -49,7 +53,9 @@ typedef struct ferry_zap ferry_zap_t;
  * err filled (an unreadable or malformed allow-list: the message names the line; the
  * endpoint already taken). Requests for the CURVE mechanism are allowed when the client
  * key is on the list (status 200), otherwise denied (400) and logged with the key;
- * other mechanisms (NULL, PLAIN) are denied. Malformed requests get status 500. */
+ * other mechanisms (NULL, PLAIN) are denied. Malformed requests get status 500.
+ * An allowed client's reply carries its Z85 key as user id: the server reads it with
+ * zmq_msg_gets(msg, "User-Id") to know which worker key sent a message. */
 ferry_zap_t *ferry_zap_new(void *zmq_ctx, const char *allow_list_path, ferry_err_t *err);
 /* Number of requests denied so far (thread-safe). */
 uint64_t ferry_zap_denied(ferry_zap_t *self);

@@ -231,7 +231,8 @@ static void test_hostile_inputs(void **state)
     /* NUL characters inside values and in the raw text */
     assert_plan_error("name: \"a\\0b\"\n", "NUL");
     ferry_err_t err;
-    assert_null(ferry_plan_parse("p.yaml", "name: a\0b\ndiagnostics: [{kind: echo}]\n", 40, &err));
+    static const char with_nul[] = "name: a\0b\ndiagnostics: [{kind: echo}]\n";
+    assert_null(ferry_plan_parse("p.yaml", with_nul, sizeof with_nul - 1, &err));
     /* tags */
     assert_plan_error("name: !!python/object x\n", "YAML tag");
     assert_plan_error("diagnostics: !custom [{kind: echo}]\n", "YAML tag");
