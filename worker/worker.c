@@ -83,6 +83,7 @@ static void s_send_hello(ferry_worker_t *w)
             ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULT, u->body.data, u->body.len);
 }
 
+/* Send r and keep it until ACKed; takes ownership of r's strings. */
 static void s_send_result(ferry_worker_t *w, ferry_msg_result_t *r)
 {
     ferry_msg_t m = {.cmd = FERRY_CMD_RESULT};
@@ -158,8 +159,7 @@ static void s_on_task(ferry_worker_t *w, ferry_msg_t *m)
     if (t->kind == FERRY_TASK_ECHO) { /* in-process: measures the orchestration path */
         ferry_msg_result_t r = {.attempt = t->attempt, .task = t->task, .outcome = FERRY_OUTCOME_OK,
                                 .output = t->id ? ferry_strdup(t->id) : NULL};
-        s_send_result(w, &r);
-        free(r.output);
+        s_send_result(w, &r); /* takes r's strings */
         return;
     }
     s_pending_t *p = ferry_calloc(1, sizeof *p);
