@@ -203,6 +203,16 @@ static void s_lease_insert(ferry_coordinator_t *c, s_lease_t *l)
     c->n_leases++;
 }
 
+static s_lease_t *s_lease_find(ferry_coordinator_t *c, uint64_t attempt)
+{
+    if (!c->n_buckets)
+        return NULL;
+    for (s_lease_t *l = c->buckets[s_bucket(c, attempt)]; l; l = l->next)
+        if (l->attempt == attempt)
+            return l;
+    return NULL;
+}
+
 static s_lease_t *s_lease_take(ferry_coordinator_t *c, uint64_t attempt)
 {
     if (!c->n_buckets)
@@ -520,8 +530,8 @@ static void s_on_result(ferry_coordinator_t *c, s_worker_t *w, ferry_inbound_t *
         l = NULL;
     }
     if (!l) {
-        ferry_info("dropping a stale or duplicate result for attempt %llu (task %llu) from %s",
-                   (unsigned long long)r->attempt, (unsigned long long)r->task, w ? w->name : "an unregistered peer");
+        ferry_log(w ? FERRY_LOG_INFO : FERRY_LOG_DEBUG, "dropping a stale or duplicate result for attempt %llu (task %llu) from %s",
+                  (unsigned long long)r->attempt, (unsigned long long)r->task, w ? w->name : "an unregistered peer");
         ferry_journal_event(c->journal, s_wall_ms(), "stale-result", r->task, r->attempt, w ? w->id : 0,
                             ferry_outcome_name((int)r->outcome));
         s_ack(c, w, in, r->attempt);
@@ -766,8 +776,10 @@ static void s_pump(ferry_coordinator_t *c, void (*extra)(ferry_coordinator_t *))
         is_first = false;
         /* attempts whose TASK could not be delivered last turn */
         for (size_t i = 0; i < c->n_undelivered; i++) {
-            s_lease_t *l = s_lease_take(c, c->undelivered[i]);
-            if (l)
+            s_lease_t *l = s_lease_find(c, c->undelivered[i]);
+            if (l && l->worker) /* its connection is gone: the worker is unreachable */
+                s_worker_remove(c, l->worker, true, "unreachable: a TASK could not be delivered");
+            else if ((l = s_lease_take(c, c->undelivered[i])))
                 s_lost(c, l, "TASK could not be delivered to the worker");
         }
         c->n_undelivered = 0;
