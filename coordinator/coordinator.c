@@ -1,0 +1,1186 @@
+/* coordinator.c -- libuv loop + ROUTER socket + journal + scheduler (leases, credit, retries)
+ *
+ * One loop turn: drain the ROUTER until EAGAIN (at most FERRY_COORD_MAX_TURN_MSGS),
+ * handle each message, lease tasks to workers with credit, COMMIT the journal
+ * transaction, and only then send the queued TASKs and ACKs. So a TASK's attempt id is
+ * durable before any worker sees it, and a RESULT is durable before it is ACKed.
+ *
+ * Memory is O(workers + in-flight leases + one fetch batch per active group): pending
+ * tasks stay in the journal and are read FERRY_COORD_FETCH_BATCH at a time. */
+#include "coordinator/coordinator.h"
+#include "coordinator/journal.h"
+#include "proto/curve.h"
+#include "util/file.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/sha256.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <uv.h>
+#include <zmq.h>
+
+typedef struct s_worker {
+    char *name;
+    int64_t id; /* journal row */
+    uint8_t identity[FERRY_PROTO_MAX_IDENTITY];
+    size_t identity_len;
+    uint32_t credit;
+    uint64_t last_seen_ms, last_sent_ms; /* uv_now */
+    size_t inflight;
+    size_t rr; /* next group to look at */
+    bool *matches;
+    uint64_t *acks;
+    size_t n_acks, cap_acks;
+    struct s_worker *next;
+} s_worker_t;
+
+typedef struct s_lease {
+    uint64_t attempt, task;
+    uint32_t group;
+    int attempt_no;
+    s_worker_t *worker;  /* NULL: its worker is not connected (after a restart) */
+    int64_t worker_id;
+    uint64_t expires_ms; /* for worker == NULL: uv_now deadline */
+    struct s_lease *next;
+} s_lease_t;
+
+typedef struct {
+    uint64_t *v;
+    size_t head, len, cap;
+} s_queue_t;
+
+typedef struct {
+    ferry_journal_group_row_t row;
+    const ferry_plan_group_t *plan_group; /* NULL when the plan has no group of that name */
+    s_queue_t ready;
+    uint64_t cursor; /* highest task id fetched */
+    bool is_exhausted;
+} s_group_t;
+
+typedef struct {
+    uint64_t due_ms, task;
+    uint32_t group;
+} s_retry_t;
+
+typedef struct {
+    uint8_t identity[FERRY_PROTO_MAX_IDENTITY];
+    size_t identity_len;
+    ferry_cmd_t cmd;
+    ferry_buf_t body;
+    uint64_t attempt; /* for TASK: so an undeliverable TASK ends its attempt */
+} s_out_t;
+
+struct ferry_coordinator {
+    ferry_coord_opts_t opts;
+    const ferry_plan_t *plan;
+    ferry_journal_t *journal;
+    void *ctx;
+    bool is_own_ctx;
+    void *router;
+    ferry_zap_t *zap;
+    uv_loop_t loop;
+    uv_poll_t poll;
+    uv_timer_t heartbeat_timer, retry_timer, progress_timer, drain_timer;
+    uv_async_t stop_async;
+    uv_signal_t sigint, sigterm;
+    bool has_handles, is_stopping, is_finished, is_broken, is_in_turn;
+    int exit_code;
+
+    s_group_t *groups;
+    size_t n_groups;
+    s_worker_t *workers;
+    size_t n_workers;
+    s_lease_t **buckets;
+    size_t n_buckets, n_leases;
+    s_retry_t *retries;
+    size_t n_retries, cap_retries;
+    s_out_t *outbox;
+    size_t n_out, cap_out;
+    uint64_t *undelivered;
+    size_t n_undelivered, cap_undelivered;
+
+    uint64_t total, done, failed, done_at_start;
+    uint64_t start_ms;
+    uint64_t bad_frames, bad_frames_warned, last_bad_warn_ms;
+};
+
+static int64_t s_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- small containers ---------------------------------------------------------------- */
+static void s_queue_push(s_queue_t *q, uint64_t v)
+{
+    if (q->len == q->cap) {
+        size_t ncap = q->cap ? q->cap * 2 : 64;
+        uint64_t *nv = ferry_reallocarray(NULL, ncap, sizeof *nv);
+        for (size_t i = 0; i < q->len; i++)
+            nv[i] = q->v[(q->head + i) % q->cap];
+        free(q->v);
+        q->v = nv;
+        q->cap = ncap;
+        q->head = 0;
+    }
+    q->v[(q->head + q->len++) % q->cap] = v;
+}
+
+static uint64_t s_queue_pop(s_queue_t *q)
+{
+    uint64_t v = q->v[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    return v;
+}
+
+static void s_retry_push(ferry_coordinator_t *c, s_retry_t r)
+{
+    if (c->n_retries == c->cap_retries) {
+        c->cap_retries = c->cap_retries ? c->cap_retries * 2 : 64;
+        c->retries = ferry_reallocarray(c->retries, c->cap_retries, sizeof *c->retries);
+    }
+    size_t i = c->n_retries++;
+    while (i > 0 && c->retries[(i - 1) / 2].due_ms > r.due_ms) {
+        c->retries[i] = c->retries[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    c->retries[i] = r;
+}
+
+static s_retry_t s_retry_pop(ferry_coordinator_t *c)
+{
+    s_retry_t top = c->retries[0], last = c->retries[--c->n_retries];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l >= c->n_retries)
+            break;
+        if (l + 1 < c->n_retries && c->retries[l + 1].due_ms < c->retries[l].due_ms)
+            l++;
+        if (c->retries[l].due_ms >= last.due_ms)
+            break;
+        c->retries[m] = c->retries[l];
+        i = l;
+    }
+    if (c->n_retries)
+        c->retries[i] = last;
+    return top;
+}
+
+static size_t s_bucket(ferry_coordinator_t *c, uint64_t attempt)
+{
+    return (size_t)((attempt * 0x9E3779B97F4A7C15ull) >> 20) & (c->n_buckets - 1);
+}
+
+static void s_lease_insert(ferry_coordinator_t *c, s_lease_t *l)
+{
+    if (c->n_leases >= c->n_buckets) {
+        size_t old_n = c->n_buckets;
+        s_lease_t **old = c->buckets;
+        c->n_buckets = old_n ? old_n * 2 : 1024;
+        c->buckets = ferry_calloc(c->n_buckets, sizeof *c->buckets);
+        for (size_t b = 0; b < old_n; b++)
+            for (s_lease_t *e = old[b], *nx; e; e = nx) {
+                nx = e->next;
+                size_t h = s_bucket(c, e->attempt);
+                e->next = c->buckets[h];
+                c->buckets[h] = e;
+            }
+        free(old);
+    }
+    size_t h = s_bucket(c, l->attempt);
+    l->next = c->buckets[h];
+    c->buckets[h] = l;
+    c->n_leases++;
+}
+
+static s_lease_t *s_lease_find(ferry_coordinator_t *c, uint64_t attempt)
+{
+    if (!c->n_buckets)
+        return NULL;
+    for (s_lease_t *l = c->buckets[s_bucket(c, attempt)]; l; l = l->next)
+        if (l->attempt == attempt)
+            return l;
+    return NULL;
+}
+
+static s_lease_t *s_lease_take(ferry_coordinator_t *c, uint64_t attempt)
+{
+    if (!c->n_buckets)
+        return NULL;
+    for (s_lease_t **pp = &c->buckets[s_bucket(c, attempt)]; *pp; pp = &(*pp)->next)
+        if ((*pp)->attempt == attempt) {
+            s_lease_t *l = *pp;
+            *pp = l->next;
+            c->n_leases--;
+            return l;
+        }
+    return NULL;
+}
+
+/* ---- outbox: messages queued during a turn, sent after the commit -------------------- */
+static s_out_t *s_out_new(ferry_coordinator_t *c, const uint8_t *identity, size_t identity_len, ferry_cmd_t cmd)
+{
+    if (c->n_out == c->cap_out) {
+        size_t ncap = c->cap_out ? c->cap_out * 2 : 256;
+        c->outbox = ferry_reallocarray(c->outbox, ncap, sizeof *c->outbox);
+        memset(c->outbox + c->cap_out, 0, (ncap - c->cap_out) * sizeof *c->outbox);
+        c->cap_out = ncap;
+    }
+    s_out_t *o = &c->outbox[c->n_out++];
+    memcpy(o->identity, identity, identity_len);
+    o->identity_len = identity_len;
+    o->cmd = cmd;
+    o->attempt = 0;
+    ferry_buf_reset(&o->body);
+    return o;
+}
+
+static void s_out_msg(ferry_coordinator_t *c, const uint8_t *identity, size_t identity_len, const ferry_msg_t *m)
+{
+    s_out_t *o = s_out_new(c, identity, identity_len, m->cmd);
+    ferry_msg_encode(m, &o->body);
+}
+
+static void s_out_error(ferry_coordinator_t *c, const uint8_t *identity, size_t identity_len, ferry_errcode_t code,
+                        const char *text)
+{
+    ferry_msg_t m = {.cmd = FERRY_CMD_ERROR};
+    m.u.error.code = code;
+    m.u.error.message = (char *)text;
+    s_out_msg(c, identity, identity_len, &m);
+}
+
+/* ---- workers ------------------------------------------------------------------------- */
+static s_worker_t *s_worker_by_identity(ferry_coordinator_t *c, const uint8_t *id, size_t len)
+{
+    for (s_worker_t *w = c->workers; w; w = w->next)
+        if (w->identity_len == len && memcmp(w->identity, id, len) == 0)
+            return w;
+    return NULL;
+}
+
+static s_worker_t *s_worker_by_name(ferry_coordinator_t *c, const char *name)
+{
+    for (s_worker_t *w = c->workers; w; w = w->next)
+        if (!strcmp(w->name, name))
+            return w;
+    return NULL;
+}
+
+static bool s_has(char **list, size_t n, const char *want)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] && !strcasecmp(list[i], want))
+            return true;
+    return false;
+}
+
+bool ferry_requirements_match(const ferry_requirements_t *req, const ferry_msg_hello_t *caps)
+{
+    if (req->arch && (!caps->arch || strcmp(req->arch, caps->arch)))
+        return false;
+    if (req->needs_gpu && caps->n_gpus == 0)
+        return false;
+    for (size_t i = 0; i < req->n_isa; i++)
+        if (!s_has(caps->isa, caps->n_isa, req->isa[i]))
+            return false;
+    for (size_t i = 0; i < req->n_tags; i++)
+        if (!s_has(caps->tags, caps->n_tags, req->tags[i]))
+            return false;
+    for (size_t i = 0; i < req->n_runtimes; i++)
+        if (!s_has(caps->runtimes, caps->n_runtimes, req->runtimes[i]))
+            return false;
+    return true;
+}
+
+static char *s_caps_json(const ferry_msg_hello_t *h)
+{
+    ferry_buf_t b = FERRY_BUF_INIT;
+    ferry_json_t j;
+    ferry_json_init(&j, &b, false);
+    ferry_json_obj_begin(&j);
+    ferry_json_key(&j, "slots");
+    ferry_json_uint(&j, h->slots);
+    const char *keys[] = {"arch", "cpu_model", "os", "kernel"};
+    const char *vals[] = {h->arch, h->cpu_model, h->os, h->kernel};
+    for (size_t i = 0; i < 4; i++) {
+        ferry_json_key(&j, keys[i]);
+        if (vals[i])
+            ferry_json_str(&j, vals[i]);
+        else
+            ferry_json_null(&j);
+    }
+    ferry_json_key(&j, "cores");
+    ferry_json_uint(&j, h->cores);
+    ferry_json_key(&j, "memory_bytes");
+    ferry_json_uint(&j, h->memory_bytes);
+    char **lists[] = {h->isa, h->tags, h->runtimes};
+    size_t ns[] = {h->n_isa, h->n_tags, h->n_runtimes};
+    const char *lkeys[] = {"isa", "tags", "runtimes"};
+    for (size_t l = 0; l < 3; l++) {
+        ferry_json_key(&j, lkeys[l]);
+        ferry_json_arr_begin(&j);
+        for (size_t i = 0; i < ns[l]; i++)
+            ferry_json_str(&j, lists[l][i]);
+        ferry_json_arr_end(&j);
+    }
+    ferry_json_key(&j, "gpus");
+    ferry_json_arr_begin(&j);
+    for (size_t i = 0; i < h->n_gpus; i++) {
+        ferry_json_obj_begin(&j);
+        ferry_json_key(&j, "name");
+        ferry_json_str(&j, h->gpus[i].name ? h->gpus[i].name : "");
+        ferry_json_key(&j, "memory_bytes");
+        ferry_json_uint(&j, h->gpus[i].memory_bytes);
+        ferry_json_obj_end(&j);
+    }
+    ferry_json_arr_end(&j);
+    ferry_json_obj_end(&j);
+    return ferry_buf_steal(&b);
+}
+
+static void s_worker_free(s_worker_t *w)
+{
+    free(w->name);
+    free(w->matches);
+    free(w->acks);
+    free(w);
+}
+
+/* ---- attempts ---------------------------------------------------------------------- */
+static void s_journal_failed(ferry_coordinator_t *c)
+{
+    if (!c->is_broken)
+        ferry_error("the journal failed; stopping (state is consistent up to the last commit)");
+    c->is_broken = true;
+}
+
+static void s_finish(ferry_coordinator_t *c);
+
+/* End an attempt: record it, then count the task done, schedule a retry or fail it. */
+static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_journal_outcome_t *o)
+{
+    int64_t now = s_wall_ms();
+    ferry_task_state_t state;
+    bool is_retry = false;
+    if (o->outcome == FERRY_OUTCOME_OK)
+        state = FERRY_TASK_DONE;
+    else if (l->attempt_no >= c->plan->max_attempts)
+        state = FERRY_TASK_FAILED;
+    else {
+        state = FERRY_TASK_PENDING;
+        is_retry = true;
+    }
+    int rc = ferry_journal_finish(c->journal, l->attempt, l->task, o, state, now);
+    if (rc < 0) {
+        s_journal_failed(c);
+    } else if (rc == 0) {
+        if (state == FERRY_TASK_DONE)
+            c->done++;
+        else if (state == FERRY_TASK_FAILED) {
+            c->failed++;
+            s_group_t *g = &c->groups[l->group];
+            ferry_warn("task %s-%llu failed after %d attempts: %s: %s", g->row.name,
+                       (unsigned long long)(l->task - g->row.first_task), l->attempt_no,
+                       ferry_outcome_name(o->outcome), o->reason ? o->reason : "");
+            ferry_journal_event(c->journal, now, "task-failed", l->task, l->attempt, l->worker_id, o->reason);
+        } else if (is_retry) {
+            int shift = FERRY_MIN(l->attempt_no - 1, FERRY_COORD_MAX_BACKOFF_SHIFT);
+            uint64_t delay = (uint64_t)c->plan->retry_backoff_ms << shift;
+            s_retry_push(c, (s_retry_t){.due_ms = uv_now(&c->loop) + delay, .task = l->task, .group = l->group});
+        }
+    }
+    if (l->worker && l->worker->inflight)
+        l->worker->inflight--;
+    free(l);
+}
+
+static void s_lost(ferry_coordinator_t *c, s_lease_t *l, const char *reason)
+{
+    ferry_journal_outcome_t o = {.outcome = FERRY_OUTCOME_LOST, .reason = reason};
+    ferry_journal_event(c->journal, s_wall_ms(), "lease-lost", l->task, l->attempt, l->worker_id, reason);
+    s_attempt_end(c, l, &o);
+}
+
+/* Every lease held by w (or matching pred) ends as lost. O(leases). */
+static void s_leases_lost_for(ferry_coordinator_t *c, s_worker_t *w, const char *reason)
+{
+    for (size_t b = 0; b < c->n_buckets; b++) {
+        s_lease_t **pp = &c->buckets[b];
+        while (*pp) {
+            s_lease_t *l = *pp;
+            if (l->worker == w) {
+                *pp = l->next;
+                c->n_leases--;
+                s_lost(c, l, reason);
+            } else {
+                pp = &l->next;
+            }
+        }
+    }
+}
+
+static void s_worker_remove(ferry_coordinator_t *c, s_worker_t *w, bool is_lost, const char *reason)
+{
+    ferry_log(is_lost ? FERRY_LOG_WARN : FERRY_LOG_INFO, "worker %s %s: %s", w->name, is_lost ? "lost" : "left",
+              reason);
+    s_leases_lost_for(c, w, reason);
+    ferry_journal_worker_gone(c->journal, w->id, is_lost, s_wall_ms());
+    ferry_journal_event(c->journal, s_wall_ms(), is_lost ? "worker-lost" : "worker-left", 0, 0, w->id, reason);
+    for (s_worker_t **pp = &c->workers; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    c->n_workers--;
+    s_worker_free(w);
+}
+
+/* ---- message handlers ---------------------------------------------------------------- */
+static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
+{
+    ferry_msg_hello_t *h = &in->msg.u.hello;
+    uint64_t now = uv_now(&c->loop);
+    if (c->is_stopping) {
+        s_out_error(c, in->identity, in->identity_len, FERRY_ERRCODE_REFUSED, "coordinator is stopping");
+        return;
+    }
+    s_worker_t *by_id = s_worker_by_identity(c, in->identity, in->identity_len);
+    if (by_id && strcmp(by_id->name, h->name))
+        s_worker_remove(c, by_id, false, "its connection now speaks for another worker");
+    s_worker_t *w = s_worker_by_name(c, h->name);
+    bool is_new = !w;
+    if (!w) {
+        if (c->n_workers >= FERRY_COORD_MAX_WORKERS) {
+            s_out_error(c, in->identity, in->identity_len, FERRY_ERRCODE_REFUSED, "too many workers");
+            c->bad_frames++;
+            return;
+        }
+        w = ferry_calloc(1, sizeof *w);
+        w->name = ferry_strdup(h->name);
+        w->matches = ferry_calloc(c->n_groups ? c->n_groups : 1, sizeof *w->matches);
+        w->next = c->workers;
+        c->workers = w;
+        c->n_workers++;
+    }
+    memcpy(w->identity, in->identity, in->identity_len);
+    w->identity_len = in->identity_len;
+    w->credit = h->credit;
+    w->last_seen_ms = now;
+    char *caps = s_caps_json(h);
+    if (ferry_journal_worker(c->journal, h->name, caps, s_wall_ms(), &w->id))
+        s_journal_failed(c);
+    free(caps);
+    size_t n_match = 0;
+    for (size_t g = 0; g < c->n_groups; g++) {
+        const ferry_plan_group_t *pg = c->groups[g].plan_group;
+        w->matches[g] = pg ? ferry_requirements_match(&pg->req, h) : true;
+        n_match += w->matches[g];
+    }
+    /* leases this worker held before a coordinator restart are its again */
+    for (size_t b = 0; b < c->n_buckets; b++)
+        for (s_lease_t *l = c->buckets[b]; l; l = l->next)
+            if (!l->worker && l->worker_id == w->id) {
+                l->worker = w;
+                w->inflight++;
+            }
+    ferry_log(is_new ? FERRY_LOG_INFO : FERRY_LOG_DEBUG, "worker %s %s: %u slots, credit %u, %s, serves %zu of %zu groups",
+              w->name, is_new ? "joined" : "said HELLO again", h->slots, h->credit, h->arch ? h->arch : "?", n_match,
+              c->n_groups);
+    if (is_new)
+        ferry_journal_event(c->journal, s_wall_ms(), "worker-joined", 0, 0, w->id, NULL);
+    ferry_msg_t hb = {.cmd = FERRY_CMD_HEARTBEAT};
+    hb.u.heartbeat.interval_ms = (uint32_t)c->plan->heartbeat_ms;
+    s_out_msg(c, w->identity, w->identity_len, &hb);
+    w->last_sent_ms = now;
+}
+
+static void s_ack(ferry_coordinator_t *c, s_worker_t *w, const ferry_inbound_t *in, uint64_t attempt)
+{
+    if (!w) {
+        ferry_msg_t m = {.cmd = FERRY_CMD_ACK};
+        m.u.ack.attempts = &attempt;
+        m.u.ack.n = 1;
+        s_out_msg(c, in->identity, in->identity_len, &m);
+        return;
+    }
+    if (w->n_acks == w->cap_acks) {
+        w->cap_acks = w->cap_acks ? w->cap_acks * 2 : 64;
+        w->acks = ferry_reallocarray(w->acks, w->cap_acks, sizeof *w->acks);
+    }
+    w->acks[w->n_acks++] = attempt;
+}
+
+static void s_on_result(ferry_coordinator_t *c, s_worker_t *w, ferry_inbound_t *in)
+{
+    ferry_msg_result_t *r = &in->msg.u.result;
+    s_lease_t *l = s_lease_take(c, r->attempt);
+    if (l && l->task != r->task) { /* not this attempt's task: hostile or confused */
+        s_lease_insert(c, l);
+        l = NULL;
+    }
+    if (!l) {
+        ferry_log(w ? FERRY_LOG_INFO : FERRY_LOG_DEBUG, "dropping a stale or duplicate result for attempt %llu (task %llu) from %s",
+                  (unsigned long long)r->attempt, (unsigned long long)r->task, w ? w->name : "an unregistered peer");
+        ferry_journal_event(c->journal, s_wall_ms(), "stale-result", r->task, r->attempt, w ? w->id : 0,
+                            ferry_outcome_name((int)r->outcome));
+        s_ack(c, w, in, r->attempt);
+        return;
+    }
+    ferry_journal_outcome_t o = {.outcome = (int)r->outcome, .exit_code = r->exit_code, .signal = r->signal,
+                                 .elapsed_ms = r->elapsed_ms, .reason = r->reason, .stderr_tail = r->stderr_tail,
+                                 .output = r->output};
+    if (r->outcome != FERRY_OUTCOME_OK)
+        ferry_info("attempt %d of task %llu: %s: %s", l->attempt_no, (unsigned long long)l->task,
+                   ferry_outcome_name((int)r->outcome), r->reason ? r->reason : "");
+    s_attempt_end(c, l, &o);
+    s_ack(c, w, in, r->attempt);
+}
+
+static void s_note_bad_frame(ferry_coordinator_t *c, const ferry_inbound_t *in, int rc, const ferry_err_t *err)
+{
+    c->bad_frames++;
+    uint64_t now = uv_now(&c->loop);
+    if (c->last_bad_warn_ms == 0 || now - c->last_bad_warn_ms >= FERRY_COORD_WARN_INTERVAL_MS) {
+        ferry_warn("refused %llu malformed message(s) so far; latest: %s",
+                   (unsigned long long)(c->bad_frames - c->bad_frames_warned), err->msg);
+        c->last_bad_warn_ms = now;
+        c->bad_frames_warned = c->bad_frames;
+    }
+    if (in->identity_len == 0 || in->msg.cmd == FERRY_CMD_ERROR)
+        return;
+    ferry_errcode_t code = rc == FERRY_PROTO_EVERSION ? FERRY_ERRCODE_VERSION
+                           : rc == FERRY_PROTO_ECMD   ? FERRY_ERRCODE_COMMAND
+                                                      : FERRY_ERRCODE_MALFORMED;
+    s_out_error(c, in->identity, in->identity_len, code, err->msg);
+}
+
+static void s_handle(ferry_coordinator_t *c, ferry_inbound_t *in)
+{
+    s_worker_t *w = s_worker_by_identity(c, in->identity, in->identity_len);
+    if (w)
+        w->last_seen_ms = uv_now(&c->loop);
+    switch (in->msg.cmd) {
+    case FERRY_CMD_HELLO:
+        s_on_hello(c, in);
+        return;
+    case FERRY_CMD_RESULT:
+        s_on_result(c, w, in);
+        return;
+    case FERRY_CMD_ERROR:
+        ferry_warn("worker %s reports error %u: %s", w ? w->name : "(unregistered)", in->msg.u.error.code,
+                   in->msg.u.error.message ? in->msg.u.error.message : "");
+        return;
+    default:
+        break;
+    }
+    if (!w) {
+        if (in->msg.cmd != FERRY_CMD_BYE)
+            s_out_error(c, in->identity, in->identity_len, FERRY_ERRCODE_NOT_REGISTERED, "say HELLO first");
+        return;
+    }
+    switch (in->msg.cmd) {
+    case FERRY_CMD_READY: {
+        uint64_t credit = (uint64_t)w->credit + in->msg.u.ready.credit;
+        w->credit = (uint32_t)FERRY_MIN(credit, (uint64_t)FERRY_PROTO_MAX_CREDIT);
+        return;
+    }
+    case FERRY_CMD_BYE:
+        s_worker_remove(c, w, false, in->msg.u.bye.reason ? in->msg.u.bye.reason : "said BYE");
+        return;
+    case FERRY_CMD_HEARTBEAT:
+    case FERRY_CMD_PROGRESS:
+        return;
+    default: /* TASK, ACK: not a worker's to send */
+        c->bad_frames++;
+        s_out_error(c, in->identity, in->identity_len, FERRY_ERRCODE_COMMAND, "coordinators do not take this command");
+        return;
+    }
+}
+
+/* ---- scheduling ---------------------------------------------------------------------- */
+static bool s_group_has_task(ferry_coordinator_t *c, s_group_t *g)
+{
+    if (g->ready.len)
+        return true;
+    if (g->is_exhausted)
+        return false;
+    uint64_t ids[FERRY_COORD_FETCH_BATCH];
+    size_t n = 0;
+    if (ferry_journal_fetch_pending(c->journal, g->cursor, g->row.first_task + g->row.count, ids,
+                                    FERRY_COORD_FETCH_BATCH, &n)) {
+        s_journal_failed(c);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        s_queue_push(&g->ready, ids[i]);
+    if (n)
+        g->cursor = ids[n - 1];
+    if (n < FERRY_COORD_FETCH_BATCH)
+        g->is_exhausted = true;
+    return n > 0;
+}
+
+static void s_lease_to(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
+{
+    s_group_t *g = &c->groups[gi];
+    uint64_t task = s_queue_pop(&g->ready);
+    uint64_t attempt;
+    int attempt_no;
+    if (ferry_journal_lease(c->journal, task, w->id, s_wall_ms(), &attempt, &attempt_no)) {
+        s_journal_failed(c);
+        return;
+    }
+    s_lease_t *l = ferry_calloc(1, sizeof *l);
+    *l = (s_lease_t){.attempt = attempt, .task = task, .group = (uint32_t)gi, .attempt_no = attempt_no,
+                     .worker = w, .worker_id = w->id};
+    s_lease_insert(c, l);
+    w->inflight++;
+    w->credit--;
+    char id[FERRY_PLAN_MAX_NAME + 32];
+    snprintf(id, sizeof id, "%s-%llu", g->row.name, (unsigned long long)(task - g->row.first_task));
+    ferry_msg_t m = {.cmd = FERRY_CMD_TASK};
+    m.u.task = (ferry_msg_task_t){.attempt = attempt, .task = task, .id = id, .kind = (uint32_t)g->row.kind,
+                                  .sleep_ms = g->row.sleep_ms, .timeout_ms = c->plan->task_timeout_ms,
+                                  .memory_mb = c->plan->memory_limit_mb};
+    s_out_t *o = s_out_new(c, w->identity, w->identity_len, FERRY_CMD_TASK);
+    ferry_msg_encode(&m, &o->body);
+    o->attempt = attempt;
+    w->last_sent_ms = uv_now(&c->loop);
+}
+
+static void s_dispatch(ferry_coordinator_t *c)
+{
+    uint64_t now = uv_now(&c->loop);
+    while (c->n_retries && c->retries[0].due_ms <= now) {
+        s_retry_t r = s_retry_pop(c);
+        s_queue_push(&c->groups[r.group].ready, r.task);
+    }
+    if (c->is_stopping || c->is_broken)
+        return;
+    for (s_worker_t *w = c->workers; w; w = w->next) {
+        while (w->credit > 0 && !c->is_broken) {
+            size_t gi = SIZE_MAX;
+            for (size_t k = 0; k < c->n_groups; k++) {
+                size_t cand = (w->rr + k) % c->n_groups;
+                if (w->matches[cand] && s_group_has_task(c, &c->groups[cand])) {
+                    gi = cand;
+                    break;
+                }
+            }
+            if (gi == SIZE_MAX)
+                break;
+            w->rr = gi;
+            s_lease_to(c, w, gi);
+        }
+    }
+}
+
+/* Send everything queued in this turn (after the commit). */
+static void s_flush(ferry_coordinator_t *c)
+{
+    for (s_worker_t *w = c->workers; w; w = w->next) {
+        if (!w->n_acks)
+            continue;
+        for (size_t off = 0; off < w->n_acks; off += FERRY_PROTO_MAX_ACKS) {
+            ferry_msg_t m = {.cmd = FERRY_CMD_ACK};
+            m.u.ack.attempts = w->acks + off;
+            m.u.ack.n = FERRY_MIN(w->n_acks - off, (size_t)FERRY_PROTO_MAX_ACKS);
+            s_out_msg(c, w->identity, w->identity_len, &m);
+        }
+        w->n_acks = 0;
+    }
+    for (size_t i = 0; i < c->n_out; i++) {
+        s_out_t *o = &c->outbox[i];
+        int rc = ferry_proto_send_raw(c->router, o->identity, o->identity_len, o->cmd, o->body.data, o->body.len);
+        if (rc && o->attempt) {
+            if (c->n_undelivered == c->cap_undelivered) {
+                c->cap_undelivered = c->cap_undelivered ? c->cap_undelivered * 2 : 64;
+                c->undelivered = ferry_reallocarray(c->undelivered, c->cap_undelivered, sizeof *c->undelivered);
+            }
+            c->undelivered[c->n_undelivered++] = o->attempt;
+        }
+    }
+    c->n_out = 0;
+}
+
+static void s_progress(ferry_coordinator_t *c, bool is_final)
+{
+    if (!c->opts.on_progress)
+        return;
+    ferry_coord_progress_t p = {.total = c->total, .done = c->done, .failed = c->failed, .running = c->n_leases,
+                                .done_this_run = c->done + c->failed - c->done_at_start,
+                                .elapsed_s = (double)(uv_now(&c->loop) - c->start_ms) / 1000.0,
+                                .workers = c->n_workers, .is_final = is_final};
+    c->opts.on_progress(c->opts.progress_ud, &p);
+}
+
+static void s_check_done(ferry_coordinator_t *c)
+{
+    if (c->is_finished)
+        return;
+    if (c->is_broken) {
+        c->exit_code = FERRY_EXIT_RUNTIME;
+        s_finish(c);
+    } else if (c->done + c->failed >= c->total && c->n_leases == 0) {
+        c->exit_code = c->failed ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
+        s_finish(c);
+    } else if (c->is_stopping && c->n_leases == 0) {
+        c->exit_code = FERRY_EXIT_INTERRUPTED;
+        s_finish(c);
+    }
+}
+
+static void s_on_retry(uv_timer_t *t);
+
+static void s_reschedule_retry_timer(ferry_coordinator_t *c)
+{
+    if (c->is_finished || !c->n_retries)
+        return;
+    uint64_t now = uv_now(&c->loop), due = c->retries[0].due_ms;
+    uv_timer_start(&c->retry_timer, s_on_retry, due > now ? due - now : 0, 0);
+}
+
+static bool s_has_input(ferry_coordinator_t *c)
+{
+    int events = 0;
+    size_t sz = sizeof events;
+    return zmq_getsockopt(c->router, ZMQ_EVENTS, &events, &sz) == 0 && (events & ZMQ_POLLIN);
+}
+
+/* One or more turns: receive, handle, schedule, commit, send; repeat while input waits.
+ * extra (may be NULL) runs inside the first turn's transaction (timer work). */
+static void s_pump(ferry_coordinator_t *c, void (*extra)(ferry_coordinator_t *))
+{
+    if (c->is_finished || c->is_in_turn)
+        return;
+    c->is_in_turn = true;
+    bool is_first = true;
+    do {
+        if (ferry_journal_begin(c->journal)) {
+            s_journal_failed(c);
+            break;
+        }
+        if (is_first && extra)
+            extra(c);
+        is_first = false;
+        /* attempts whose TASK could not be delivered last turn */
+        for (size_t i = 0; i < c->n_undelivered; i++) {
+            s_lease_t *l = s_lease_find(c, c->undelivered[i]);
+            if (l && l->worker) /* its connection is gone: the worker is unreachable */
+                s_worker_remove(c, l->worker, true, "unreachable: a TASK could not be delivered");
+            else if ((l = s_lease_take(c, c->undelivered[i])))
+                s_lost(c, l, "TASK could not be delivered to the worker");
+        }
+        c->n_undelivered = 0;
+        for (int n = 0; n < FERRY_COORD_MAX_TURN_MSGS; n++) {
+            ferry_inbound_t in;
+            ferry_err_t err = {{0}};
+            int rc = ferry_proto_recv(c->router, true, &in, &err);
+            if (rc == -EAGAIN) {
+                ferry_msg_clear(&in.msg);
+                break;
+            }
+            if (rc == 0)
+                s_handle(c, &in);
+            else if (rc <= FERRY_PROTO_EFRAMES && rc >= FERRY_PROTO_EFIELD)
+                s_note_bad_frame(c, &in, rc, &err);
+            else if (rc == -EINTR) {
+                ferry_msg_clear(&in.msg);
+                continue;
+            } else {
+                ferry_msg_clear(&in.msg);
+                ferry_error("receiving: %s", zmq_strerror(-rc));
+                break;
+            }
+            ferry_msg_clear(&in.msg);
+        }
+        s_dispatch(c);
+        if (ferry_journal_commit(c->journal))
+            s_journal_failed(c);
+        if (!c->is_broken)
+            s_flush(c);
+        else
+            c->n_out = 0;
+        s_check_done(c);
+    } while (!c->is_finished && (s_has_input(c) || c->n_undelivered));
+    if (!c->is_finished)
+        s_reschedule_retry_timer(c);
+    c->is_in_turn = false;
+}
+
+/* ---- libuv callbacks ----------------------------------------------------------------- */
+static void s_on_poll(uv_poll_t *h, int status, int events)
+{
+    s_pump(h->data, NULL);
+}
+
+static void s_heartbeat_work(ferry_coordinator_t *c)
+{
+    uint64_t now = uv_now(&c->loop);
+    uint64_t hb = (uint64_t)c->plan->heartbeat_ms, lease_ms = (uint64_t)c->plan->lease_ms;
+    for (s_worker_t *w = c->workers, *nx; w; w = nx) {
+        nx = w->next;
+        uint64_t silent = now - w->last_seen_ms;
+        if (silent > hb * FERRY_COORD_LIVENESS || silent > lease_ms) {
+            char reason[160];
+            snprintf(reason, sizeof reason, "silent for %llu ms (heartbeat %llu ms, lease %llu ms)",
+                     (unsigned long long)silent, (unsigned long long)hb, (unsigned long long)lease_ms);
+            s_worker_remove(c, w, true, reason);
+            continue;
+        }
+        if (now - w->last_sent_ms >= hb) {
+            ferry_msg_t m = {.cmd = FERRY_CMD_HEARTBEAT};
+            m.u.heartbeat.interval_ms = (uint32_t)hb;
+            s_out_msg(c, w->identity, w->identity_len, &m);
+            w->last_sent_ms = now;
+        }
+    }
+    /* leases whose worker never came back after a restart */
+    for (size_t b = 0; b < c->n_buckets; b++) {
+        s_lease_t **pp = &c->buckets[b];
+        while (*pp) {
+            s_lease_t *l = *pp;
+            if (!l->worker && now >= l->expires_ms) {
+                *pp = l->next;
+                c->n_leases--;
+                s_lost(c, l, "lease expired: its worker did not come back after a coordinator restart");
+            } else {
+                pp = &l->next;
+            }
+        }
+    }
+}
+
+static void s_on_heartbeat(uv_timer_t *t)
+{
+    s_pump(t->data, s_heartbeat_work);
+}
+
+static void s_on_retry(uv_timer_t *t)
+{
+    s_pump(t->data, NULL);
+}
+
+static void s_on_progress(uv_timer_t *t)
+{
+    s_progress(t->data, false);
+}
+
+static void s_on_drain_timeout(uv_timer_t *t)
+{
+    ferry_coordinator_t *c = t->data;
+    ferry_warn("stopping with %zu attempt(s) still in flight; they will be re-leased on restart", c->n_leases);
+    c->exit_code = FERRY_EXIT_INTERRUPTED;
+    s_finish(c);
+}
+
+static void s_begin_stop(ferry_coordinator_t *c, const char *why)
+{
+    if (c->is_stopping || c->is_finished)
+        return;
+    c->is_stopping = true;
+    ferry_info("%s: no new leases; waiting up to %d ms for %zu in-flight result(s)", why, FERRY_COORD_DRAIN_MS,
+               c->n_leases);
+    uv_timer_start(&c->drain_timer, s_on_drain_timeout, FERRY_COORD_DRAIN_MS, 0);
+    s_pump(c, NULL);
+}
+
+static void s_on_stop_async(uv_async_t *a)
+{
+    s_begin_stop(a->data, "stop requested");
+}
+
+static void s_on_signal(uv_signal_t *s, int signum)
+{
+    s_begin_stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void s_close_cb(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void s_walk_close(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, s_close_cb);
+}
+
+static void s_finish(ferry_coordinator_t *c)
+{
+    if (c->is_finished)
+        return;
+    c->is_finished = true;
+    /* say BYE to every worker, then close */
+    for (s_worker_t *w = c->workers; w; w = w->next) {
+        ferry_msg_t m = {.cmd = FERRY_CMD_BYE};
+        m.u.bye.reason = c->exit_code == FERRY_EXIT_INTERRUPTED ? "coordinator stopping" : "plan finished";
+        ferry_proto_send(c->router, w->identity, w->identity_len, &m);
+    }
+    if (!c->is_broken) {
+        ferry_journal_begin(c->journal);
+        for (s_worker_t *w = c->workers; w; w = w->next)
+            ferry_journal_worker_gone(c->journal, w->id, false, s_wall_ms());
+        char detail[128];
+        snprintf(detail, sizeof detail, "exit %d: %llu done, %llu failed of %llu", c->exit_code,
+                 (unsigned long long)c->done, (unsigned long long)c->failed, (unsigned long long)c->total);
+        ferry_journal_event(c->journal, s_wall_ms(), "coordinator-stop", 0, 0, 0, detail);
+        ferry_journal_commit(c->journal);
+    }
+    s_progress(c, true);
+    uv_handle_t *hs[] = {(uv_handle_t *)&c->poll,          (uv_handle_t *)&c->heartbeat_timer,
+                         (uv_handle_t *)&c->retry_timer,   (uv_handle_t *)&c->progress_timer,
+                         (uv_handle_t *)&c->drain_timer,   (uv_handle_t *)&c->stop_async,
+                         (uv_handle_t *)&c->sigint,        (uv_handle_t *)&c->sigterm};
+    for (size_t i = 0; i < FERRY_ARRAY_LEN(hs); i++)
+        if (hs[i]->data && !uv_is_closing(hs[i]))
+            uv_close(hs[i], s_close_cb);
+}
+
+/* ---- construction ------------------------------------------------------------------ */
+static void s_on_open_attempt(void *ud, uint64_t attempt, uint64_t task, int64_t worker_id, int attempt_no)
+{
+    ferry_coordinator_t *c = ud;
+    s_lease_t *l = ferry_calloc(1, sizeof *l);
+    uint32_t group = 0;
+    for (size_t g = 0; g < c->n_groups; g++)
+        if (task >= c->groups[g].row.first_task && task < c->groups[g].row.first_task + c->groups[g].row.count)
+            group = (uint32_t)g;
+    *l = (s_lease_t){.attempt = attempt, .task = task, .group = group, .attempt_no = attempt_no,
+                     .worker_id = worker_id, .expires_ms = uv_now(&c->loop) + (uint64_t)c->plan->lease_ms};
+    s_lease_insert(c, l);
+}
+
+bool ferry_endpoint_is_local(const char *ep)
+{
+    return !strncmp(ep, "inproc://", 9) || !strncmp(ep, "ipc://", 6) || !strncmp(ep, "tcp://127.", 10) ||
+           !strncmp(ep, "tcp://localhost:", 16) || !strncmp(ep, "tcp://[::1]:", 12);
+}
+
+ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry_err_t *err)
+{
+    ferry_coordinator_t *c = ferry_calloc(1, sizeof *c);
+    c->opts = *opts;
+    c->plan = opts->plan;
+    c->exit_code = FERRY_EXIT_RUNTIME;
+    c->journal = ferry_journal_open(opts->state_dir, false, err);
+    if (!c->journal)
+        goto fail;
+
+    /* the plan's groups, then expand into the journal (first run) or check it (resume) */
+    size_t ng = c->plan->n_groups;
+    ferry_journal_group_t *jg = ferry_calloc(ng ? ng : 1, sizeof *jg);
+    for (size_t i = 0; i < ng; i++)
+        jg[i] = (ferry_journal_group_t){.name = c->plan->groups[i].name, .kind = (int)c->plan->groups[i].kind,
+                                        .sleep_ms = c->plan->groups[i].sleep_ms, .count = c->plan->groups[i].count};
+    char hex[65];
+    ferry_sha256_hex(opts->plan_text, opts->plan_len, hex);
+    char *text = ferry_strndup(opts->plan_text, opts->plan_len);
+    bool is_resumed = false;
+    int rc = ferry_journal_setup(c->journal, c->plan->path ? c->plan->path : "plan", hex, text, jg, ng, &is_resumed,
+                                 err);
+    free(text);
+    free(jg);
+    if (rc)
+        goto fail;
+    ferry_journal_group_row_t *rows;
+    size_t nrows;
+    if (ferry_journal_groups(c->journal, &rows, &nrows)) {
+        ferry_err(err, "%s: cannot read the task groups from the journal", opts->state_dir);
+        goto fail;
+    }
+    c->groups = ferry_calloc(nrows ? nrows : 1, sizeof *c->groups);
+    c->n_groups = nrows;
+    for (size_t i = 0; i < nrows; i++) {
+        c->groups[i].row = rows[i];
+        c->groups[i].cursor = rows[i].first_task - 1;
+        for (size_t p = 0; p < c->plan->n_groups; p++)
+            if (!strcmp(c->plan->groups[p].name, rows[i].name))
+                c->groups[i].plan_group = &c->plan->groups[p];
+    }
+    free(rows); /* names now owned by c->groups */
+    ferry_journal_counts_t counts;
+    if (ferry_journal_counts(c->journal, &counts)) {
+        ferry_err(err, "%s: cannot count tasks in the journal", opts->state_dir);
+        goto fail;
+    }
+    c->total = counts.total;
+    c->done = counts.done;
+    c->failed = counts.failed;
+    c->done_at_start = c->done + c->failed;
+
+    if (uv_loop_init(&c->loop)) {
+        ferry_err(err, "cannot create an event loop");
+        goto fail;
+    }
+    c->has_handles = true;
+    c->start_ms = uv_now(&c->loop);
+    if (ferry_journal_open_attempts(c->journal, s_on_open_attempt, c)) {
+        ferry_err(err, "%s: cannot read open attempts", opts->state_dir);
+        goto fail;
+    }
+    ferry_info("%s plan %s: %llu tasks (%llu done, %llu failed, %zu in flight) in %zu group(s)",
+               is_resumed ? "resuming" : "starting", c->plan->path ? c->plan->path : "", (unsigned long long)c->total,
+               (unsigned long long)c->done, (unsigned long long)c->failed, c->n_leases, c->n_groups);
+    ferry_journal_begin(c->journal);
+    ferry_journal_event(c->journal, s_wall_ms(), is_resumed ? "coordinator-resume" : "coordinator-start", 0, 0, 0,
+                        opts->bind);
+    ferry_journal_commit(c->journal);
+
+    /* sockets: ZAP handler before the server socket binds (see curve.h) */
+    c->ctx = opts->zmq_ctx;
+    if (!c->ctx) {
+        c->ctx = zmq_ctx_new();
+        c->is_own_ctx = true;
+    }
+    if (opts->secret_key) {
+        c->zap = ferry_zap_new(c->ctx, opts->allow_list, err);
+        if (!c->zap)
+            goto fail;
+    } else if (!ferry_endpoint_is_local(opts->bind)) {
+        ferry_warn("**********************************************************************");
+        ferry_warn("INSECURE: %s is not a loopback endpoint and CURVE is off (--insecure):", opts->bind);
+        ferry_warn("anyone who can reach it can take tasks and forge results.");
+        ferry_warn("**********************************************************************");
+    }
+    c->router = zmq_socket(c->ctx, ZMQ_ROUTER);
+    int one = 1, zero = 0, hwm = FERRY_COORD_HWM;
+    int64_t maxmsg = FERRY_PROTO_MAX_BODY + 1024;
+    zmq_setsockopt(c->router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(c->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(c->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(c->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(c->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (opts->secret_key && ferry_curve_server(c->router, opts->secret_key)) {
+        ferry_err(err, "cannot enable CURVE on the coordinator socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    if (zmq_bind(c->router, opts->bind) != 0) {
+        ferry_err(err, "cannot bind %s: %s", opts->bind, zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    int fd;
+    size_t fdsz = sizeof fd;
+    zmq_getsockopt(c->router, ZMQ_FD, &fd, &fdsz);
+    uv_poll_init(&c->loop, &c->poll, fd);
+    c->poll.data = c;
+    uv_poll_start(&c->poll, UV_READABLE, s_on_poll);
+    uv_timer_init(&c->loop, &c->heartbeat_timer);
+    c->heartbeat_timer.data = c;
+    uv_timer_start(&c->heartbeat_timer, s_on_heartbeat, (uint64_t)c->plan->heartbeat_ms,
+                   (uint64_t)c->plan->heartbeat_ms);
+    uv_timer_init(&c->loop, &c->retry_timer);
+    c->retry_timer.data = c;
+    uv_timer_init(&c->loop, &c->drain_timer);
+    c->drain_timer.data = c;
+    uv_timer_init(&c->loop, &c->progress_timer);
+    c->progress_timer.data = c;
+    if (opts->on_progress && opts->progress_ms > 0)
+        uv_timer_start(&c->progress_timer, s_on_progress, (uint64_t)opts->progress_ms, (uint64_t)opts->progress_ms);
+    uv_async_init(&c->loop, &c->stop_async, s_on_stop_async);
+    c->stop_async.data = c;
+    if (opts->handle_signals) {
+        uv_signal_init(&c->loop, &c->sigint);
+        c->sigint.data = c;
+        uv_signal_start(&c->sigint, s_on_signal, SIGINT);
+        uv_signal_init(&c->loop, &c->sigterm);
+        c->sigterm.data = c;
+        uv_signal_start(&c->sigterm, s_on_signal, SIGTERM);
+    }
+    return c;
+fail:
+    ferry_coordinator_destroy(&c);
+    return NULL;
+}
+
+int ferry_coordinator_run(ferry_coordinator_t *c)
+{
+    ferry_info("listening on %s", c->opts.bind);
+    s_pump(c, NULL); /* a finished plan ends at once */
+    uv_run(&c->loop, UV_RUN_DEFAULT);
+    ferry_info("finished: %llu done, %llu failed, %llu total", (unsigned long long)c->done,
+               (unsigned long long)c->failed, (unsigned long long)c->total);
+    return c->exit_code;
+}
+
+void ferry_coordinator_stop(ferry_coordinator_t *c)
+{
+    uv_async_send(&c->stop_async);
+}
+
+uint64_t ferry_coordinator_bad_frames(const ferry_coordinator_t *c)
+{
+    return c->bad_frames;
+}
+
+void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
+{
+    ferry_coordinator_t *c = c_p ? *c_p : NULL;
+    if (!c)
+        return;
+    if (c->has_handles) {
+        if (!c->is_finished) {
+            c->is_finished = true;
+            uv_walk(&c->loop, s_walk_close, NULL);
+        }
+        uv_run(&c->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&c->loop);
+    }
+    if (c->router)
+        zmq_close(c->router);
+    ferry_zap_destroy(&c->zap);
+    if (c->is_own_ctx)
+        zmq_ctx_term(c->ctx);
+    ferry_journal_destroy(&c->journal);
+    for (s_worker_t *w = c->workers, *nx; w; w = nx) {
+        nx = w->next;
+        s_worker_free(w);
+    }
+    for (size_t b = 0; b < c->n_buckets; b++)
+        for (s_lease_t *l = c->buckets[b], *nx; l; l = nx) {
+            nx = l->next;
+            free(l);
+        }
+    free(c->buckets);
+    for (size_t i = 0; i < c->n_groups; i++) {
+        free(c->groups[i].row.name);
+        free(c->groups[i].ready.v);
+    }
+    free(c->groups);
+    free(c->retries);
+    for (size_t i = 0; i < c->cap_out; i++)
+        ferry_buf_free(&c->outbox[i].body);
+    free(c->outbox);
+    free(c->undelivered);
+    free(c);
+    *c_p = NULL;
+}
+
+int ferry_coordinator_load_plan(const char *path, ferry_plan_t **plan, char **text, size_t *len, ferry_err_t *err)
+{
+    *plan = NULL;
+    *text = NULL;
+    int rc = ferry_file_read(path, FERRY_PLAN_MAX_BYTES, text, len);
+    if (rc) {
+        return ferry_err(err, "%s: %s", path,
+                         rc == -EFBIG ? "plan file larger than the 4 MiB limit" : strerror(-rc));
+    }
+    *plan = ferry_plan_parse(path, *text, *len, err);
+    if (!*plan) {
+        free(*text);
+        *text = NULL;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,543 @@
+/* journal.c -- SQLite (WAL) journal of plan, tasks, attempts, workers and events */
+#include "coordinator/journal.h"
+#include "proto/proto.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum {
+    S_ST_FETCH,
+    S_ST_LEASE_INSERT,
+    S_ST_LEASE_TASK,
+    S_ST_FINISH_ATTEMPT,
+    S_ST_FINISH_TASK,
+    S_ST_EVENT,
+    S_ST_COUNT
+};
+
+static const char *s_sql[S_ST_COUNT] = {
+    [S_ST_FETCH] = "SELECT id FROM tasks WHERE id > ?1 AND id < ?2 AND state = 0 ORDER BY id LIMIT ?3",
+    [S_ST_LEASE_INSERT] = "INSERT INTO attempts(task, worker, started_ms) VALUES (?1, ?2, ?3)",
+    [S_ST_LEASE_TASK] = "UPDATE tasks SET state = 1, attempts = attempts + 1 WHERE id = ?1 RETURNING attempts",
+    [S_ST_FINISH_ATTEMPT] = "UPDATE attempts SET ended_ms = ?3, outcome = ?4, exit_code = ?5, signal = ?6, "
+                            "elapsed_ms = ?7, reason = ?8, stderr = ?9, output = ?10 "
+                            "WHERE id = ?1 AND task = ?2 AND outcome IS NULL",
+    [S_ST_FINISH_TASK] = "UPDATE tasks SET state = ?2 WHERE id = ?1",
+    [S_ST_EVENT] = "INSERT INTO events(ts_ms, kind, task, attempt, worker, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+};
+
+struct ferry_journal {
+    sqlite3 *db;
+    char *path;
+    bool is_read_only;
+    bool in_txn;
+    sqlite3_stmt *st[S_ST_COUNT];
+};
+
+static const char *s_schema =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS plan(id INTEGER PRIMARY KEY CHECK (id = 1), path TEXT, sha256 TEXT, text TEXT,"
+    "  created_ms INTEGER);"
+    "CREATE TABLE IF NOT EXISTS groups(idx INTEGER PRIMARY KEY, name TEXT NOT NULL, kind INTEGER NOT NULL,"
+    "  sleep_ms INTEGER NOT NULL, count INTEGER NOT NULL, first_task INTEGER NOT NULL);"
+    /* state: 0 pending, 1 leased, 2 done, 3 failed */
+    "CREATE TABLE IF NOT EXISTS tasks(id INTEGER PRIMARY KEY, grp INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0);"
+    /* outcome NULL = open (the lease is in flight); else ferry_outcome_t */
+    "CREATE TABLE IF NOT EXISTS attempts(id INTEGER PRIMARY KEY, task INTEGER NOT NULL, worker INTEGER,"
+    "  started_ms INTEGER, ended_ms INTEGER, outcome INTEGER, exit_code INTEGER, signal INTEGER,"
+    "  elapsed_ms INTEGER, reason TEXT, stderr TEXT, output TEXT);"
+    "CREATE INDEX IF NOT EXISTS attempts_task ON attempts(task);"
+    "CREATE TABLE IF NOT EXISTS workers(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  first_seen_ms INTEGER, last_seen_ms INTEGER, state TEXT, caps TEXT);"
+    "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, ts_ms INTEGER, kind TEXT NOT NULL,"
+    "  task INTEGER, attempt INTEGER, worker INTEGER, detail TEXT);"
+    "CREATE VIEW IF NOT EXISTS leases AS SELECT id AS attempt, task, worker, started_ms FROM attempts"
+    "  WHERE outcome IS NULL;"
+    "CREATE VIEW IF NOT EXISTS results AS SELECT task, id AS attempt, worker, output, ended_ms FROM attempts"
+    "  WHERE outcome = 0;";
+
+static int s_fail(ferry_journal_t *j, const char *what)
+{
+    ferry_error("journal %s: %s: %s", j->path, what, sqlite3_errmsg(j->db));
+    return -EIO;
+}
+
+static int s_exec(ferry_journal_t *j, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(j->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ferry_error("journal %s: %s: %s", j->path, sql, msg ? msg : "?");
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+static sqlite3_stmt *s_st(ferry_journal_t *j, int which)
+{
+    sqlite3_stmt *st = j->st[which];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+ferry_journal_t *ferry_journal_open(const char *dir, bool read_only, ferry_err_t *err)
+{
+    ferry_journal_t *j = ferry_calloc(1, sizeof *j);
+    j->is_read_only = read_only;
+    if (!read_only) {
+        int rc = ferry_mkdirs(dir);
+        if (rc) {
+            ferry_err(err, "%s: cannot create state directory: %s", dir, strerror(-rc));
+            goto fail;
+        }
+    }
+    j->path = ferry_asprintf("%s/%s", dir, FERRY_JOURNAL_FILE);
+    struct stat sb;
+    if (read_only && stat(j->path, &sb) != 0) {
+        ferry_err(err, "%s: no journal here (%s): %s", dir, FERRY_JOURNAL_FILE, strerror(errno));
+        goto fail;
+    }
+    int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (sqlite3_open_v2(j->path, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        ferry_err(err, "%s: cannot open journal: %s", j->path, j->db ? sqlite3_errmsg(j->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(j->db, FERRY_JOURNAL_BUSY_MS);
+    if (!read_only) {
+        const char *sync = getenv("FERRY_JOURNAL_SYNC");
+        bool is_full = sync && !strcmp(sync, "full");
+        if (s_exec(j, "PRAGMA journal_mode=WAL") ||
+            s_exec(j, is_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") ||
+            s_exec(j, "PRAGMA cache_size=-16384") || s_exec(j, s_schema)) {
+            ferry_err(err, "%s: not a usable ferry journal: %s", j->path, sqlite3_errmsg(j->db));
+            goto fail;
+        }
+        /* schema version */
+        sqlite3_stmt *st = NULL;
+        int version = 0;
+        if (sqlite3_prepare_v2(j->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        if (version > FERRY_JOURNAL_SCHEMA_VERSION) {
+            ferry_err(err, "%s: journal schema %d is newer than this ferry's (%d)", j->path, version,
+                      FERRY_JOURNAL_SCHEMA_VERSION);
+            goto fail;
+        }
+        if (version == 0 && s_exec(j, "INSERT OR REPLACE INTO meta VALUES ('schema', 1)")) {
+            ferry_err(err, "%s: cannot write the schema version", j->path);
+            goto fail;
+        }
+        for (int i = 0; i < S_ST_COUNT; i++)
+            if (sqlite3_prepare_v3(j->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &j->st[i], NULL) != SQLITE_OK) {
+                ferry_err(err, "%s: preparing '%s': %s", j->path, s_sql[i], sqlite3_errmsg(j->db));
+                goto fail;
+            }
+    } else {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(j->db, "SELECT count(*) FROM tasks", -1, &st, NULL);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_OK) {
+            ferry_err(err, "%s: not a ferry journal: %s", j->path, sqlite3_errmsg(j->db));
+            goto fail;
+        }
+    }
+    return j;
+fail:
+    ferry_journal_destroy(&j);
+    return NULL;
+}
+
+void ferry_journal_destroy(ferry_journal_t **j_p)
+{
+    ferry_journal_t *j = j_p ? *j_p : NULL;
+    if (!j)
+        return;
+    if (j->in_txn)
+        ferry_journal_commit(j);
+    for (int i = 0; i < S_ST_COUNT; i++)
+        sqlite3_finalize(j->st[i]);
+    if (j->db)
+        sqlite3_close(j->db);
+    free(j->path);
+    free(j);
+    *j_p = NULL;
+}
+
+int ferry_journal_begin(ferry_journal_t *j)
+{
+    if (j->in_txn)
+        return 0;
+    if (s_exec(j, "BEGIN IMMEDIATE"))
+        return -EIO;
+    j->in_txn = true;
+    return 0;
+}
+
+int ferry_journal_commit(ferry_journal_t *j)
+{
+    if (!j->in_txn)
+        return 0;
+    j->in_txn = false;
+    if (s_exec(j, "COMMIT")) {
+        s_exec(j, "ROLLBACK");
+        return -EIO;
+    }
+    return 0;
+}
+
+int ferry_journal_setup(ferry_journal_t *j, const char *plan_path, const char *plan_sha256, const char *plan_text,
+                        const ferry_journal_group_t *groups, size_t n_groups, bool *is_resumed, ferry_err_t *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+    *is_resumed = false;
+    if (sqlite3_prepare_v2(j->db, "SELECT path, sha256 FROM plan WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+        return ferry_err(err, "%s: %s", j->path, sqlite3_errmsg(j->db)), -EIO;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *old_path = (const char *)sqlite3_column_text(st, 0);
+        const char *old_sha = (const char *)sqlite3_column_text(st, 1);
+        if (!old_sha || strcmp(old_sha, plan_sha256)) {
+            ferry_err(err,
+                      "%s: this state directory belongs to plan %s (sha256 %.12s...), not %s (sha256 %.12s...); "
+                      "use a fresh --state directory for a different plan",
+                      j->path, old_path ? old_path : "?", old_sha ? old_sha : "?", plan_path, plan_sha256);
+            sqlite3_finalize(st);
+            return -EINVAL;
+        }
+        sqlite3_finalize(st);
+        *is_resumed = true;
+        return 0;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (ferry_journal_begin(j))
+        return ferry_err(err, "%s: cannot start a transaction", j->path), -EIO;
+    sqlite3_stmt *ins_plan = NULL, *ins_group = NULL, *ins_task = NULL;
+    if (sqlite3_prepare_v2(j->db, "INSERT INTO plan(id, path, sha256, text, created_ms) VALUES (1, ?, ?, ?, "
+                                  "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
+                           -1, &ins_plan, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(j->db, "INSERT INTO groups VALUES (?, ?, ?, ?, ?, ?)", -1, &ins_group, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(j->db, "INSERT INTO tasks(id, grp) VALUES (?, ?)", -1, &ins_task, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_text(ins_plan, 1, plan_path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins_plan, 2, plan_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins_plan, 3, plan_text, -1, SQLITE_STATIC);
+    if (sqlite3_step(ins_plan) != SQLITE_DONE)
+        goto fail;
+    uint64_t next = 1;
+    for (size_t g = 0; g < n_groups; g++) {
+        sqlite3_reset(ins_group);
+        sqlite3_bind_int64(ins_group, 1, (int64_t)g);
+        sqlite3_bind_text(ins_group, 2, groups[g].name, -1, SQLITE_STATIC);
+        sqlite3_bind_int(ins_group, 3, groups[g].kind);
+        sqlite3_bind_int64(ins_group, 4, groups[g].sleep_ms);
+        sqlite3_bind_int64(ins_group, 5, (int64_t)groups[g].count);
+        sqlite3_bind_int64(ins_group, 6, (int64_t)next);
+        if (sqlite3_step(ins_group) != SQLITE_DONE)
+            goto fail;
+        for (uint64_t i = 0; i < groups[g].count; i++, next++) {
+            sqlite3_reset(ins_task);
+            sqlite3_bind_int64(ins_task, 1, (int64_t)next);
+            sqlite3_bind_int64(ins_task, 2, (int64_t)g);
+            if (sqlite3_step(ins_task) != SQLITE_DONE)
+                goto fail;
+        }
+    }
+    sqlite3_finalize(ins_plan);
+    sqlite3_finalize(ins_group);
+    sqlite3_finalize(ins_task);
+    if (ferry_journal_commit(j))
+        return ferry_err(err, "%s: cannot commit the expanded plan", j->path), -EIO;
+    return 0;
+fail:
+    ferry_err(err, "%s: expanding the plan: %s", j->path, sqlite3_errmsg(j->db));
+    sqlite3_finalize(ins_plan);
+    sqlite3_finalize(ins_group);
+    sqlite3_finalize(ins_task);
+    s_exec(j, "ROLLBACK");
+    j->in_txn = false;
+    return rc;
+}
+
+int ferry_journal_groups(ferry_journal_t *j, ferry_journal_group_row_t **groups, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    *groups = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(j->db, "SELECT name, kind, sleep_ms, count, first_task FROM groups ORDER BY idx", -1, &st,
+                           NULL) != SQLITE_OK)
+        return s_fail(j, "reading groups");
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            *groups = ferry_reallocarray(*groups, cap, sizeof **groups);
+        }
+        ferry_journal_group_row_t *g = &(*groups)[(*n)++];
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        g->name = ferry_strdup(name ? name : "?");
+        g->kind = sqlite3_column_int(st, 1);
+        g->sleep_ms = sqlite3_column_int64(st, 2);
+        g->count = (uint64_t)sqlite3_column_int64(st, 3);
+        g->first_task = (uint64_t)sqlite3_column_int64(st, 4);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(j, "reading groups");
+}
+
+void ferry_journal_groups_free(ferry_journal_group_row_t *groups, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(groups[i].name);
+    free(groups);
+}
+
+int ferry_journal_fetch_pending(ferry_journal_t *j, uint64_t after_id, uint64_t end_id, uint64_t *ids, size_t max,
+                                size_t *n)
+{
+    sqlite3_stmt *st = s_st(j, S_ST_FETCH);
+    sqlite3_bind_int64(st, 1, (int64_t)after_id);
+    sqlite3_bind_int64(st, 2, (int64_t)end_id);
+    sqlite3_bind_int64(st, 3, (int64_t)max);
+    *n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+        ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : s_fail(j, "fetching pending tasks");
+}
+
+int ferry_journal_worker(ferry_journal_t *j, const char *name, const char *caps_json, int64_t now_ms,
+                         int64_t *worker_id)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(j->db,
+                           "INSERT INTO workers(name, first_seen_ms, last_seen_ms, state, caps) "
+                           "VALUES (?1, ?2, ?2, 'connected', ?3) ON CONFLICT(name) DO UPDATE SET "
+                           "last_seen_ms = ?2, state = 'connected', caps = ?3 RETURNING id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(j, "recording a worker");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_ms);
+    sqlite3_bind_text(st, 3, caps_json, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *worker_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : s_fail(j, "recording a worker");
+}
+
+int ferry_journal_worker_gone(ferry_journal_t *j, int64_t worker_id, bool is_lost, int64_t now_ms)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(j->db, "UPDATE workers SET state = ?2, last_seen_ms = ?3 WHERE id = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return s_fail(j, "updating a worker");
+    sqlite3_bind_int64(st, 1, worker_id);
+    sqlite3_bind_text(st, 2, is_lost ? "lost" : "gone", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now_ms);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(j, "updating a worker");
+}
+
+int ferry_journal_lease(ferry_journal_t *j, uint64_t task_id, int64_t worker_id, int64_t now_ms,
+                        uint64_t *attempt_id, int *attempt_no)
+{
+    sqlite3_stmt *st = s_st(j, S_ST_LEASE_TASK);
+    sqlite3_bind_int64(st, 1, (int64_t)task_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return s_fail(j, "leasing a task");
+    }
+    *attempt_no = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    st = s_st(j, S_ST_LEASE_INSERT);
+    sqlite3_bind_int64(st, 1, (int64_t)task_id);
+    sqlite3_bind_int64(st, 2, worker_id);
+    sqlite3_bind_int64(st, 3, now_ms);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        sqlite3_reset(st);
+        return s_fail(j, "opening an attempt");
+    }
+    sqlite3_reset(st);
+    *attempt_id = (uint64_t)sqlite3_last_insert_rowid(j->db);
+    return 0;
+}
+
+static void s_bind_text_max(sqlite3_stmt *st, int idx, const char *s, size_t max, bool keep_tail)
+{
+    if (!s) {
+        sqlite3_bind_null(st, idx);
+        return;
+    }
+    size_t n = strlen(s);
+    if (n > max) {
+        if (keep_tail)
+            s += n - max;
+        n = max;
+    }
+    sqlite3_bind_text(st, idx, s, (int)n, SQLITE_TRANSIENT);
+}
+
+int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_id, const ferry_journal_outcome_t *o,
+                         ferry_task_state_t task_state, int64_t now_ms)
+{
+    sqlite3_stmt *st = s_st(j, S_ST_FINISH_ATTEMPT);
+    sqlite3_bind_int64(st, 1, (int64_t)attempt_id);
+    sqlite3_bind_int64(st, 2, (int64_t)task_id);
+    sqlite3_bind_int64(st, 3, now_ms);
+    sqlite3_bind_int(st, 4, o->outcome);
+    sqlite3_bind_int(st, 5, o->exit_code);
+    sqlite3_bind_int(st, 6, o->signal);
+    sqlite3_bind_int64(st, 7, o->elapsed_ms);
+    s_bind_text_max(st, 8, o->reason, FERRY_PROTO_MAX_STR, false);
+    s_bind_text_max(st, 9, o->stderr_tail, FERRY_JOURNAL_MAX_STDERR, true);
+    s_bind_text_max(st, 10, o->output, FERRY_JOURNAL_MAX_OUTPUT, false);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        sqlite3_reset(st);
+        return s_fail(j, "closing an attempt");
+    }
+    sqlite3_reset(st);
+    if (sqlite3_changes(j->db) != 1)
+        return 1;
+    st = s_st(j, S_ST_FINISH_TASK);
+    sqlite3_bind_int64(st, 1, (int64_t)task_id);
+    sqlite3_bind_int(st, 2, task_state);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(j, "updating a task");
+}
+
+int ferry_journal_event(ferry_journal_t *j, int64_t now_ms, const char *kind, uint64_t task, uint64_t attempt,
+                        int64_t worker, const char *detail)
+{
+    sqlite3_stmt *st = s_st(j, S_ST_EVENT);
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    if (task)
+        sqlite3_bind_int64(st, 3, (int64_t)task);
+    if (attempt)
+        sqlite3_bind_int64(st, 4, (int64_t)attempt);
+    if (worker)
+        sqlite3_bind_int64(st, 5, worker);
+    s_bind_text_max(st, 6, detail, FERRY_PROTO_MAX_STR, false);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(j, "recording an event");
+}
+
+int ferry_journal_open_attempts(ferry_journal_t *j, ferry_journal_open_fn fn, void *ud)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT a.id, a.task, a.worker, t.attempts FROM attempts a JOIN tasks t ON t.id = a.task "
+                           "WHERE a.outcome IS NULL ORDER BY a.id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return s_fail(j, "reading open attempts");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(ud, (uint64_t)sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+           sqlite3_column_int64(st, 2), sqlite3_column_int(st, 3));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(j, "reading open attempts");
+}
+
+int ferry_journal_counts(ferry_journal_t *j, ferry_journal_counts_t *c)
+{
+    memset(c, 0, sizeof *c);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(j->db, "SELECT state, count(*) FROM tasks GROUP BY state", -1, &st, NULL) != SQLITE_OK)
+        return s_fail(j, "counting tasks");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
+        switch (sqlite3_column_int(st, 0)) {
+        case FERRY_TASK_PENDING: c->pending += n; break;
+        case FERRY_TASK_LEASED: c->leased += n; break;
+        case FERRY_TASK_DONE: c->done += n; break;
+        case FERRY_TASK_FAILED: c->failed += n; break;
+        default: break;
+        }
+        c->total += n;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(j, "counting tasks");
+}
+
+int ferry_journal_print_status(ferry_journal_t *j, FILE *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+    if (sqlite3_exec(j->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) /* one consistent snapshot */
+        return s_fail(j, "reading status");
+    if (sqlite3_prepare_v2(j->db, "SELECT path FROM plan WHERE id = 1", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        fprintf(out, "plan: %s\n", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT g.name, g.count, sum(t.state = 0), sum(t.state = 1), sum(t.state = 2), "
+                           "sum(t.state = 3), sum(t.attempts) FROM groups g JOIN tasks t ON t.grp = g.idx "
+                           "GROUP BY g.idx ORDER BY g.idx",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    fprintf(out, "%-24s %10s %10s %10s %10s %10s %10s\n", "group", "total", "pending", "running", "done", "failed",
+            "attempts");
+    int64_t tot[6] = {0};
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fprintf(out, "%-24.24s", (const char *)sqlite3_column_text(st, 0));
+        for (int c = 1; c <= 6; c++) {
+            int64_t v = sqlite3_column_int64(st, c);
+            tot[c - 1] += v;
+            fprintf(out, " %10lld", (long long)v);
+        }
+        fputc('\n', out);
+    }
+    sqlite3_finalize(st);
+    fprintf(out, "%-24s", "TOTAL");
+    for (int c = 0; c < 6; c++)
+        fprintf(out, " %10lld", (long long)tot[c]);
+    fputc('\n', out);
+    if (sqlite3_prepare_v2(j->db, "SELECT state, count(*) FROM workers GROUP BY state ORDER BY state", -1, &st,
+                           NULL) == SQLITE_OK) {
+        fprintf(out, "workers:");
+        int nw = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            fprintf(out, " %lld %s", (long long)sqlite3_column_int64(st, 1), (const char *)sqlite3_column_text(st, 0));
+            nw++;
+        }
+        fprintf(out, nw ? "\n" : " none yet\n");
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT t.id, g.name, t.id - g.first_task, a.outcome, a.reason FROM tasks t "
+                           "JOIN groups g ON g.idx = t.grp JOIN attempts a ON a.task = t.id "
+                           "WHERE t.state = 3 AND a.id = (SELECT max(id) FROM attempts WHERE task = t.id) "
+                           "ORDER BY t.id LIMIT 10",
+                           -1, &st, NULL) == SQLITE_OK) {
+        bool is_first = true;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (is_first)
+                fprintf(out, "failed tasks (first 10; last attempt):\n");
+            is_first = false;
+            fprintf(out, "  %s-%lld: %s: %s\n", (const char *)sqlite3_column_text(st, 1),
+                    (long long)sqlite3_column_int64(st, 2), ferry_outcome_name(sqlite3_column_int(st, 3)),
+                    sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "");
+        }
+    }
+    sqlite3_finalize(st);
+    rc = 0;
+out:
+    sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+    return rc ? s_fail(j, "reading status") : 0;
+}

@@ -1,0 +1,122 @@
+/* journal.h -- the coordinator's durable state: SQLite (WAL) in the state directory
+ *
+ * Tables (state.db): meta, plan, groups, tasks, attempts, workers, events; views
+ * leases (open attempts) and results (successful attempts). One task row is a few
+ * integers; a task's name "<group>-<index>" is derived from its group, not stored, so a
+ * task costs well under 1 KiB including its attempts.
+ *
+ * Writes are batched: the coordinator opens a transaction with ferry_journal_begin at
+ * the start of a loop turn and commits it at the end, before any ACK or TASK leaves. In
+ * WAL mode with synchronous=NORMAL a committed transaction survives a killed process
+ * (kill -9); a power cut may lose the last few (set FERRY_JOURNAL_SYNC=full to fsync
+ * every commit).
+ *
+ * All functions return 0 or a negative code (-EIO for SQLite errors, logged). */
+#ifndef FERRY_JOURNAL_H
+#define FERRY_JOURNAL_H
+
+#include "util/common.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define FERRY_JOURNAL_FILE "state.db"
+#define FERRY_JOURNAL_SCHEMA_VERSION 1
+#define FERRY_JOURNAL_BUSY_MS 5000       /* readers wait this long for a writer */
+#define FERRY_JOURNAL_MAX_STDERR 1024    /* bytes of a child's stderr kept per attempt */
+#define FERRY_JOURNAL_MAX_OUTPUT 4096    /* bytes of a task's output kept */
+
+typedef enum {
+    FERRY_TASK_PENDING = 0,
+    FERRY_TASK_LEASED = 1,
+    FERRY_TASK_DONE = 2,
+    FERRY_TASK_FAILED = 3,
+} ferry_task_state_t;
+
+typedef struct ferry_journal ferry_journal_t;
+
+/* A task group as the coordinator expands it. */
+typedef struct {
+    const char *name;
+    int kind;         /* ferry_task_kind_t */
+    int64_t sleep_ms;
+    uint64_t count;
+} ferry_journal_group_t;
+
+/* A group as stored: tasks first_task .. first_task + count - 1. */
+typedef struct {
+    char *name;
+    int kind;
+    int64_t sleep_ms;
+    uint64_t count, first_task;
+} ferry_journal_group_row_t;
+
+/* Open (creating dir and database when read_only is false) the journal in dir.
+ * NULL + err on failure (missing dir when read_only, not a ferry journal, newer schema). */
+ferry_journal_t *ferry_journal_open(const char *dir, bool read_only, ferry_err_t *err);
+/* Close; a write transaction still open is committed first. Sets *j_p NULL. */
+void ferry_journal_destroy(ferry_journal_t **j_p);
+
+/* First run on this journal: store the plan (path, sha256 hex, text) and expand the
+ * groups into task rows, streaming (one row per task, nothing held in memory), in one
+ * transaction. Later runs: check the stored plan's sha256 equals plan_sha256 (refusing a
+ * different plan with a message naming both) and set *is_resumed. */
+int ferry_journal_setup(ferry_journal_t *j, const char *plan_path, const char *plan_sha256, const char *plan_text,
+                        const ferry_journal_group_t *groups, size_t n_groups, bool *is_resumed, ferry_err_t *err);
+
+/* The stored groups (caller frees with ferry_journal_groups_free). */
+int ferry_journal_groups(ferry_journal_t *j, ferry_journal_group_row_t **groups, size_t *n);
+void ferry_journal_groups_free(ferry_journal_group_row_t *groups, size_t n);
+
+/* Batch boundaries (no-ops when nothing is open / already open). */
+int ferry_journal_begin(ferry_journal_t *j);
+int ferry_journal_commit(ferry_journal_t *j);
+
+/* Up to max pending task ids in (after_id, end_id), ascending. */
+int ferry_journal_fetch_pending(ferry_journal_t *j, uint64_t after_id, uint64_t end_id, uint64_t *ids, size_t max,
+                                size_t *n);
+
+/* Insert or update a worker by name; returns its row id in *worker_id. */
+int ferry_journal_worker(ferry_journal_t *j, const char *name, const char *caps_json, int64_t now_ms,
+                         int64_t *worker_id);
+/* Mark a worker lost (is_lost) or gone (BYE) with its last-seen time. */
+int ferry_journal_worker_gone(ferry_journal_t *j, int64_t worker_id, bool is_lost, int64_t now_ms);
+
+/* Open a new attempt of task for worker: the task becomes LEASED and its attempt count
+ * grows; *attempt_id is the new attempt, *attempt_no its 1-based number. */
+int ferry_journal_lease(ferry_journal_t *j, uint64_t task_id, int64_t worker_id, int64_t now_ms,
+                        uint64_t *attempt_id, int *attempt_no);
+
+/* How an attempt ended. */
+typedef struct {
+    int outcome;          /* ferry_outcome_t */
+    int exit_code, signal;
+    int64_t elapsed_ms;
+    const char *reason, *stderr_tail, *output; /* NULL ok; truncated to the limits above */
+} ferry_journal_outcome_t;
+
+/* Close an open attempt and set its task's state (DONE, FAILED, or PENDING to retry).
+ * Returns 0, or 1 when the attempt was not open for that task (nothing changed). */
+int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_id, const ferry_journal_outcome_t *o,
+                         ferry_task_state_t task_state, int64_t now_ms);
+
+/* Append an event (task/attempt/worker 0 = none; detail may be NULL). */
+int ferry_journal_event(ferry_journal_t *j, int64_t now_ms, const char *kind, uint64_t task, uint64_t attempt,
+                        int64_t worker, const char *detail);
+
+/* Call fn for every open attempt (a lease in flight when the coordinator stopped). */
+typedef void (*ferry_journal_open_fn)(void *ud, uint64_t attempt_id, uint64_t task_id, int64_t worker_id,
+                                      int attempt_no);
+int ferry_journal_open_attempts(ferry_journal_t *j, ferry_journal_open_fn fn, void *ud);
+
+/* Tasks per state, over all groups. */
+typedef struct {
+    uint64_t total, pending, leased, done, failed;
+} ferry_journal_counts_t;
+int ferry_journal_counts(ferry_journal_t *j, ferry_journal_counts_t *c);
+
+/* Print the progress table (per group and total, workers, recent failures) to out. */
+int ferry_journal_print_status(ferry_journal_t *j, FILE *out);
+
+#endif
