@@ -12,6 +12,26 @@ import onnx
 import onnx.defs
 
 INT_MAX = 2147483647
+# element types by TensorProto.DataType value; bit 31 of a mask: non-tensor types allowed
+ELEM = {'float': 1, 'uint8': 2, 'int8': 3, 'uint16': 4, 'int16': 5, 'int32': 6, 'int64': 7, 'string': 8,
+        'bool': 9, 'float16': 10, 'double': 11, 'uint32': 12, 'uint64': 13, 'complex64': 14,
+        'complex128': 15, 'bfloat16': 16}
+OTHER_BIT = 31
+
+
+def type_mask(type_strs):
+    mask = 0
+    for t in type_strs:
+        if t.startswith('tensor(') and t[7:-1] in ELEM:
+            mask |= 1 << ELEM[t[7:-1]]
+        else:
+            mask |= 1 << OTHER_BIT
+    return mask
+
+
+def param_masks(schema, params):
+    constraints = {c.type_param_str: c.allowed_type_strs for c in schema.type_constraints}
+    return [type_mask(constraints.get(p.typeStr, [p.typeStr])) for p in params]
 
 
 def c_str(s):
@@ -37,17 +57,29 @@ def main():
     out.append('static const ferry_onnx_attr_def_t s_attrs[] = {')
     rows = []
     n_attrs = 0
+    masks = []
     for s in schemas:
+        types_first = len(masks)
+        ins = param_masks(s, s.inputs)
+        outs = param_masks(s, s.outputs)
+        masks.extend(ins + outs)
         first = n_attrs
         for name in sorted(s.attributes):
             a = s.attributes[name]
             out.append('    {%s, %d, %s},' % (c_str(name), int(a.type), 'true' if a.required else 'false'))
             n_attrs += 1
-        rows.append('    {%s, %s, %d, %s, %d, %d, %d, %d, %d, %d},' % (
+        rows.append('    {%s, %s, %d, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d},' % (
             c_str(s.domain), c_str(s.name), s.since_version, 'true' if s.deprecated else 'false',
             s.min_input, min(s.max_input, INT_MAX), s.min_output, min(s.max_output, INT_MAX),
-            first, n_attrs - first))
+            first, n_attrs - first, types_first, len(ins), len(outs)))
     out.append('    {0, 0, false}')
+    out.append('};')
+    out.append('')
+    out.append('/* allowed element types of each formal input, then output (bit = DataType) */')
+    out.append('static const uint32_t s_types[] = {')
+    for i in range(0, len(masks), 8):
+        out.append('    ' + ' '.join('0x%08xu,' % m for m in masks[i:i + 8]))
+    out.append('    0')
     out.append('};')
     out.append('')
     out.append('/* sorted by (domain, name, since_version) for binary search */')
@@ -57,6 +89,7 @@ def main():
     out.append('')
     out.append('const ferry_onnx_op_def_t *const ferry_onnx_ops = s_ops;')
     out.append('const ferry_onnx_attr_def_t *const ferry_onnx_op_attrs = s_attrs;')
+    out.append('const uint32_t *const ferry_onnx_op_types = s_types;')
     out.append('const size_t ferry_onnx_ops_count = %d;' % len(rows))
     print('\n'.join(out))
 

@@ -254,7 +254,7 @@ static const char *const s_same_type_ops[] = {
     "LeakyRelu", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean", "Min", "Mul", "Neg", "PRelu", "Pad", "Pow",
     "Reciprocal", "ReduceL1", "ReduceL2", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "Relu",
     "Reshape", "Resize", "Round", "Selu", "Sigmoid", "Sign", "Slice", "Softmax", "Softplus", "Softsign", "Split",
-    "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Tile", "TopK", "Transpose", "Unsqueeze", "Upsample", "Where"};
+    "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Tile", "TopK", "Transpose", "Unsqueeze", "Upsample"};
 
 static bool s_same_type(const char *op)
 {
@@ -1069,6 +1069,54 @@ static int s_constant_down12(s_cvt_t *c, Onnx__NodeProto *n)
     return 0;
 }
 
+/* Negative axes are accepted from opset 11 on: before, normalise them with the rank. */
+static int s_axes_down11(s_cvt_t *c, Onnx__NodeProto *n)
+{
+    const char *names[] = {"axis", "axes"};
+    for (size_t k = 0; k < FERRY_ARRAY_LEN(names); k++) {
+        Onnx__AttributeProto *a = s_attr(n, names[k]);
+        if (!a)
+            continue;
+        int64_t *v = a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT ? &a->i : a->ints;
+        size_t count = a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT ? 1 : a->n_ints;
+        for (size_t i = 0; i < count; i++) {
+            if (v[i] >= 0)
+                continue;
+            int rank = s_type_of(c, s_input(n, 0)).rank;
+            if (rank < 0)
+                return s_refuse(c, n, "negative %s needs opset 11 and the rank of '%s' is unknown", names[k],
+                                s_input(n, 0));
+            if (!strcmp(s_str(n->op_type), "Unsqueeze"))
+                rank += (int)count; /* axes index the output */
+            else if (!strcmp(s_str(n->op_type), "OneHot"))
+                rank += 1;
+            v[i] += rank;
+            if (v[i] < 0)
+                return s_refuse(c, n, "%s %lld is out of range for rank %d", names[k], (long long)(v[i] - rank), rank);
+        }
+    }
+    return 0;
+}
+
+static int s_softmax_down11(s_cvt_t *c, Onnx__NodeProto *n)
+{
+    return s_axes_down11(c, n);
+}
+
+/* Gemm's C became optional at 11; before, a zero scalar broadcasts to the same result. */
+static int s_gemm_down11(s_cvt_t *c, Onnx__NodeProto *n)
+{
+    if (*s_input(n, 2))
+        return 0;
+    int32_t dt = s_type_of(c, s_input(n, 0)).elem_type;
+    double zero = 0;
+    const char *name = dt ? s_emit_const(c, n, "C", dt, NULL, 0, &zero, NULL, 1) : NULL;
+    if (!name)
+        return s_refuse(c, n, "C is missing and the element type of A is unknown");
+    s_input_set(n, 2, name);
+    return 0;
+}
+
 static int s_refuse_scan(s_cvt_t *c, Onnx__NodeProto *n)
 {
     return s_refuse(c, n, "Scan-8 (batched, sequence_lens) and Scan-9 have different signatures");
@@ -1091,7 +1139,31 @@ typedef struct {
 static const s_boundary_t s_boundaries[] = {
     {"BatchNormalization", 9, s_bn_up9, NULL},
     {"BatchNormalization", 14, s_bn_up14, s_bn_down14},
+    {"ArgMax", 11, NULL, s_axes_down11},
+    {"ArgMin", 11, NULL, s_axes_down11},
     {"Clip", 11, s_clip_up, s_clip_down},
+    {"Compress", 11, NULL, s_axes_down11},
+    {"Concat", 11, NULL, s_axes_down11},
+    {"Flatten", 11, NULL, s_axes_down11},
+    {"Gather", 11, NULL, s_axes_down11},
+    {"Gemm", 11, NULL, s_gemm_down11},
+    {"Hardmax", 11, NULL, s_softmax_down11},
+    {"LogSoftmax", 11, NULL, s_softmax_down11},
+    {"OneHot", 11, NULL, s_axes_down11},
+    {"ReduceL1", 11, NULL, s_axes_down11},
+    {"ReduceL2", 11, NULL, s_axes_down11},
+    {"ReduceLogSum", 11, NULL, s_axes_down11},
+    {"ReduceLogSumExp", 11, NULL, s_axes_down11},
+    {"ReduceMax", 11, NULL, s_axes_down11},
+    {"ReduceMean", 11, NULL, s_axes_down11},
+    {"ReduceMin", 11, NULL, s_axes_down11},
+    {"ReduceProd", 11, NULL, s_axes_down11},
+    {"ReduceSum", 11, NULL, s_axes_down11},
+    {"ReduceSumSquare", 11, NULL, s_axes_down11},
+    {"Softmax", 11, NULL, s_softmax_down11},
+    {"Split", 11, NULL, s_axes_down11},
+    {"Squeeze", 11, NULL, s_axes_down11},
+    {"Unsqueeze", 11, NULL, s_axes_down11},
     {"Constant", 12, NULL, s_constant_down12},
     {"Dropout", 12, s_dropout_up12, s_dropout_down12},
     {"Hardmax", 13, s_softmax_up13, s_softmax_down13},
@@ -1173,6 +1245,19 @@ static int s_check_target(s_cvt_t *c, Onnx__NodeProto *n)
     if ((long)n->n_output > def->max_output)
         return s_refuse(c, n, "%zu outputs, %s-%d produces at most %d", n->n_output, op, def->since_version,
                         def->max_output);
+    /* element types the target version accepts (types were widened over the versions) */
+    for (int pass = 0; pass < 2; pass++) {
+        bool is_output = pass == 1;
+        size_t count = is_output ? n->n_output : n->n_input;
+        for (size_t i = 0; i < count; i++) {
+            const char *name = is_output ? s_str(n->output[i]) : s_input(n, i);
+            int32_t dt = *name ? s_type_of(c, name).elem_type : 0;
+            uint32_t mask = ferry_onnx_op_type_mask(def, is_output, i);
+            if (dt > 0 && dt < 31 && mask && !(mask & FERRY_ONNX_TYPE_OTHER) && !(mask & (1u << dt)))
+                return s_refuse(c, n, "%s-%d does not accept %s for %s %zu ('%s')", op, def->since_version,
+                                ferry_onnx_type_name(dt), is_output ? "output" : "input", i, name);
+        }
+    }
     return 0;
 }
 

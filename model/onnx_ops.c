@@ -75,3 +75,13 @@ const ferry_onnx_attr_def_t *ferry_onnx_op_attr(const ferry_onnx_op_def_t *op, c
     }
     return NULL;
 }
+
+uint32_t ferry_onnx_op_type_mask(const ferry_onnx_op_def_t *op, bool is_output, size_t index)
+{
+    int n = is_output ? op->n_out_params : op->n_in_params;
+    if (n == 0)
+        return 0;
+    if (index >= (size_t)n)
+        index = (size_t)n - 1; /* variadic: the last formal parameter repeats */
+    return ferry_onnx_op_types[op->types_first + (is_output ? op->n_in_params : 0) + (int)index];
+}

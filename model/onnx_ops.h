@@ -22,10 +22,17 @@ typedef struct {
     bool deprecated;     /* removed from this version on */
     int min_input, max_input, min_output, max_output; /* INT32_MAX: variadic */
     int attr_first, attr_count; /* rows in ferry_onnx_op_attrs, sorted by name */
+    int types_first;            /* ferry_onnx_op_types[types_first ...]: one mask per formal */
+    int n_in_params, n_out_params; /* input, then per formal output (variadic: the last repeats) */
 } ferry_onnx_op_def_t;
+
+/* A type mask has bit (1 << DataType) set for each allowed tensor element type, and
+ * FERRY_ONNX_TYPE_OTHER for non-tensor types (sequences, maps, optionals). */
+#define FERRY_ONNX_TYPE_OTHER (1u << 31)
 
 extern const ferry_onnx_op_def_t *const ferry_onnx_ops;
 extern const ferry_onnx_attr_def_t *const ferry_onnx_op_attrs;
+extern const uint32_t *const ferry_onnx_op_types;
 extern const size_t ferry_onnx_ops_count;
 extern const char ferry_onnx_ops_source[];   /* e.g. "onnx 1.12.0" */
 extern const int ferry_onnx_opset_latest;    /* latest default-domain opset in the table */
@@ -45,5 +52,9 @@ const ferry_onnx_op_def_t *ferry_onnx_op_find(const char *domain, const char *na
 const ferry_onnx_op_def_t *ferry_onnx_op_any(const char *domain, const char *name);
 /* The attribute of that name declared by op, or NULL. */
 const ferry_onnx_attr_def_t *ferry_onnx_op_attr(const ferry_onnx_op_def_t *op, const char *name);
+
+/* Allowed element types of input (is_output false) or output number index of op, as a
+ * mask (see above); 0 when the operator has no such formal parameter. */
+uint32_t ferry_onnx_op_type_mask(const ferry_onnx_op_def_t *op, bool is_output, size_t index);
 
 #endif
