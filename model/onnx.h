@@ -51,8 +51,8 @@
 /* raw_data at least this long is referenced in the mapping rather than copied. */
 #define FERRY_ONNX_MAP_MIN_BYTES 4096
 /* protobuf-c may allocate at most FACTOR x input + SLACK while decoding (a message of
- * two bytes on the wire becomes a struct of ~100 bytes; real models stay under 4x). */
-#define FERRY_ONNX_DECODE_FACTOR 32
+ * two bytes on the wire becomes a struct of ~100 bytes; real models stay under 6x). */
+#define FERRY_ONNX_DECODE_FACTOR 16
 #define FERRY_ONNX_DECODE_SLACK ((size_t)64 << 20)
 /* External data: longest location string, most distinct files one model may map. */
 #define FERRY_ONNX_MAX_LOCATION 4096
