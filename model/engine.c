@@ -378,6 +378,8 @@ static int s_plan_node(ferry_engine_t *e, ferry_node_t *n, const Onnx__NodeProto
             return ferry_err(err, "node '%.80s' (%s): input '%.80s' is not produced by any earlier node, input "
                                   "or initializer (nodes must be in topological order)", n->name, np->op_type, in);
         n->in[k] = e->slots[s].tensor;
+        if (e->slots[s].is_const && k < 64)
+            n->const_inputs |= (uint64_t)1 << k;
     }
     for (int k = 0; k < n->n_out; k++) {
         const char *out = np->output[k];
@@ -405,6 +407,12 @@ static int s_plan_node(ferry_engine_t *e, ferry_node_t *n, const Onnx__NodeProto
     if (n->bad_attr) {
         return ferry_op_fail(n, err, "attribute '%.80s' has the wrong type", n->bad_attr);
     }
+    if (n->is_folded)
+        for (int k = 0; k < n->n_out; k++) {
+            int s = np->output[k] && *np->output[k] ? s_slot_find(e, np->output[k]) : -1;
+            if (s >= 0)
+                e->slots[s].is_const = true;
+        }
     return 0;
 }
 
@@ -591,6 +599,8 @@ int ferry_engine_run(ferry_engine_t *self, ferry_err_t *err)
         int rc = n->def->run(n, err);
         if (rc < 0)
             return rc == FERRY_ENGINE_EUNSUPPORTED ? rc : FERRY_ENGINE_EINVALID;
+        if (n->bad_attr) /* an attribute read at run time had the wrong type */
+            return ferry_op_fail(n, err, "attribute '%.80s' has the wrong type", n->bad_attr);
     }
     return 0;
 }

@@ -31,6 +31,8 @@ struct ferry_node {
     int n_in, n_out;
     ferry_tensor_t **in;      /* NULL entries: optional inputs left empty ("") */
     ferry_tensor_t **out;     /* never NULL: unused outputs get a scratch tensor */
+    uint64_t const_inputs;    /* bit k: input k is an initializer or folded constant
+                                 (its value is known at prepare time) */
     bool is_folded;           /* computed at prepare (Constant): skipped at run */
     const char *bad_attr;     /* set by the attribute getters on a type mismatch */
     int64_t ia[FERRY_NODE_MAX_CACHED_ATTRS]; /* attributes parsed by prepare */
