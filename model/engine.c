@@ -344,7 +344,12 @@ static int s_plan_node(ferry_engine_t *e, ferry_node_t *n, const Onnx__NodeProto
     n->proto = np;
     if (!np->op_type)
         return ferry_err(err, "node %d has no op_type", index);
-    n->name = np->name && *np->name ? np->name : (np->n_output && np->output[0] ? np->output[0] : "?");
+    n->name = np->name && *np->name ? np->name : "?";
+    for (size_t k = 0; !(np->name && *np->name) && k < np->n_output; k++)
+        if (np->output[k] && *np->output[k]) {
+            n->name = np->output[k]; /* unnamed node: called after its first named output */
+            break;
+        }
     const char *domain = np->domain ? np->domain : "";
     if (np->n_input > FERRY_ENGINE_MAX_NODE_IO || np->n_output > FERRY_ENGINE_MAX_NODE_IO)
         return ferry_err(err, "node '%.80s' (%s): more than %d inputs or outputs", n->name, np->op_type,
