@@ -658,6 +658,16 @@ static int s_forest_compile_legacy(ferry_node_t *n, s_forest_t *f, bool is_class
         }
         distinct = (int64_t)seen0 + (int64_t)seen1;
         f->is_binary_single = f->n_targets == 2 && distinct == 1;
+        if (f->is_binary_single && (seen1 || f->n_base > 1)) {
+            /* ONNX leaves this open; ONNX Runtime mixes the base value and the score of
+             * different columns here (garbage probabilities). Only the convention that
+             * every runtime agrees on is taken: weights on class id 0, at most one base. */
+            ferry_op_fail(n, err, "binary TreeEnsembleClassifier with one score column must carry its weights on "
+                                  "class id 0 and at most one base value (got class id %d, %lld base values)",
+                          seen1 ? 1 : 0, (long long)f->n_base);
+            rc = FERRY_ENGINE_EUNSUPPORTED;
+            goto out;
+        }
     }
     rc = s_forest_check(n, f, err);
 out:
@@ -700,8 +710,9 @@ static int s_prep_tree_legacy(ferry_node_t *n, ferry_err_t *err)
         return ferry_op_fail(n, err, "base_values has %lld values for %lld targets", (long long)f->n_base,
                              (long long)f->n_targets);
     }
-    if (s_forest_compile_legacy(n, f, is_classifier, err) < 0)
-        return -1;
+    int crc = s_forest_compile_legacy(n, f, is_classifier, err);
+    if (crc < 0)
+        return crc;
     if (f->post == S_PT_PROBIT) {
         ferry_op_fail(n, err, "post_transform PROBIT is not supported for tree ensembles");
         return FERRY_ENGINE_EUNSUPPORTED;
