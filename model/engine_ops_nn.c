@@ -1,0 +1,791 @@
+/* engine_ops_nn.c -- dense-model operators of ferry's engine: MatMul, Gemm, Softmax,
+ * LogSoftmax, Hardmax, ArgMax/ArgMin, the Reduce* family, BatchNormalization (inference)
+ * and LayerNormalization.
+ *
+ * The float matrix kernel is the hot path of small MLPs: row blocks of 4 share each
+ * loaded row of B, the inner loop is contiguous so it vectorises, and GCC builds AVX2 /
+ * AVX-512 clones picked at load time (one binary for every x86-64). */
+#include "model/engine_impl.h"
+#include "util/mem.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FERRY_FUZZING)
+#define S_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define S_CLONES
+#endif
+
+/* C[m,n] (+)= A[m,k] * B[k,n], all row-major contiguous; C is overwritten. */
+S_CLONES static void s_gemm_f32(const float *restrict A, const float *restrict B, float *restrict C, int64_t M,
+                                int64_t K, int64_t N)
+{
+    int64_t i = 0;
+    for (; i + 4 <= M; i += 4) {
+        float *c0 = C + i * N, *c1 = c0 + N, *c2 = c1 + N, *c3 = c2 + N;
+        const float *a0 = A + i * K, *a1 = a0 + K, *a2 = a1 + K, *a3 = a2 + K;
+        memset(c0, 0, sizeof(float) * (size_t)(4 * N));
+        for (int64_t k = 0; k < K; k++) {
+            const float *b = B + k * N;
+            float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
+            for (int64_t j = 0; j < N; j++) {
+                float bj = b[j];
+                c0[j] += x0 * bj;
+                c1[j] += x1 * bj;
+                c2[j] += x2 * bj;
+                c3[j] += x3 * bj;
+            }
+        }
+    }
+    for (; i < M; i++) {
+        float *c = C + i * N;
+        const float *a = A + i * K;
+        memset(c, 0, sizeof(float) * (size_t)N);
+        for (int64_t k = 0; k < K; k++) {
+            const float *b = B + k * N;
+            float x = a[k];
+            for (int64_t j = 0; j < N; j++)
+                c[j] += x * b[j];
+        }
+    }
+}
+
+S_CLONES static void s_gemm_f64(const double *restrict A, const double *restrict B, double *restrict C, int64_t M,
+                                int64_t K, int64_t N)
+{
+    for (int64_t i = 0; i < M; i++) {
+        double *c = C + i * N;
+        const double *a = A + i * K;
+        memset(c, 0, sizeof(double) * (size_t)N);
+        for (int64_t k = 0; k < K; k++) {
+            const double *b = B + k * N;
+            double x = a[k];
+            for (int64_t j = 0; j < N; j++)
+                c[j] += x * b[j];
+        }
+    }
+}
+
+static void s_gemm_i64(const int64_t *A, const int64_t *B, int64_t *C, int64_t M, int64_t K, int64_t N)
+{
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            uint64_t acc = 0;
+            for (int64_t k = 0; k < K; k++)
+                acc += (uint64_t)A[i * K + k] * (uint64_t)B[k * N + j];
+            C[i * N + j] = (int64_t)acc;
+        }
+}
+
+static void s_gemm_any(int32_t dt, const void *A, const void *B, void *C, int64_t M, int64_t K, int64_t N)
+{
+    if (dt == FERRY_DT_FLOAT)
+        s_gemm_f32(A, B, C, M, K, N);
+    else if (dt == FERRY_DT_DOUBLE)
+        s_gemm_f64(A, B, C, M, K, N);
+    else
+        s_gemm_i64(A, B, C, M, K, N);
+}
+
+/* A view of t as float/double/int64 (widened into scratch when needed). */
+static const void *s_as_compute(const ferry_tensor_t *t, int32_t *ct, ferry_tensor_t *scratch, ferry_err_t *err)
+{
+    if (t->dtype == FERRY_DT_FLOAT || t->dtype == FERRY_DT_DOUBLE || t->dtype == FERRY_DT_INT64) {
+        *ct = t->dtype;
+        return t->data;
+    }
+    *ct = t->dtype == FERRY_DT_FLOAT16 ? FERRY_DT_FLOAT : FERRY_DT_INT64;
+    if (ferry_tensor_reshape_like(scratch, *ct, t, err) < 0)
+        return NULL;
+    ferry_convert_elems(scratch->data, *ct, t->data, t->dtype, t->count);
+    return scratch->data;
+}
+
+#define S_MATMUL_TYPES                                                                                    \
+    (FERRY_DTM_FLOATS | FERRY_DTM(FERRY_DT_INT32) | FERRY_DTM(FERRY_DT_INT64) | FERRY_DTM(FERRY_DT_UINT32) | \
+     FERRY_DTM(FERRY_DT_UINT64))
+
+static int s_run_matmul(ferry_node_t *n, ferry_err_t *err)
+{
+    const ferry_tensor_t *a = ferry_op_input(n, 0, err), *b = a ? ferry_op_input(n, 1, err) : NULL;
+    if (!b || ferry_op_check_type(n, 0, S_MATMUL_TYPES, err) < 0)
+        return -1;
+    if (a->dtype != b->dtype)
+        return ferry_op_fail(n, err, "inputs have different element types (%s and %s)", ferry_dtype_name(a->dtype),
+                             ferry_dtype_name(b->dtype));
+    if (a->ndim == 0 || b->ndim == 0)
+        return ferry_op_fail(n, err, "MatMul inputs must have rank >= 1");
+    /* numpy: 1-D a is [1,K], 1-D b is [K,1]; the added axes are dropped afterwards */
+    int64_t M = a->ndim == 1 ? 1 : a->dims[a->ndim - 2], K = a->dims[a->ndim - 1];
+    int64_t Kb = b->ndim == 1 ? b->dims[0] : b->dims[b->ndim - 2], N = b->ndim == 1 ? 1 : b->dims[b->ndim - 1];
+    if (K != Kb) {
+        char sa[200], sb[200];
+        return ferry_op_fail(n, err, "shapes %s and %s: inner dimensions differ (%lld vs %lld)",
+                             ferry_tensor_shape_str(a, sa, sizeof(sa)), ferry_tensor_shape_str(b, sb, sizeof(sb)),
+                             (long long)K, (long long)Kb);
+    }
+    int abn = a->ndim > 2 ? a->ndim - 2 : 0, bbn = b->ndim > 2 ? b->ndim - 2 : 0, bn;
+    int64_t bdims[FERRY_TENSOR_MAX_DIMS];
+    if (ferry_broadcast_shape(n, abn, a->dims, bbn, b->dims, &bn, bdims, err) < 0)
+        return -1;
+    int64_t odims[FERRY_TENSOR_MAX_DIMS];
+    int ond = 0;
+    for (int i = 0; i < bn; i++)
+        odims[ond++] = bdims[i];
+    if (a->ndim > 1)
+        odims[ond++] = M;
+    if (b->ndim > 1)
+        odims[ond++] = N;
+    int32_t ct, ctb;
+    const void *pa = s_as_compute(a, &ct, &n->tmp[0], err);
+    const void *pb = pa ? s_as_compute(b, &ctb, &n->tmp[1], err) : NULL;
+    if (!pb)
+        return -1;
+    bool is_direct = ct == a->dtype;
+    ferry_tensor_t *dst = is_direct ? n->out[0] : &n->tmp[2];
+    if (ferry_tensor_reshape(dst, ct, ond, odims, err) < 0)
+        return -1;
+    int64_t batches = 1;
+    for (int i = 0; i < bn; i++)
+        batches *= bdims[i];
+    /* batch strides (in matrices) of a and b under broadcasting */
+    ferry_tensor_t av, bv;
+    ferry_tensor_init(&av);
+    ferry_tensor_init(&bv);
+    av.ndim = abn;
+    bv.ndim = bbn;
+    memcpy(av.dims, a->dims, sizeof(int64_t) * (size_t)abn);
+    memcpy(bv.dims, b->dims, sizeof(int64_t) * (size_t)bbn);
+    int64_t ast[FERRY_TENSOR_MAX_DIMS], bst[FERRY_TENSOR_MAX_DIMS], idx[FERRY_TENSOR_MAX_DIMS] = {0};
+    ferry_broadcast_strides(&av, bn, bdims, ast);
+    ferry_broadcast_strides(&bv, bn, bdims, bst);
+    size_t es = ferry_dtype_size(ct);
+    int64_t offa = 0, offb = 0;
+    for (int64_t bi = 0; bi < batches; bi++) {
+        s_gemm_any(ct, (const char *)pa + (size_t)(offa * M * K) * es, (const char *)pb + (size_t)(offb * K * N) * es,
+                   (char *)dst->data + (size_t)(bi * M * N) * es, M, K, N);
+        for (int d = bn - 1; d >= 0; d--) {
+            idx[d]++;
+            offa += ast[d];
+            offb += bst[d];
+            if (idx[d] < bdims[d])
+                break;
+            offa -= ast[d] * bdims[d];
+            offb -= bst[d] * bdims[d];
+            idx[d] = 0;
+        }
+    }
+    if (!is_direct) {
+        if (ferry_tensor_reshape(n->out[0], a->dtype, ond, odims, err) < 0)
+            return -1;
+        ferry_convert_elems(n->out[0]->data, a->dtype, dst->data, ct, dst->count);
+    }
+    return 0;
+}
+
+/* ---- Gemm --------------------------------------------------------------------------------- */
+
+typedef struct {
+    bool is_b_cached;  /* B is constant: its (transposed) compute copy is kept */
+    ferry_tensor_t b;  /* [K, N] in the compute type */
+} s_gemm_state_t;
+
+static void s_gemm_state_free(void *p)
+{
+    s_gemm_state_t *s = p;
+    ferry_tensor_clear(&s->b);
+    free(s);
+}
+
+static int s_prep_gemm(ferry_node_t *n, ferry_err_t *err)
+{
+    n->fa[0] = ferry_attr_float(n, "alpha", 1.0f);
+    n->fa[1] = ferry_attr_float(n, "beta", 1.0f);
+    n->ia[0] = ferry_attr_int(n, "transA", 0);
+    n->ia[1] = ferry_attr_int(n, "transB", 0);
+    if (n->opset < 7 && ferry_attr_int(n, "broadcast", 0) == 0 && ferry_attr(n, "broadcast")) {
+        /* legacy: C had to match exactly without broadcast=1; broadcasting is a superset */
+    }
+    s_gemm_state_t *s = ferry_calloc(1, sizeof(*s));
+    ferry_tensor_init(&s->b);
+    n->state = s;
+    n->state_free = s_gemm_state_free;
+    return 0;
+}
+
+/* dst [R, C] (compute type ct) = transpose-or-copy of src matrix view */
+static int s_matrix_in(const ferry_tensor_t *t, bool is_trans, int32_t ct, ferry_tensor_t *dst, ferry_err_t *err)
+{
+    int64_t r = t->dims[0], c = t->dims[1];
+    int64_t dims[2] = {is_trans ? c : r, is_trans ? r : c};
+    if (ferry_tensor_reshape(dst, ct, 2, dims, err) < 0)
+        return -1;
+    size_t es = ferry_dtype_size(ct);
+    if (!is_trans) {
+        ferry_convert_elems(dst->data, ct, t->data, t->dtype, t->count);
+        return 0;
+    }
+    for (int64_t i = 0; i < r; i++)
+        for (int64_t j = 0; j < c; j++)
+            ferry_convert_elems((char *)dst->data + (size_t)(j * r + i) * es, ct,
+                                (const char *)t->data + (size_t)(i * c + j) * ferry_dtype_size(t->dtype), t->dtype, 1);
+    return 0;
+}
+
+static int s_run_gemm(ferry_node_t *n, ferry_err_t *err)
+{
+    const ferry_tensor_t *a = ferry_op_input(n, 0, err), *b = a ? ferry_op_input(n, 1, err) : NULL;
+    if (!b || ferry_op_check_type(n, 0, S_MATMUL_TYPES, err) < 0)
+        return -1;
+    if (a->dtype != b->dtype || a->ndim != 2 || b->ndim != 2) {
+        char sa[200], sb[200];
+        return ferry_op_fail(n, err, "A %s %s and B %s %s must be 2-D matrices of one type",
+                             ferry_dtype_name(a->dtype), ferry_tensor_shape_str(a, sa, sizeof(sa)),
+                             ferry_dtype_name(b->dtype), ferry_tensor_shape_str(b, sb, sizeof(sb)));
+    }
+    s_gemm_state_t *st = n->state;
+    bool ta = n->ia[0] != 0, tb = n->ia[1] != 0;
+    int64_t M = ta ? a->dims[1] : a->dims[0], K = ta ? a->dims[0] : a->dims[1];
+    int64_t Kb = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
+    if (K != Kb) {
+        char sa[200], sb[200];
+        return ferry_op_fail(n, err, "A %s (transA=%d) and B %s (transB=%d): inner dimensions differ",
+                             ferry_tensor_shape_str(a, sa, sizeof(sa)), ta, ferry_tensor_shape_str(b, sb, sizeof(sb)),
+                             tb);
+    }
+    int32_t ct = a->dtype == FERRY_DT_FLOAT || a->dtype == FERRY_DT_FLOAT16 ? FERRY_DT_FLOAT
+                 : a->dtype == FERRY_DT_DOUBLE                               ? FERRY_DT_DOUBLE
+                                                                             : FERRY_DT_INT64;
+    const void *pa = a->data, *pb = b->data;
+    if (ta || ct != a->dtype) {
+        if (s_matrix_in(a, ta, ct, &n->tmp[0], err) < 0)
+            return -1;
+        pa = n->tmp[0].data;
+    }
+    if (tb || ct != b->dtype) {
+        bool is_const = (n->const_inputs & 2) != 0;
+        if (!is_const || !st->is_b_cached) {
+            if (s_matrix_in(b, tb, ct, &st->b, err) < 0)
+                return -1;
+            st->is_b_cached = is_const;
+        }
+        pb = st->b.data;
+    }
+    int64_t odims[2] = {M, N};
+    ferry_tensor_t *dst = ct == a->dtype ? n->out[0] : &n->tmp[2];
+    if (ferry_tensor_reshape(dst, ct, 2, odims, err) < 0)
+        return -1;
+    s_gemm_any(ct, pa, pb, dst->data, M, K, N);
+    double alpha = n->fa[0], beta = n->fa[1];
+    const ferry_tensor_t *c = n->n_in > 2 ? n->in[2] : NULL;
+    int64_t cs[2] = {0, 0};
+    if (c) {
+        if (c->dtype != a->dtype)
+            return ferry_op_fail(n, err, "C has type %s, A has %s", ferry_dtype_name(c->dtype),
+                                 ferry_dtype_name(a->dtype));
+        if (c->ndim > 2)
+            return ferry_op_fail(n, err, "C must have rank <= 2");
+        int nd;
+        int64_t bd[FERRY_TENSOR_MAX_DIMS];
+        if (ferry_broadcast_shape(n, 2, odims, c->ndim, c->dims, &nd, bd, err) < 0)
+            return -1;
+        if (bd[0] != M || bd[1] != N)
+            return ferry_op_fail(n, err, "C does not broadcast to [%lld,%lld]", (long long)M, (long long)N);
+        ferry_broadcast_strides(c, 2, odims, cs);
+    }
+    if (ct == FERRY_DT_FLOAT && (!c || c->dtype == FERRY_DT_FLOAT)) {
+        float *o = dst->data;
+        const float *cd = c ? c->data : NULL;
+        float fa = (float)alpha, fb = (float)beta;
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                float v = fa == 1.0f ? o[i * N + j] : fa * o[i * N + j];
+                if (cd)
+                    v += fb == 1.0f ? cd[i * cs[0] + j * cs[1]] : fb * cd[i * cs[0] + j * cs[1]];
+                o[i * N + j] = v;
+            }
+    } else if (ct == FERRY_DT_DOUBLE || ct == FERRY_DT_FLOAT) {
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double v;
+                ferry_convert_elems(&v, FERRY_DT_DOUBLE, (char *)dst->data + (i * N + j) * (int64_t)ferry_dtype_size(ct), ct, 1);
+                v *= alpha;
+                if (c)
+                    v += beta * ferry_tensor_get_f64(c, i * cs[0] + j * cs[1]);
+                ferry_convert_elems((char *)dst->data + (i * N + j) * (int64_t)ferry_dtype_size(ct), ct, &v, FERRY_DT_DOUBLE, 1);
+            }
+    } else {
+        int64_t *o = dst->data;
+        int64_t ia = (int64_t)alpha, ib = (int64_t)beta;
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++)
+                o[i * N + j] = (int64_t)((uint64_t)ia * (uint64_t)o[i * N + j] +
+                                         (c ? (uint64_t)ib * (uint64_t)ferry_tensor_get_i64(c, i * cs[0] + j * cs[1]) : 0));
+    }
+    if (dst != n->out[0]) {
+        if (ferry_tensor_reshape(n->out[0], a->dtype, 2, odims, err) < 0)
+            return -1;
+        ferry_convert_elems(n->out[0]->data, a->dtype, dst->data, ct, dst->count);
+    }
+    return 0;
+}
+
+/* ---- Softmax, LogSoftmax, Hardmax ---------------------------------------------------------- */
+
+/* Split x around `axis` into (outer, len, inner). Before opset 13 the input is coerced to
+ * 2-D at axis: every axis from `axis` on is one flattened axis. */
+static int s_softmax_geometry(ferry_node_t *n, const ferry_tensor_t *x, int64_t *outer, int64_t *len, int64_t *inner,
+                              ferry_err_t *err)
+{
+    bool is_legacy = n->opset < 13;
+    int64_t axis = ferry_attr_int(n, "axis", is_legacy ? 1 : -1);
+    int ax;
+    if (x->ndim == 0)
+        return ferry_op_fail(n, err, "input must have rank >= 1");
+    if (is_legacy && axis == x->ndim) {
+        ax = x->ndim;
+    } else if (ferry_op_axis(n, axis, x->ndim, &ax, err) < 0) {
+        return -1;
+    }
+    *outer = 1;
+    *len = 1;
+    *inner = 1;
+    for (int d = 0; d < x->ndim; d++) {
+        if (d < ax)
+            *outer *= x->dims[d];
+        else if (d == ax || is_legacy)
+            *len *= x->dims[d];
+        else
+            *inner *= x->dims[d];
+    }
+    return 0;
+}
+
+enum { S_SOFTMAX, S_LOGSOFTMAX, S_HARDMAX };
+
+static int s_softmax_family(ferry_node_t *n, int kind, ferry_err_t *err)
+{
+    const ferry_tensor_t *x = ferry_op_input(n, 0, err);
+    if (!x || ferry_op_check_type(n, 0, FERRY_DTM(FERRY_DT_FLOAT) | FERRY_DTM(FERRY_DT_DOUBLE), err) < 0)
+        return -1;
+    int64_t outer = 0, len = 0, inner = 0;
+    if (s_softmax_geometry(n, x, &outer, &len, &inner, err) < 0)
+        return -1;
+    if (ferry_tensor_reshape_like(n->out[0], x->dtype, x, err) < 0)
+        return -1;
+    bool is_f = x->dtype == FERRY_DT_FLOAT;
+    const float *xf = x->data;
+    const double *xd = x->data;
+    float *yf = n->out[0]->data;
+    double *yd = n->out[0]->data;
+#define S_X(i) (is_f ? (double)xf[i] : xd[i])
+#define S_SET(i, v) (is_f ? (void)(yf[i] = (float)(v)) : (void)(yd[i] = (v)))
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t q = 0; q < inner; q++) {
+            int64_t base = o * len * inner + q;
+            double mx = -INFINITY;
+            int64_t arg = 0;
+            for (int64_t k = 0; k < len; k++) {
+                double v = S_X(base + k * inner);
+                if (v > mx || (k == 0)) {
+                    if (k == 0 || v > mx)
+                        arg = k;
+                    mx = k == 0 ? v : (v > mx ? v : mx);
+                }
+            }
+            if (kind == S_HARDMAX) {
+                for (int64_t k = 0; k < len; k++)
+                    S_SET(base + k * inner, k == arg ? 1.0 : 0.0);
+                continue;
+            }
+            double sum = 0;
+            for (int64_t k = 0; k < len; k++)
+                sum += exp(S_X(base + k * inner) - mx);
+            for (int64_t k = 0; k < len; k++) {
+                double v = S_X(base + k * inner) - mx;
+                S_SET(base + k * inner, kind == S_SOFTMAX ? exp(v) / sum : v - log(sum));
+            }
+        }
+#undef S_X
+#undef S_SET
+    return 0;
+}
+
+static int s_run_softmax(ferry_node_t *n, ferry_err_t *err) { return s_softmax_family(n, S_SOFTMAX, err); }
+static int s_run_logsoftmax(ferry_node_t *n, ferry_err_t *err) { return s_softmax_family(n, S_LOGSOFTMAX, err); }
+static int s_run_hardmax(ferry_node_t *n, ferry_err_t *err) { return s_softmax_family(n, S_HARDMAX, err); }
+
+/* ---- ArgMax, ArgMin --------------------------------------------------------------------- */
+
+static int s_arg_family(ferry_node_t *n, bool is_max, ferry_err_t *err)
+{
+    const ferry_tensor_t *x = ferry_op_input(n, 0, err);
+    if (!x || ferry_op_check_type(n, 0, FERRY_DTM_NUMERIC, err) < 0)
+        return -1;
+    int ax;
+    if (x->ndim == 0)
+        return ferry_op_fail(n, err, "input must have rank >= 1");
+    if (ferry_op_axis(n, ferry_attr_int(n, "axis", 0), x->ndim, &ax, err) < 0)
+        return -1;
+    bool keep = ferry_attr_int(n, "keepdims", 1) != 0, is_last = ferry_attr_int(n, "select_last_index", 0) != 0;
+    int64_t dims[FERRY_TENSOR_MAX_DIMS];
+    int nd = 0;
+    int64_t outer = 1, len = x->dims[ax], inner = 1;
+    for (int d = 0; d < x->ndim; d++) {
+        if (d < ax)
+            outer *= x->dims[d];
+        if (d > ax)
+            inner *= x->dims[d];
+        if (d != ax)
+            dims[nd++] = x->dims[d];
+        else if (keep)
+            dims[nd++] = 1;
+    }
+    if (len == 0)
+        return ferry_op_fail(n, err, "cannot reduce an empty axis");
+    if (ferry_tensor_reshape(n->out[0], FERRY_DT_INT64, nd, dims, err) < 0)
+        return -1;
+    int64_t *y = n->out[0]->data;
+    bool is_int = !(FERRY_DTM(x->dtype) & FERRY_DTM_FLOATS);
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t q = 0; q < inner; q++) {
+            int64_t best = 0, base = o * len * inner + q;
+            for (int64_t k = 1; k < len; k++) {
+                int64_t i = base + k * inner, bi = base + best * inner;
+                bool better, tie;
+                if (is_int && x->dtype != FERRY_DT_UINT64) {
+                    int64_t v = ferry_tensor_get_i64(x, i), b = ferry_tensor_get_i64(x, bi);
+                    better = is_max ? v > b : v < b;
+                    tie = v == b;
+                } else {
+                    double v = ferry_tensor_get_f64(x, i), b = ferry_tensor_get_f64(x, bi);
+                    better = is_max ? v > b : v < b;
+                    tie = v == b;
+                }
+                if (better || (tie && is_last))
+                    best = k;
+            }
+            y[o * inner + q] = best;
+        }
+    return 0;
+}
+
+static int s_run_argmax(ferry_node_t *n, ferry_err_t *err) { return s_arg_family(n, true, err); }
+static int s_run_argmin(ferry_node_t *n, ferry_err_t *err) { return s_arg_family(n, false, err); }
+
+/* ---- Reduce* ------------------------------------------------------------------------------ */
+
+enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_LOGSUM, R_LOGSUMEXP, R_SUMSQUARE };
+
+static const struct {
+    const char *name;
+    int kind;
+} s_reduce_names[] = {
+    {"ReduceSum", R_SUM}, {"ReduceMean", R_MEAN}, {"ReduceMax", R_MAX}, {"ReduceMin", R_MIN},
+    {"ReduceProd", R_PROD}, {"ReduceL1", R_L1}, {"ReduceL2", R_L2}, {"ReduceLogSum", R_LOGSUM},
+    {"ReduceLogSumExp", R_LOGSUMEXP}, {"ReduceSumSquare", R_SUMSQUARE},
+};
+
+static int s_prep_reduce(ferry_node_t *n, ferry_err_t *err)
+{
+    n->ia[0] = -1;
+    for (size_t i = 0; i < FERRY_ARRAY_LEN(s_reduce_names); i++)
+        if (!strcmp(s_reduce_names[i].name, n->proto->op_type))
+            n->ia[0] = s_reduce_names[i].kind;
+    n->ia[1] = ferry_attr_int(n, "keepdims", 1);
+    n->ia[2] = ferry_attr_int(n, "noop_with_empty_axes", 0);
+    /* axes move from attribute to input: ReduceSum at opset 13, the others at 18 */
+    n->ia[3] = n->ia[0] == R_SUM ? n->opset >= 13 : n->opset >= 18;
+    return 0;
+}
+
+static int s_run_reduce(ferry_node_t *n, ferry_err_t *err)
+{
+    const ferry_tensor_t *x = ferry_op_input(n, 0, err);
+    int kind = (int)n->ia[0];
+    uint32_t types = FERRY_DTM_FLOATS | FERRY_DTM(FERRY_DT_INT32) | FERRY_DTM(FERRY_DT_INT64) |
+                     FERRY_DTM(FERRY_DT_UINT32) | FERRY_DTM(FERRY_DT_UINT64);
+    if (kind == R_MAX || kind == R_MIN)
+        types |= FERRY_DTM(FERRY_DT_INT8) | FERRY_DTM(FERRY_DT_UINT8);
+    if (!x || ferry_op_check_type(n, 0, types, err) < 0)
+        return -1;
+    int64_t *axes = NULL, na = 0;
+    if (n->ia[3]) {
+        if (n->n_in > 1 && n->in[1] && ferry_op_read_ints(n, 1, &axes, &na, err) < 0)
+            return -1;
+    } else {
+        size_t cnt;
+        const int64_t *a = ferry_attr_ints(n, "axes", &cnt);
+        axes = ferry_malloc(sizeof(int64_t) * (cnt + 1));
+        if (cnt)
+            memcpy(axes, a, cnt * 8);
+        na = (int64_t)cnt;
+    }
+    int rc = -1;
+    bool red[FERRY_TENSOR_MAX_DIMS] = {false};
+    if (na == 0 && n->ia[3] && n->ia[2]) {
+        free(axes);
+        return ferry_tensor_copy(n->out[0], x, err);
+    }
+    for (int64_t i = 0; i < na; i++) {
+        int ax;
+        if (ferry_op_axis(n, axes[i], x->ndim, &ax, err) < 0)
+            goto out;
+        red[ax] = true;
+    }
+    if (na == 0)
+        for (int d = 0; d < x->ndim; d++)
+            red[d] = true;
+    int64_t dims[FERRY_TENSOR_MAX_DIMS], full[FERRY_TENSOR_MAX_DIMS];
+    int nd = 0;
+    for (int d = 0; d < x->ndim; d++) {
+        full[d] = red[d] ? 1 : x->dims[d];
+        if (!red[d])
+            dims[nd++] = x->dims[d];
+        else if (n->ia[1])
+            dims[nd++] = 1;
+    }
+    ferry_tensor_t *y = n->out[0];
+    if (ferry_tensor_reshape(y, x->dtype, nd, dims, err) < 0)
+        goto out;
+    int64_t ocount = y->count, group = ocount ? x->count / ocount : 0;
+    bool is_float = (FERRY_DTM(x->dtype) & FERRY_DTM_FLOATS) != 0;
+    if (x->count == 0 && (kind == R_MAX || kind == R_MIN) && ocount > 0) {
+        ferry_op_fail(n, err, "cannot reduce an empty set with %s", n->proto->op_type);
+        goto out;
+    }
+    double *accf = ferry_calloc((size_t)ocount + 1, sizeof(double));
+    int64_t *acci = ferry_calloc((size_t)ocount + 1, sizeof(int64_t));
+    bool *seen = ferry_calloc((size_t)ocount + 1, sizeof(bool));
+    int64_t ost[FERRY_TENSOR_MAX_DIMS], s = 1, idx[FERRY_TENSOR_MAX_DIMS] = {0}, off = 0;
+    for (int d = x->ndim - 1; d >= 0; d--) {
+        ost[d] = red[d] ? 0 : s;
+        s *= full[d];
+    }
+    for (int64_t i = 0; i < x->count; i++) {
+        if (is_float) {
+            double v = ferry_tensor_get_f64(x, i), *a = &accf[off];
+            switch (kind) {
+            case R_SUM: case R_MEAN: *a += v; break;
+            case R_MAX: *a = !seen[off] || v > *a || isnan(v) ? v : *a; break;
+            case R_MIN: *a = !seen[off] || v < *a || isnan(v) ? v : *a; break;
+            case R_PROD: *a = seen[off] ? *a * v : v; break;
+            case R_L1: *a += fabs(v); break;
+            case R_L2: case R_SUMSQUARE: *a += v * v; break;
+            case R_LOGSUM: *a += v; break;
+            case R_LOGSUMEXP: *a += exp(v); break;
+            }
+        } else {
+            int64_t v = ferry_tensor_get_i64(x, i), *a = &acci[off];
+            switch (kind) {
+            case R_SUM: case R_MEAN: case R_LOGSUM: *a = (int64_t)((uint64_t)*a + (uint64_t)v); break;
+            case R_MAX: *a = !seen[off] || v > *a ? v : *a; break;
+            case R_MIN: *a = !seen[off] || v < *a ? v : *a; break;
+            case R_PROD: *a = seen[off] ? (int64_t)((uint64_t)*a * (uint64_t)v) : v; break;
+            case R_L1: *a += v < 0 ? -v : v; break;
+            case R_L2: case R_SUMSQUARE: *a = (int64_t)((uint64_t)*a + (uint64_t)v * (uint64_t)v); break;
+            case R_LOGSUMEXP: accf[off] += exp((double)v); break;
+            }
+        }
+        seen[off] = true;
+        for (int d = x->ndim - 1; d >= 0; d--) {
+            idx[d]++;
+            off += ost[d];
+            if (idx[d] < x->dims[d])
+                break;
+            off -= ost[d] * x->dims[d];
+            idx[d] = 0;
+        }
+    }
+    for (int64_t o = 0; o < ocount; o++) {
+        if (is_float || kind == R_LOGSUMEXP || kind == R_L2 || kind == R_MEAN || kind == R_LOGSUM) {
+            double v = is_float || kind == R_LOGSUMEXP ? accf[o] : (double)acci[o];
+            if (!seen[o])
+                v = kind == R_PROD ? 1 : kind == R_MAX ? -INFINITY : kind == R_MIN ? INFINITY : 0;
+            switch (kind) {
+            case R_MEAN: v = group ? v / (double)group : NAN; break;
+            case R_L2: v = sqrt(v); break;
+            case R_LOGSUM: case R_LOGSUMEXP: v = log(v); break;
+            default: break;
+            }
+            if (is_float)
+                ferry_convert_elems((char *)y->data + o * (int64_t)ferry_dtype_size(y->dtype), y->dtype, &v,
+                                    FERRY_DT_DOUBLE, 1);
+            else {
+                int64_t iv = kind == R_MEAN ? acci[o] / (group ? group : 1) : (int64_t)v;
+                ferry_convert_elems((char *)y->data + o * (int64_t)ferry_dtype_size(y->dtype), y->dtype, &iv,
+                                    FERRY_DT_INT64, 1);
+            }
+        } else {
+            int64_t v = seen[o] ? acci[o] : (kind == R_PROD ? 1 : 0);
+            ferry_convert_elems((char *)y->data + o * (int64_t)ferry_dtype_size(y->dtype), y->dtype, &v, FERRY_DT_INT64,
+                                1);
+        }
+    }
+    free(accf);
+    free(acci);
+    free(seen);
+    rc = 0;
+out:
+    free(axes);
+    return rc;
+}
+
+/* ---- BatchNormalization, LayerNormalization -------------------------------------------- */
+
+static int s_prep_batchnorm(ferry_node_t *n, ferry_err_t *err)
+{
+    n->fa[0] = ferry_attr_float(n, "epsilon", 1e-5f);
+    if (n->opset < 7 && ferry_attr_int(n, "is_test", 0) == 0) {
+        ferry_op_fail(n, err, "training-mode BatchNormalization (is_test=0) is not supported");
+        return FERRY_ENGINE_EUNSUPPORTED;
+    }
+    if (ferry_attr_int(n, "training_mode", 0) != 0 || (n->opset >= 14 && n->n_out > 1) ||
+        (n->opset >= 9 && n->opset < 14 && n->n_out > 1)) {
+        ferry_op_fail(n, err, "training-mode BatchNormalization (batch statistics) is not supported");
+        return FERRY_ENGINE_EUNSUPPORTED;
+    }
+    return 0;
+}
+
+static int s_run_batchnorm(ferry_node_t *n, ferry_err_t *err)
+{
+    const ferry_tensor_t *in[5];
+    for (int k = 0; k < 5; k++) {
+        in[k] = ferry_op_input(n, k, err);
+        if (!in[k] || ferry_op_check_type(n, k, FERRY_DTM(FERRY_DT_FLOAT) | FERRY_DTM(FERRY_DT_DOUBLE), err) < 0)
+            return -1;
+    }
+    const ferry_tensor_t *x = in[0];
+    if (x->ndim < 2)
+        return ferry_op_fail(n, err, "X must have rank >= 2");
+    int64_t C = x->dims[1], inner = 1;
+    for (int d = 2; d < x->ndim; d++)
+        inner *= x->dims[d];
+    for (int k = 1; k < 5; k++)
+        if (in[k]->count != C)
+            return ferry_op_fail(n, err, "input %d must hold %lld values (one per channel)", k, (long long)C);
+    if (ferry_tensor_reshape_like(n->out[0], x->dtype, x, err) < 0)
+        return -1;
+    double eps = n->fa[0];
+    int64_t N = x->dims[0];
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t c = 0; c < C; c++) {
+            double sc = ferry_tensor_get_f64(in[1], c), bi = ferry_tensor_get_f64(in[2], c),
+                   mu = ferry_tensor_get_f64(in[3], c), var = ferry_tensor_get_f64(in[4], c);
+            double mul = sc / sqrt(var + eps);
+            for (int64_t q = 0; q < inner; q++) {
+                int64_t i = (b * C + c) * inner + q;
+                double v = (ferry_tensor_get_f64(x, i) - mu) * mul + bi;
+                ferry_convert_elems((char *)n->out[0]->data + i * (int64_t)ferry_dtype_size(x->dtype), x->dtype, &v,
+                                    FERRY_DT_DOUBLE, 1);
+            }
+        }
+    return 0;
+}
+
+static int s_run_layernorm(ferry_node_t *n, ferry_err_t *err)
+{
+    const ferry_tensor_t *x = ferry_op_input(n, 0, err), *scale = x ? ferry_op_input(n, 1, err) : NULL;
+    const ferry_tensor_t *bias = n->n_in > 2 ? n->in[2] : NULL;
+    if (!scale || ferry_op_check_type(n, 0, FERRY_DTM(FERRY_DT_FLOAT) | FERRY_DTM(FERRY_DT_DOUBLE), err) < 0)
+        return -1;
+    if (scale->dtype != x->dtype || (bias && bias->dtype != x->dtype))
+        return ferry_op_fail(n, err, "Scale and B must have X's type");
+    int ax;
+    if (ferry_op_axis(n, ferry_attr_int(n, "axis", -1), x->ndim, &ax, err) < 0)
+        return -1;
+    double eps = ferry_attr_float(n, "epsilon", 1e-5f);
+    int32_t stash = (int32_t)ferry_attr_int(n, "stash_type", 1);
+    if (stash != 1)
+        return ferry_op_fail(n, err, "stash_type %d is not supported", stash);
+    int64_t outer = 1, len = 1;
+    for (int d = 0; d < x->ndim; d++)
+        *(d < ax ? &outer : &len) *= x->dims[d];
+    int64_t dims[FERRY_TENSOR_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++)
+        dims[d] = d < ax ? x->dims[d] : 1;
+    /* Scale and B broadcast to the normalised shape x->dims[ax:] */
+    int64_t nsd = x->ndim - ax;
+    int64_t sst[FERRY_TENSOR_MAX_DIMS], bst[FERRY_TENSOR_MAX_DIMS];
+    int bnd;
+    int64_t bdims[FERRY_TENSOR_MAX_DIMS];
+    if (scale->ndim > nsd || (bias && bias->ndim > nsd))
+        return ferry_op_fail(n, err, "Scale/B rank exceeds the normalised rank %lld", (long long)nsd);
+    if (ferry_broadcast_shape(n, (int)nsd, x->dims + ax, scale->ndim, scale->dims, &bnd, bdims, err) < 0 ||
+        (bias && ferry_broadcast_shape(n, (int)nsd, x->dims + ax, bias->ndim, bias->dims, &bnd, bdims, err) < 0))
+        return -1;
+    for (int d = 0; d < nsd; d++)
+        if (bdims[d] != x->dims[ax + d])
+            return ferry_op_fail(n, err, "Scale/B do not broadcast to the normalised shape");
+    ferry_broadcast_strides(scale, (int)nsd, x->dims + ax, sst);
+    if (bias)
+        ferry_broadcast_strides(bias, (int)nsd, x->dims + ax, bst);
+    if (ferry_tensor_reshape_like(n->out[0], x->dtype, x, err) < 0)
+        return -1;
+    ferry_tensor_t *mean_t = n->n_out > 1 ? n->out[1] : NULL, *inv_t = n->n_out > 2 ? n->out[2] : NULL;
+    if ((mean_t && ferry_tensor_reshape(mean_t, FERRY_DT_FLOAT, x->ndim, dims, err) < 0) ||
+        (inv_t && ferry_tensor_reshape(inv_t, FERRY_DT_FLOAT, x->ndim, dims, err) < 0))
+        return -1;
+    size_t es = ferry_dtype_size(x->dtype);
+    for (int64_t o = 0; o < outer; o++) {
+        double mu = 0, var = 0;
+        for (int64_t k = 0; k < len; k++)
+            mu += ferry_tensor_get_f64(x, o * len + k);
+        mu /= (double)(len ? len : 1);
+        for (int64_t k = 0; k < len; k++) {
+            double d = ferry_tensor_get_f64(x, o * len + k) - mu;
+            var += d * d;
+        }
+        var /= (double)(len ? len : 1);
+        double inv = 1.0 / sqrt(var + eps);
+        int64_t idx[FERRY_TENSOR_MAX_DIMS] = {0}, so = 0, bo = 0;
+        for (int64_t k = 0; k < len; k++) {
+            double v = (ferry_tensor_get_f64(x, o * len + k) - mu) * inv * ferry_tensor_get_f64(scale, so);
+            if (bias)
+                v += ferry_tensor_get_f64(bias, bo);
+            ferry_convert_elems((char *)n->out[0]->data + (size_t)(o * len + k) * es, x->dtype, &v, FERRY_DT_DOUBLE, 1);
+            for (int d = (int)nsd - 1; d >= 0; d--) {
+                idx[d]++;
+                so += sst[d];
+                bo += bias ? bst[d] : 0;
+                if (idx[d] < x->dims[ax + d])
+                    break;
+                so -= sst[d] * x->dims[ax + d];
+                bo -= bias ? bst[d] * x->dims[ax + d] : 0;
+                idx[d] = 0;
+            }
+        }
+        if (mean_t)
+            ((float *)mean_t->data)[o] = (float)mu;
+        if (inv_t)
+            ((float *)inv_t->data)[o] = (float)inv;
+    }
+    return 0;
+}
+
+const ferry_op_def_t ferry_engine_ops_nn[] = {
+    {"", "MatMul", 1, NULL, s_run_matmul},
+    {"", "Gemm", 6, s_prep_gemm, s_run_gemm},
+    {"", "Softmax", 1, NULL, s_run_softmax},
+    {"", "LogSoftmax", 1, NULL, s_run_logsoftmax},
+    {"", "Hardmax", 1, NULL, s_run_hardmax},
+    {"", "ArgMax", 1, NULL, s_run_argmax},
+    {"", "ArgMin", 1, NULL, s_run_argmin},
+    {"", "ReduceSum", 1, s_prep_reduce, s_run_reduce},
+    {"", "ReduceMean", 1, s_prep_reduce, s_run_reduce},
+    {"", "ReduceMax", 1, s_prep_reduce, s_run_reduce},
+    {"", "ReduceMin", 1, s_prep_reduce, s_run_reduce},
+    {"", "ReduceProd", 1, s_prep_reduce, s_run_reduce},
+    {"", "ReduceL1", 1, s_prep_reduce, s_run_reduce},
+    {"", "ReduceL2", 1, s_prep_reduce, s_run_reduce},
+    {"", "ReduceLogSum", 1, s_prep_reduce, s_run_reduce},
+    {"", "ReduceLogSumExp", 1, s_prep_reduce, s_run_reduce},
+    {"", "ReduceSumSquare", 1, s_prep_reduce, s_run_reduce},
+    {"", "BatchNormalization", 6, s_prep_batchnorm, s_run_batchnorm},
+    {"", "LayerNormalization", 17, NULL, s_run_layernorm},
+    {NULL, NULL, 0, NULL, NULL},
+};
