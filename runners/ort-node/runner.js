@@ -83,14 +83,15 @@ async function createSession(ort, args) {
   const options = { executionProviders: [known[provider]], graphOptimizationLevel: 'all', logSeverityLevel: 4 };
   try { ort.env.logLevel = 'fatal'; } catch (e) { /* older versions: keep the default */ }
   if (args.threads) options.intraOpNumThreads = args.threads;
-  let bytes;
   try {
-    bytes = fs.readFileSync(args.model);
+    fs.accessSync(args.model, fs.constants.R_OK);
+    if (!fs.statSync(args.model).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
   } catch (e) {
     throw new RunnerError(EXIT.INPUT, `${args.model}: cannot read the model: ${e.code || e.message}`);
   }
   try {
-    return await ort.InferenceSession.create(bytes, options);
+    // by path, not bytes: external data files next to the model are found relative to it
+    return await ort.InferenceSession.create(args.model, options);
   } catch (e) {
     const msg = String(e.message || e).split('\n')[0];
     if (known[provider] !== 'cpu' && /provider|cuda/i.test(msg))
