@@ -13,7 +13,9 @@
  * with `cat` of the workers' .pub files. Z85 keys contain '#' but never start with it,
  * so a line starting with '#' is always a comment.
  *
- * Order of teardown: ferry_zap_destroy before zmq_ctx_term (the handler owns sockets). 
+ * Order of teardown: close the server sockets, then ferry_zap_destroy (once the handler
+ * is gone libzmq admits every CURVE client again), then zmq_ctx_term (the handler owns
+ * sockets of that context). 
  *
  * Security note: libzmq 4.3 admits every CURVE client when no ZAP handler is bound in
  * the context, so create the ferry_zap_t BEFORE the server socket binds. */
