@@ -637,16 +637,39 @@ void ferry_zap_destroy(ferry_zap_t **self_p)
 
 /* ---- socket options ---------------------------------------------------------------------- */
 
+/* ZMQ_ZAP_ENFORCE_DOMAIN is a draft option of libzmq 4.3 (Debian's build has it): with it,
+ * a server whose context has no ZAP handler refuses clients instead of admitting all. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
 int ferry_curve_server(void *sock, const char sec[41])
 {
-    int is_server = 1;
+    int is_server = 1, is_enforced = 1;
     if (!ferry_key_is_z85(sec))
         return -EINVAL;
     if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &is_server, sizeof is_server) < 0 ||
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, FERRY_KEY_Z85_LEN + 1) < 0 ||
         zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, FERRY_ZAP_DOMAIN, strlen(FERRY_ZAP_DOMAIN)) < 0)
         return -errno;
+    /* Fail closed where the library allows it; elsewhere the ordering rules of curve.h
+     * (handler before bind, destroyed after the sockets) are the only protection. */
+    if (zmq_setsockopt(sock, ZMQ_ZAP_ENFORCE_DOMAIN, &is_enforced, sizeof is_enforced) < 0 && errno != EINVAL)
+        return -errno;
     return 0;
+}
+
+bool ferry_curve_fails_closed(void)
+{
+    void *ctx = zmq_ctx_new();
+    void *sock = ctx ? zmq_socket(ctx, ZMQ_ROUTER) : NULL;
+    int one = 1;
+    bool is_supported = sock && zmq_setsockopt(sock, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) == 0;
+    if (sock)
+        zmq_close(sock);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return is_supported;
 }
 
 int ferry_curve_client(void *sock, const char server_pub[41], const char pub[41], const char sec[41])

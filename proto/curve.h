@@ -18,7 +18,9 @@
  * sockets of that context). 
  *
  * Security note: libzmq 4.3 admits every CURVE client when no ZAP handler is bound in
- * the context, so create the ferry_zap_t BEFORE the server socket binds. */
+ * the context, so create the ferry_zap_t BEFORE the server socket binds. Where libzmq
+ * offers the draft option ZMQ_ZAP_ENFORCE_DOMAIN (Debian's does), ferry_curve_server
+ * sets it and a missing handler means nobody gets in (ferry_curve_fails_closed()). */
 #ifndef FERRY_CURVE_H
 #define FERRY_CURVE_H
 
@@ -66,9 +68,13 @@ size_t ferry_zap_allowed_count(ferry_zap_t *self);
 /* Stop the thread (terminate message), join it, free; *self_p = NULL; safe twice. */
 void ferry_zap_destroy(ferry_zap_t **self_p);
 
-/* Make sock a CURVE server with secret key sec (sets ZMQ_ZAP_DOMAIN too). Call before
- * bind. Returns 0 or -errno. */
+/* Make sock a CURVE server with secret key sec (sets ZMQ_ZAP_DOMAIN, and where libzmq
+ * has it ZMQ_ZAP_ENFORCE_DOMAIN, so that with no ZAP handler clients are refused rather
+ * than all admitted). Call before bind. Returns 0 or -errno. */
 int ferry_curve_server(void *sock, const char sec[41]);
+/* True when this libzmq enforces ZAP (ZMQ_ZAP_ENFORCE_DOMAIN): a CURVE server without a
+ * handler then refuses everyone. False: the ordering rules above are essential. */
+bool ferry_curve_fails_closed(void);
 /* Make sock a CURVE client of a server with public key server_pub. Call before connect. */
 int ferry_curve_client(void *sock, const char server_pub[41], const char pub[41], const char sec[41]);
 
