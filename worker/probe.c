@@ -657,6 +657,12 @@ static void s_json_str_or_null(ferry_json_t *j, const char *key, const char *val
 void ferry_probe_to_json(const ferry_probe_t *p, ferry_json_t *j)
 {
     ferry_json_obj_begin(j);
+    ferry_probe_json_fields(p, j);
+    ferry_json_obj_end(j);
+}
+
+void ferry_probe_json_fields(const ferry_probe_t *p, ferry_json_t *j)
+{
     s_json_str_or_null(j, "arch", p->arch);
     s_json_str_or_null(j, "cpu_model", p->cpu_model);
     ferry_json_key(j, "isa");
@@ -684,7 +690,6 @@ void ferry_probe_to_json(const ferry_probe_t *p, ferry_json_t *j)
     ferry_json_arr_end(j);
     s_json_str_or_null(j, "os", p->os);
     s_json_str_or_null(j, "kernel", p->kernel);
-    ferry_json_obj_end(j);
 }
 
 void ferry_probe_free(ferry_probe_t *p)
