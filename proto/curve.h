@@ -63,8 +63,12 @@ typedef struct ferry_zap ferry_zap_t;
 ferry_zap_t *ferry_zap_new(void *zmq_ctx, const char *allow_list_path, ferry_err_t *err);
 /* Number of requests denied so far (thread-safe). */
 uint64_t ferry_zap_denied(ferry_zap_t *self);
-/* Number of keys on the allow-list. */
+/* Number of keys on the allow-list (thread-safe). */
 size_t ferry_zap_allowed_count(ferry_zap_t *self);
+/* Re-read the allow-list file (e.g. on SIGHUP) and swap it in; connections already
+ * admitted stay. On a malformed file the old list stays in force and err says why.
+ * Call from the thread that created the handler. Returns 0 or negative. */
+int ferry_zap_reload(ferry_zap_t *self, ferry_err_t *err);
 /* Stop the thread (terminate message), join it, free; *self_p = NULL; safe twice. */
 void ferry_zap_destroy(ferry_zap_t **self_p);
 

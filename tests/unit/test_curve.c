@@ -362,6 +362,75 @@ static void test_fails_closed_without_handler(void **state)
     free(allow);
 }
 
+/* Reload: a key added to the file is admitted after ferry_zap_reload, a removed one is
+ * denied, and a malformed file leaves the old list in force. */
+static void test_zap_reload(void **state)
+{
+    char server_pub[41], server_sec[41], a_pub[41], a_sec[41], b_pub[41], b_sec[41];
+    assert_int_equal(ferry_keys_generate(server_pub, server_sec), 0);
+    assert_int_equal(ferry_keys_generate(a_pub, a_sec), 0);
+    assert_int_equal(ferry_keys_generate(b_pub, b_sec), 0);
+    char *text = ferry_asprintf("%s\n", a_pub);
+    char *allow = s_write("reload.txt", text);
+    free(text);
+    void *ctx = zmq_ctx_new();
+    ferry_err_t err;
+    ferry_zap_t *zap = ferry_zap_new(ctx, allow, &err);
+    assert_non_null(zap);
+    void *server = s_socket(ctx, ZMQ_ROUTER);
+    assert_int_equal(ferry_curve_server(server, server_sec), 0);
+    assert_int_equal(zmq_bind(server, "tcp://127.0.0.1:*"), 0);
+    char endpoint[256], frame[64];
+    size_t endpoint_len = sizeof endpoint;
+    assert_int_equal(zmq_getsockopt(server, ZMQ_LAST_ENDPOINT, endpoint, &endpoint_len), 0);
+
+    void *b = s_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(ferry_curve_client(b, server_pub, b_pub, b_sec), 0);
+    assert_int_equal(zmq_connect(b, endpoint), 0);
+    zmq_send(b, "b1", 2, ZMQ_DONTWAIT);
+    s_wait_denied(zap, 1);
+    assert_int_equal(s_recv_within(server, S_SILENCE_MS, frame, sizeof frame, NULL), 0);
+    zmq_close(b);
+
+    /* b added, a removed */
+    free(s_write("reload.txt", "# rotated\n"));
+    text = ferry_asprintf("%s\n", b_pub);
+    free(s_write("reload.txt", text));
+    free(text);
+    assert_int_equal(ferry_zap_reload(zap, &err), 0);
+    assert_int_equal(ferry_zap_allowed_count(zap), 1);
+    b = s_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(ferry_curve_client(b, server_pub, b_pub, b_sec), 0);
+    assert_int_equal(zmq_connect(b, endpoint), 0);
+    zmq_send(b, "b2", 2, 0);
+    assert_int_equal(s_recv_within(server, S_ARRIVE_MS, frame, sizeof frame, NULL), 2);
+    assert_string_equal(frame, "b2");
+    uint64_t denied = ferry_zap_denied(zap);
+    void *a = s_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(ferry_curve_client(a, server_pub, a_pub, a_sec), 0);
+    assert_int_equal(zmq_connect(a, endpoint), 0);
+    zmq_send(a, "a1", 2, ZMQ_DONTWAIT);
+    s_wait_denied(zap, denied + 1);
+    assert_int_equal(s_recv_within(server, S_SILENCE_MS, frame, sizeof frame, NULL), 0);
+
+    /* a broken file: refused with its line, the list in force is kept */
+    free(s_write("reload.txt", "not a key\n"));
+    assert_true(ferry_zap_reload(zap, &err) < 0);
+    assert_non_null(strstr(err.msg, "reload.txt:1:"));
+    assert_int_equal(ferry_zap_allowed_count(zap), 1);
+    zmq_send(b, "b3", 2, 0);
+    assert_int_equal(s_recv_within(server, S_ARRIVE_MS, frame, sizeof frame, NULL), 2);
+    assert_string_equal(frame, "b3");
+
+    zmq_close(a);
+    zmq_close(b);
+    zmq_close(server);
+    ferry_zap_destroy(&zap);
+    assert_true(ferry_zap_reload(zap, &err) < 0); /* NULL handler */
+    assert_int_equal(zmq_ctx_term(ctx), 0);
+    free(allow);
+}
+
 /* Send a raw ZAP request; returns the status code frame ("200", "400", "500"). */
 static void s_zap_call(void *req, const char *const *frames, const size_t *lens, size_t n, char status[8],
                        char user_id[64])
@@ -583,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_zap_over_tcp),
         cmocka_unit_test(test_without_zap_any_key_gets_in),
         cmocka_unit_test(test_fails_closed_without_handler),
+        cmocka_unit_test(test_zap_reload),
         cmocka_unit_test(test_zap_hostile_requests),
         cmocka_unit_test(test_allow_list_errors),
         cmocka_unit_test(test_socket_option_errors),
