@@ -39,6 +39,9 @@ static void test_hello_roundtrip(void **state)
                                     .cpu_model = "EPYC", .os = "Debian 12", .kernel = "6.1", .isa = isa,
                                     .n_isa = 2, .cores = 8, .memory_bytes = 1ull << 36, .gpus = gpus, .n_gpus = 1,
                                     .tags = tags, .n_tags = 1, .runtimes = rts, .n_runtimes = 2};
+    uint64_t held[] = {7, 9, UINT64_C(1) << 33};
+    m.u.hello.attempts = held;
+    m.u.hello.n_attempts = 3;
     ferry_msg_t out;
     s_roundtrip(&m, &out);
     ferry_msg_hello_t *h = &out.u.hello;
@@ -61,6 +64,8 @@ static void test_hello_roundtrip(void **state)
     assert_string_equal(h->tags[0], "gpu-box");
     assert_int_equal(h->n_runtimes, 2);
     assert_string_equal(h->runtimes[1], "ferry");
+    assert_int_equal(h->n_attempts, 3);
+    assert_int_equal(h->attempts[2], UINT64_C(1) << 33);
     ferry_msg_clear(&out);
     ferry_msg_clear(&out); /* twice is safe */
 }
