@@ -53,7 +53,6 @@ static const char *s_schema =
     "CREATE TABLE IF NOT EXISTS attempts(id INTEGER PRIMARY KEY, task INTEGER NOT NULL, worker INTEGER,"
     "  started_ms INTEGER, ended_ms INTEGER, outcome INTEGER, exit_code INTEGER, signal INTEGER,"
     "  elapsed_ms INTEGER, reason TEXT, stderr TEXT, output TEXT);"
-    "CREATE INDEX IF NOT EXISTS attempts_task ON attempts(task);"
     "CREATE TABLE IF NOT EXISTS workers(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     "  first_seen_ms INTEGER, last_seen_ms INTEGER, state TEXT, caps TEXT);"
     "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, ts_ms INTEGER, kind TEXT NOT NULL,"
