@@ -1143,6 +1143,29 @@ void ferry_coordinator_stop(ferry_coordinator_t *c)
     uv_async_send(&c->stop_async);
 }
 
+int ferry_coordinator_feed(ferry_coordinator_t *c, const void *identity, size_t identity_len, const void *header,
+                           size_t header_len, const void *body, size_t body_len)
+{
+    if (c->is_finished)
+        return 0;
+    ferry_inbound_t in;
+    memset(&in, 0, sizeof in);
+    in.identity_len = FERRY_MIN(identity_len, (size_t)FERRY_PROTO_MAX_IDENTITY);
+    memcpy(in.identity, identity, in.identity_len);
+    ferry_err_t err = {{0}};
+    int rc = body_len > FERRY_PROTO_MAX_BODY ? FERRY_PROTO_EFRAMES
+                                             : ferry_msg_decode(header, header_len, body, body_len, &in.msg, &err);
+    if (ferry_journal_begin(c->journal))
+        s_journal_failed(c);
+    if (rc == 0)
+        s_handle(c, &in);
+    else
+        s_note_bad_frame(c, &in, rc, &err);
+    ferry_msg_clear(&in.msg);
+    s_pump(c, NULL); /* dispatch, commit, send, as after a real receive */
+    return rc;
+}
+
 uint64_t ferry_coordinator_bad_frames(const ferry_coordinator_t *c)
 {
     return c->bad_frames;

@@ -359,7 +359,10 @@ static int s_get_str(s_ctx_t *c, const char *key, const msgpack_object *o, size_
         return s_bad(c, key, "a shorter string");
     if (!is_text && memchr(p, '\0', n))
         return s_bad(c, key, "a string without NUL bytes");
-    char *s = ferry_strndup(p ? p : "", n);
+    char *s = ferry_malloc(n + 1); /* not strndup: it would stop at an embedded NUL */
+    if (n)
+        memcpy(s, p, n);
+    s[n] = '\0';
     for (size_t i = 0; i < n; i++)
         if (s[i] == '\0')
             s[i] = '?';

@@ -217,6 +217,20 @@ static void test_unknown_fields_ignored_and_types_checked(void **state)
     msgpack_pack_str_with_body(&pk, "a\0b", 3);
     assert_int_equal(ferry_msg_decode(hdr, 4, b.data, b.len, &out, &err), FERRY_PROTO_EFIELD);
     ferry_msg_clear(&out);
+    /* a NUL inside free text becomes '?' (RESULT.reason) */
+    ferry_proto_header(hdr, FERRY_CMD_RESULT);
+    ferry_buf_reset(&b);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "attempt", 7);
+    msgpack_pack_uint8(&pk, 5);
+    msgpack_pack_str_with_body(&pk, "task", 4);
+    msgpack_pack_uint8(&pk, 7);
+    msgpack_pack_str_with_body(&pk, "reason", 6);
+    msgpack_pack_str_with_body(&pk, "\0\x1b", 2);
+    assert_int_equal(ferry_msg_decode(hdr, 4, b.data, b.len, &out, &err), 0);
+    assert_memory_equal(out.u.result.reason, "?\x1b", 3);
+    ferry_msg_clear(&out);
+    ferry_proto_header(hdr, FERRY_CMD_HELLO);
     /* duplicate keys: the last wins, nothing leaks (ASan checks) */
     ferry_buf_reset(&b);
     msgpack_pack_map(&pk, 2);
