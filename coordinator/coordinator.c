@@ -495,7 +495,8 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
     }
     /* Leases of this worker name: those it still holds stay (attached again after a
      * coordinator restart); those it never received end as lost now. O(leases). */
-    qsort(h->attempts, h->n_attempts, sizeof *h->attempts, s_cmp_u64);
+    if (h->n_attempts)
+        qsort(h->attempts, h->n_attempts, sizeof *h->attempts, s_cmp_u64);
     for (size_t b = 0; b < c->n_buckets; b++) {
         s_lease_t **pp = &c->buckets[b];
         while (*pp) {
@@ -504,7 +505,8 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
                 pp = &l->next;
                 continue;
             }
-            if (bsearch(&l->attempt, h->attempts, h->n_attempts, sizeof *h->attempts, s_cmp_u64)) {
+            if (h->n_attempts &&
+                bsearch(&l->attempt, h->attempts, h->n_attempts, sizeof *h->attempts, s_cmp_u64)) {
                 if (!l->worker) {
                     l->worker = w;
                     w->inflight++;

@@ -51,7 +51,7 @@ grep -q "fail-0: failed" "$WORK/out.txt" || fail "status does not list the faile
 
 # status while a coordinator runs (read-only, concurrent with the writer)
 cat >"$WORK/slow.yaml" <<'YAML'
-settings: {heartbeat_ms: 250}
+settings: {heartbeat_ms: 500}
 diagnostics:
   - {kind: sleep, ms: 300, count: 8}
 YAML

@@ -4,7 +4,7 @@
 cd "$(dirname "$0")/../.." && source tests/integration/core_lib.sh
 cat >"$WORK/plan.yaml" <<'YAML'
 name: coordinator kill
-settings: {heartbeat_ms: 250, lease_ms: 3000, retry_backoff_ms: 50}
+settings: {heartbeat_ms: 500, lease_ms: 3000, retry_backoff_ms: 50}
 diagnostics:
   - {kind: echo, count: 20000}
   - {kind: sleep, name: blink, ms: 0, count: 150}

@@ -86,7 +86,7 @@ static void test_inproc_run_routes_by_tag(void **state)
     char dir[] = "/tmp/ferry-coord-test-XXXXXX";
     assert_non_null(mkdtemp(dir));
     static const char yaml[] = "name: routing\n"
-                               "settings: {heartbeat_ms: 200}\n"
+                               "settings: {heartbeat_ms: 1000}\n"
                                "diagnostics:\n"
                                "  - {kind: echo, name: left, count: 300, requires: {tags: [left]}}\n"
                                "  - {kind: echo, name: right, count: 200, requires: {tags: [right]}}\n"
