@@ -28,7 +28,7 @@ for delay in 0.15 0.6 1.0 1.5; do
 done
 [ "$kills" -ge 3 ] || fail "the run finished before the coordinator could be killed 3 times ($kills)"
 start_coordinator "$WORK/plan.yaml" "$EP"
-wait_exit "$CPID" 120
+wait_exit "$CPID" 200
 [ "$RC" = 0 ] || fail "final coordinator exit $RC, expected 0"
 total=$(sql "SELECT count(*) FROM tasks")
 [ "$total" = 20162 ] || fail "plan expanded to $total tasks, expected 20162 (expanded twice?)"
