@@ -199,7 +199,7 @@ int ferry_msg_encode(const ferry_msg_t *m, ferry_buf_t *body)
     switch (m->cmd) {
     case FERRY_CMD_HELLO: {
         const ferry_msg_hello_t *h = &m->u.hello;
-        size_t n = 8 + !!h->name + !!h->arch + !!h->cpu_model + !!h->os + !!h->kernel;
+        size_t n = 9 + !!h->name + !!h->arch + !!h->cpu_model + !!h->os + !!h->kernel;
         msgpack_pack_map(&pk, n);
         s_kv_str(&pk, "name", h->name);
         s_kv_u64(&pk, "slots", h->slots);
@@ -213,6 +213,10 @@ int ferry_msg_encode(const ferry_msg_t *m, ferry_buf_t *body)
         s_kv_strlist(&pk, "isa", h->isa, h->n_isa);
         s_kv_strlist(&pk, "tags", h->tags, h->n_tags);
         s_kv_strlist(&pk, "runtimes", h->runtimes, h->n_runtimes);
+        s_key(&pk, "attempts");
+        msgpack_pack_array(&pk, h->n_attempts);
+        for (size_t i = 0; i < h->n_attempts; i++)
+            msgpack_pack_uint64(&pk, h->attempts[i]);
         s_key(&pk, "gpus");
         msgpack_pack_array(&pk, h->n_gpus);
         for (size_t i = 0; i < h->n_gpus; i++) {
@@ -355,7 +359,10 @@ static int s_get_str(s_ctx_t *c, const char *key, const msgpack_object *o, size_
         return s_bad(c, key, "a shorter string");
     if (!is_text && memchr(p, '\0', n))
         return s_bad(c, key, "a string without NUL bytes");
-    char *s = ferry_strndup(p ? p : "", n);
+    char *s = ferry_malloc(n + 1); /* not strndup: it would stop at an embedded NUL */
+    if (n)
+        memcpy(s, p, n);
+    s[n] = '\0';
     for (size_t i = 0; i < n; i++)
         if (s[i] == '\0')
             s[i] = '?';
@@ -389,6 +396,22 @@ static int s_get_strlist(s_ctx_t *c, const char *key, const msgpack_object *o, c
     }
     *out = v;
     *n_out = n;
+    return 0;
+}
+
+static int s_get_u64list(s_ctx_t *c, const char *key, const msgpack_object *v, uint64_t **out, size_t *n_out)
+{
+    if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size > FERRY_PROTO_MAX_ACKS)
+        return s_bad(c, key, "an array of at most 4096 attempt ids");
+    free(*out);
+    *n_out = 0;
+    *out = ferry_calloc(v->via.array.size ? v->via.array.size : 1, sizeof(uint64_t));
+    for (uint32_t i = 0; i < v->via.array.size; i++) {
+        int rc = s_get_u64(c, key, &v->via.array.ptr[i], INT64_MAX, &(*out)[i]);
+        if (rc)
+            return rc;
+        *n_out = i + 1;
+    }
     return 0;
 }
 
@@ -467,6 +490,8 @@ static int s_decode_field(s_ctx_t *c, ferry_msg_t *m, const msgpack_object *k, c
             return s_get_strlist(c, "runtimes", v, &h->runtimes, &h->n_runtimes);
         if (s_key_is(k, "gpus"))
             return s_get_gpus(c, v, h);
+        if (s_key_is(k, "attempts"))
+            return s_get_u64list(c, "attempts", v, &h->attempts, &h->n_attempts);
         return 0;
     }
     case FERRY_CMD_READY:
@@ -534,19 +559,8 @@ static int s_decode_field(s_ctx_t *c, ferry_msg_t *m, const msgpack_object *k, c
         return 0;
     }
     case FERRY_CMD_ACK:
-        if (s_key_is(k, "attempts")) {
-            if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size > FERRY_PROTO_MAX_ACKS)
-                return s_bad(c, "attempts", "an array of at most 4096 attempt ids");
-            free(m->u.ack.attempts);
-            m->u.ack.n = 0;
-            m->u.ack.attempts = ferry_calloc(v->via.array.size ? v->via.array.size : 1, sizeof(uint64_t));
-            for (uint32_t i = 0; i < v->via.array.size; i++) {
-                int rc = s_get_u64(c, "attempts", &v->via.array.ptr[i], INT64_MAX, &m->u.ack.attempts[i]);
-                if (rc)
-                    return rc;
-                m->u.ack.n = i + 1;
-            }
-        }
+        if (s_key_is(k, "attempts"))
+            return s_get_u64list(c, "attempts", v, &m->u.ack.attempts, &m->u.ack.n);
         return 0;
     case FERRY_CMD_BYE:
         if (s_key_is(k, "reason"))
@@ -647,6 +661,7 @@ void ferry_msg_clear(ferry_msg_t *m)
         s_free_strlist(&h->tags, &h->n_tags);
         s_free_strlist(&h->runtimes, &h->n_runtimes);
         s_free_gpus(h);
+        free(h->attempts);
         break;
     }
     case FERRY_CMD_TASK:
