@@ -376,8 +376,7 @@ typedef struct {
     int32_t next[2];    /* [0] false, [1] true: >= 0 node index, < 0 leaf -(index + 1) */
     uint8_t mode;
     uint8_t is_missing_true;
-    int32_t set_start, set_count; /* MEMBER: range in forest->members */
-} s_tnode_t;
+} s_tnode_t; /* 24 bytes: a cache line holds most of a path's top */
 
 typedef struct {
     s_tnode_t *nodes;
@@ -389,6 +388,10 @@ typedef struct {
     int32_t *roots;
     int32_t n_trees;
     double *members;
+    int32_t *set_start, *set_count; /* per node, MEMBER only: range in members */
+    double *acc;       /* [rows, n_targets] accumulators, reused across runs */
+    uint8_t *has;
+    int64_t acc_cap;
     int64_t n_targets;
     int agg, post;
     double *base;
@@ -411,6 +414,10 @@ static void s_forest_free(void *p)
     free(f->weights);
     free(f->roots);
     free(f->members);
+    free(f->set_start);
+    free(f->set_count);
+    free(f->acc);
+    free(f->has);
     free(f->base);
     s_labels_free(&f->labels);
     free(f);
@@ -817,8 +824,11 @@ static int s_prep_tree_ensemble(ferry_node_t *n, ferry_err_t *err)
     }
     f->is_simple = true;
     int64_t member_pos = 0;
-    if (members_p)
+    if (members_p) {
         f->members = ferry_malloc(sizeof(double) * (size_t)(members.count + 1));
+        f->set_start = ferry_calloc(count + 1, sizeof(int32_t));
+        f->set_count = ferry_calloc(count + 1, sizeof(int32_t));
+    }
     for (size_t i = 0; i < count; i++) {
         s_tnode_t *t = &f->nodes[i];
         int64_t m = ferry_tensor_get_i64(&modes, (int64_t)i);
@@ -841,10 +851,10 @@ static int s_prep_tree_ensemble(ferry_node_t *n, ferry_err_t *err)
                 ferry_op_fail(n, err, "node %zu is BRANCH_MEMBER but membership_values is missing", i);
                 goto out;
             }
-            t->set_start = (int32_t)member_pos;
+            f->set_start[i] = (int32_t)member_pos;
             while (member_pos < members.count && !isnan(ferry_tensor_get_f64(&members, member_pos)))
                 f->members[member_pos] = ferry_tensor_get_f64(&members, member_pos), member_pos++;
-            t->set_count = (int32_t)(member_pos - t->set_start);
+            f->set_count[i] = (int32_t)(member_pos - f->set_start[i]);
             member_pos++; /* the NaN separator */
         }
         for (int side = 0; side < 2; side++) {
@@ -906,8 +916,8 @@ static inline int32_t s_tree_leaf(const s_forest_t *f, int32_t i, const double *
             case S_M_NEQ: c = v != t->value; break;
             default: {
                 c = false;
-                for (int32_t k = 0; k < t->set_count; k++)
-                    if (f->members[t->set_start + k] == v) {
+                for (int32_t k = 0; k < f->set_count[i]; k++)
+                    if (f->members[f->set_start[i] + k] == v) {
                         c = true;
                         break;
                     }
@@ -919,31 +929,41 @@ static inline int32_t s_tree_leaf(const s_forest_t *f, int32_t i, const double *
     return -i - 1;
 }
 
-/* Aggregated scores of row x into v[n_targets] (base values not yet added). */
-static void s_forest_row(const s_forest_t *f, const double *x, double *v, uint8_t *has)
+static inline void s_accumulate(const s_forest_t *f, int32_t leaf, double *v, uint8_t *has)
 {
-    int64_t nt = f->n_targets;
-    for (int64_t k = 0; k < nt; k++) {
-        v[k] = 0;
-        has[k] = 0;
-    }
-    for (int32_t t = 0; t < f->n_trees; t++) {
-        int32_t leaf = s_tree_leaf(f, f->roots[t], x);
-        int32_t s = f->leaf_start[leaf], e = s + f->leaf_count[leaf];
-        for (int32_t w = s; w < e; w++) {
-            int32_t k = f->targets[w];
-            double val = f->weights[w];
-            switch (f->agg) {
-            case S_AGG_MIN: v[k] = has[k] && v[k] <= val ? v[k] : val; break;
-            case S_AGG_MAX: v[k] = has[k] && v[k] >= val ? v[k] : val; break;
-            default: v[k] += val; break;
-            }
-            has[k] = 1;
+    int32_t s = f->leaf_start[leaf], e = s + f->leaf_count[leaf];
+    for (int32_t w = s; w < e; w++) {
+        int32_t k = f->targets[w];
+        double val = f->weights[w];
+        switch (f->agg) {
+        case S_AGG_MIN: v[k] = has[k] && v[k] <= val ? v[k] : val; break;
+        case S_AGG_MAX: v[k] = has[k] && v[k] >= val ? v[k] : val; break;
+        default: v[k] += val; break;
         }
+        has[k] = 1;
     }
+}
+
+/* Aggregated scores of all rows into f->acc[rows, n_targets] (base values not yet added).
+ * Trees outer, rows inner: one tree's nodes stay in cache while every row walks it. */
+static void s_forest_rows(s_forest_t *f, const double *X, int64_t rows, int64_t cols)
+{
+    int64_t nt = f->n_targets, need = rows * nt;
+    if (need > f->acc_cap) {
+        free(f->acc);
+        free(f->has);
+        f->acc_cap = need;
+        f->acc = ferry_malloc(sizeof(double) * (size_t)need);
+        f->has = ferry_malloc((size_t)need);
+    }
+    memset(f->acc, 0, sizeof(double) * (size_t)need);
+    memset(f->has, 0, (size_t)need);
+    for (int32_t t = 0; t < f->n_trees; t++)
+        for (int64_t r = 0; r < rows; r++)
+            s_accumulate(f, s_tree_leaf(f, f->roots[t], X + r * cols), f->acc + r * nt, f->has + r * nt);
     if (f->agg == S_AGG_AVERAGE && f->n_trees > 0)
-        for (int64_t k = 0; k < nt; k++)
-            v[k] /= f->n_trees;
+        for (int64_t k = 0; k < need; k++)
+            f->acc[k] /= f->n_trees;
 }
 
 static int s_run_tree(ferry_node_t *n, ferry_err_t *err)
@@ -974,10 +994,9 @@ static int s_run_tree(ferry_node_t *n, ferry_err_t *err)
     int32_t zt = f->out_dtype ? f->out_dtype : FERRY_DT_FLOAT;
     if (ferry_tensor_reshape(z, zt, 2, zd, err) < 0)
         return -1;
-    double vb[64], *v = nt <= 64 ? vb : ferry_malloc(sizeof(double) * (size_t)nt);
-    uint8_t hb[64], *has = nt <= 64 ? hb : ferry_malloc((size_t)nt);
+    s_forest_rows(f, X, rows, cols);
     for (int64_t r = 0; r < rows; r++) {
-        s_forest_row(f, X + r * cols, v, has);
+        double *v = f->acc + r * nt;
         if (f->is_classifier && f->is_binary_single) {
             /* binary convention: one accumulated score s (whichever class id carries it) */
             double s = v[0] + v[1];
@@ -1018,10 +1037,6 @@ static int s_run_tree(ferry_node_t *n, ferry_err_t *err)
             for (int64_t k = 0; k < zcols; k++)
                 ((float *)z->data)[r * zcols + k] = (float)v[k];
     }
-    if (v != vb)
-        free(v);
-    if (has != hb)
-        free(has);
     return 0;
 }
 

@@ -19,31 +19,94 @@
 #define S_CLONES
 #endif
 
-/* C[m,n] (+)= A[m,k] * B[k,n], all row-major contiguous; C is overwritten. */
+#define S_GEMM_ROWS 4  /* rows of A per micro-tile */
+#define S_GEMM_COLS 32 /* columns of B per micro-tile: 4 x 32 float accumulators fit registers */
+
+/* 16 floats: GCC lowers it to one zmm, two ymm or four xmm registers per clone. */
+typedef float s_v16 __attribute__((vector_size(64)));
+
+/* unaligned load; a macro, as a function returning s_v16 would change the ABI per clone */
+#define S_LOAD16(dst, p) memcpy(&(dst), (p), sizeof(s_v16))
+
+/* One 4 x 32 tile of C from 4 rows of A and a 32-column panel of B (row stride ldb):
+ * eight vector accumulators held in registers across the whole K loop. */
+S_CLONES static void s_tile_4x32(const float *restrict a, int64_t lda, const float *restrict b, int64_t ldb,
+                                 float *restrict c, int64_t ldc, int64_t K)
+{
+    s_v16 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
+    for (int64_t k = 0; k < K; k++) {
+        s_v16 b0, b1;
+        S_LOAD16(b0, b + k * ldb);
+        S_LOAD16(b1, b + k * ldb + 16);
+        float x0 = a[k], x1 = a[lda + k], x2 = a[2 * lda + k], x3 = a[3 * lda + k];
+        c00 += x0 * b0;
+        c01 += x0 * b1;
+        c10 += x1 * b0;
+        c11 += x1 * b1;
+        c20 += x2 * b0;
+        c21 += x2 * b1;
+        c30 += x3 * b0;
+        c31 += x3 * b1;
+    }
+    memcpy(c, &c00, 64);
+    memcpy(c + 16, &c01, 64);
+    memcpy(c + ldc, &c10, 64);
+    memcpy(c + ldc + 16, &c11, 64);
+    memcpy(c + 2 * ldc, &c20, 64);
+    memcpy(c + 2 * ldc + 16, &c21, 64);
+    memcpy(c + 3 * ldc, &c30, 64);
+    memcpy(c + 3 * ldc + 16, &c31, 64);
+}
+
+/* dot product of two contiguous float vectors, 16 lanes at a time */
+static inline float s_dot16(const float *restrict a, const float *restrict b, int64_t K)
+{
+    s_v16 acc = {0};
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        s_v16 x, y;
+        S_LOAD16(x, a + k);
+        S_LOAD16(y, b + k);
+        acc += x * y;
+    }
+    float sum = 0;
+    for (int q = 0; q < 16; q++)
+        sum += acc[q];
+    for (; k < K; k++)
+        sum += a[k] * b[k];
+    return sum;
+}
+
+#define S_GEMM_STACK_FLOATS 4096
+
+/* C[m,n] = A[m,k] * B[k,n], all row-major contiguous. Full 4 x 32 tiles go through the
+ * register kernel; the last N % 32 columns are dot products against a transposed copy of
+ * that panel of B (narrow outputs such as a regression head are common); the last M % 4
+ * rows use the i-k-j row loop. */
 S_CLONES static void s_gemm_f32(const float *restrict A, const float *restrict B, float *restrict C, int64_t M,
                                 int64_t K, int64_t N)
 {
-    int64_t i = 0;
-    for (; i + 4 <= M; i += 4) {
-        float *c0 = C + i * N, *c1 = c0 + N, *c2 = c1 + N, *c3 = c2 + N;
-        const float *a0 = A + i * K, *a1 = a0 + K, *a2 = a1 + K, *a3 = a2 + K;
-        memset(c0, 0, sizeof(float) * (size_t)(4 * N));
-        for (int64_t k = 0; k < K; k++) {
-            const float *b = B + k * N;
-            float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
-            for (int64_t j = 0; j < N; j++) {
-                float bj = b[j];
-                c0[j] += x0 * bj;
-                c1[j] += x1 * bj;
-                c2[j] += x2 * bj;
-                c3[j] += x3 * bj;
-            }
-        }
+    int64_t m4 = M - M % S_GEMM_ROWS, n32 = N - N % S_GEMM_COLS, nrem = N - n32;
+    for (int64_t i = 0; i < m4; i += S_GEMM_ROWS)
+        for (int64_t j = 0; j < n32; j += S_GEMM_COLS)
+            s_tile_4x32(A + i * K, K, B + j, N, C + i * N + j, N, K);
+    if (nrem > 0 && m4 > 0) {
+        float stack_bt[S_GEMM_STACK_FLOATS];
+        float *bt = K * nrem <= S_GEMM_STACK_FLOATS ? stack_bt : ferry_malloc(sizeof(float) * (size_t)(K * nrem));
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t j = 0; j < nrem; j++)
+                bt[j * K + k] = B[k * N + n32 + j];
+        for (int64_t i = 0; i < m4; i++)
+            for (int64_t j = 0; j < nrem; j++)
+                C[i * N + n32 + j] = s_dot16(A + i * K, bt + j * K, K);
+        if (bt != stack_bt)
+            free(bt);
     }
-    for (; i < M; i++) {
+    for (int64_t i = m4; i < M; i++) {
         float *c = C + i * N;
         const float *a = A + i * K;
-        memset(c, 0, sizeof(float) * (size_t)N);
+        for (int64_t j = 0; j < N; j++)
+            c[j] = 0;
         for (int64_t k = 0; k < K; k++) {
             const float *b = B + k * N;
             float x = a[k];
