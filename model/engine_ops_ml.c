@@ -378,8 +378,18 @@ typedef struct {
     uint8_t is_missing_true;
 } s_tnode_t; /* 24 bytes: a cache line holds most of a path's top */
 
+/* The fast form for the common case -- float input, float thresholds, every branch LEQ
+ * without missing tracking: 16 bytes a node, compared in float (exact: the thresholds
+ * are floats, so (float)x <= t decides as (double)x <= (double)t). */
+typedef struct {
+    float value;
+    int32_t feature;
+    int32_t next[2];
+} s_fnode_t;
+
 typedef struct {
     s_tnode_t *nodes;
+    s_fnode_t *fnodes; /* NULL unless the fast form applies */
     int32_t n_nodes;
     int32_t *leaf_start, *leaf_count; /* per leaf: range in targets/weights */
     int32_t n_leaves;
@@ -408,6 +418,7 @@ static void s_forest_free(void *p)
 {
     s_forest_t *f = p;
     free(f->nodes);
+    free(f->fnodes);
     free(f->leaf_start);
     free(f->leaf_count);
     free(f->targets);
@@ -461,6 +472,20 @@ static int s_forest_check(ferry_node_t *n, s_forest_t *f, ferry_err_t *err)
     free(seen_node);
     free(seen_leaf);
     free(stack);
+    if (rc == 0 && f->is_simple && !f->fnodes) {
+        bool is_float_exact = true;
+        for (int32_t i = 0; i < f->n_nodes && is_float_exact; i++)
+            is_float_exact = (double)(float)f->nodes[i].value == f->nodes[i].value;
+        if (is_float_exact) {
+            f->fnodes = ferry_malloc(sizeof(s_fnode_t) * ((size_t)f->n_nodes + 1));
+            for (int32_t i = 0; i < f->n_nodes; i++) {
+                f->fnodes[i].value = (float)f->nodes[i].value;
+                f->fnodes[i].feature = f->nodes[i].feature;
+                f->fnodes[i].next[0] = f->nodes[i].next[0];
+                f->fnodes[i].next[1] = f->nodes[i].next[1];
+            }
+        }
+    }
     return rc;
 }
 
@@ -944,9 +969,19 @@ static inline void s_accumulate(const s_forest_t *f, int32_t leaf, double *v, ui
     }
 }
 
+static inline int32_t s_tree_leaf_f32(const s_fnode_t *nodes, int32_t i, const float *x)
+{
+    while (i >= 0) {
+        const s_fnode_t *t = &nodes[i];
+        i = t->next[x[t->feature] <= t->value];
+    }
+    return -i - 1;
+}
+
 /* Aggregated scores of all rows into f->acc[rows, n_targets] (base values not yet added).
- * Trees outer, rows inner: one tree's nodes stay in cache while every row walks it. */
-static void s_forest_rows(s_forest_t *f, const double *X, int64_t rows, int64_t cols)
+ * Trees outer, rows inner: one tree's nodes stay in cache while every row walks it.
+ * Xf (float input) is used with the fast node form, else X (double). */
+static void s_forest_rows(s_forest_t *f, const double *X, const float *Xf, int64_t rows, int64_t cols)
 {
     int64_t nt = f->n_targets, need = rows * nt;
     if (need > f->acc_cap) {
@@ -958,9 +993,15 @@ static void s_forest_rows(s_forest_t *f, const double *X, int64_t rows, int64_t 
     }
     memset(f->acc, 0, sizeof(double) * (size_t)need);
     memset(f->has, 0, (size_t)need);
-    for (int32_t t = 0; t < f->n_trees; t++)
-        for (int64_t r = 0; r < rows; r++)
-            s_accumulate(f, s_tree_leaf(f, f->roots[t], X + r * cols), f->acc + r * nt, f->has + r * nt);
+    for (int32_t t = 0; t < f->n_trees; t++) {
+        int32_t root = f->roots[t];
+        if (Xf)
+            for (int64_t r = 0; r < rows; r++)
+                s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
+        else
+            for (int64_t r = 0; r < rows; r++)
+                s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
+    }
     if (f->agg == S_AGG_AVERAGE && f->n_trees > 0)
         for (int64_t k = 0; k < need; k++)
             f->acc[k] /= f->n_trees;
@@ -974,9 +1015,17 @@ static int s_run_tree(ferry_node_t *n, ferry_err_t *err)
     if (x && f->out_dtype && x->dtype != f->out_dtype)
         return ferry_op_fail(n, err, "X has type %s, the splits are %s", ferry_dtype_name(x->dtype),
                              ferry_dtype_name(f->out_dtype));
-    const double *X = x ? s_rows_f64(n, x, &rows, &cols, &n->tmp[0], err) : NULL;
-    if (!X)
+    if (!x)
         return -1;
+    const double *X = NULL;
+    const float *Xf = NULL;
+    if (f->fnodes && x->dtype == FERRY_DT_FLOAT && (x->ndim == 1 || x->ndim == 2)) {
+        Xf = x->data;
+        rows = x->ndim == 1 ? 1 : x->dims[0];
+        cols = x->dims[x->ndim - 1];
+    } else if (!(X = s_rows_f64(n, x, &rows, &cols, &n->tmp[0], err))) {
+        return -1;
+    }
     if (f->n_nodes > 0 && f->max_feature >= cols)
         return ferry_op_fail(n, err, "the trees use feature %d, the input has %lld columns", f->max_feature,
                              (long long)cols);
@@ -994,7 +1043,7 @@ static int s_run_tree(ferry_node_t *n, ferry_err_t *err)
     int32_t zt = f->out_dtype ? f->out_dtype : FERRY_DT_FLOAT;
     if (ferry_tensor_reshape(z, zt, 2, zd, err) < 0)
         return -1;
-    s_forest_rows(f, X, rows, cols);
+    s_forest_rows(f, X, Xf, rows, cols);
     for (int64_t r = 0; r < rows; r++) {
         double *v = f->acc + r * nt;
         if (f->is_classifier && f->is_binary_single) {
