@@ -435,8 +435,9 @@ static void s_forest_free(void *p)
 }
 
 /* Check that following children from every root reaches each node and leaf at most once:
- * the structure is a forest, so evaluation terminates. */
-static int s_forest_check(ferry_node_t *n, s_forest_t *f, ferry_err_t *err)
+ * the structure is a forest, so evaluation terminates. With is_complete, every node and
+ * leaf must also be reached (the legacy encoding lists exactly the trees' nodes). */
+static int s_forest_check(ferry_node_t *n, s_forest_t *f, bool is_complete, ferry_err_t *err)
 {
     uint8_t *seen_node = ferry_calloc((size_t)f->n_nodes + 1, 1), *seen_leaf = ferry_calloc((size_t)f->n_leaves + 1, 1);
     int32_t *stack = ferry_malloc(sizeof(int32_t) * ((size_t)f->n_nodes + 2));
@@ -469,6 +470,12 @@ static int s_forest_check(ferry_node_t *n, s_forest_t *f, ferry_err_t *err)
             stack[sp++] = f->nodes[i].next[1];
         }
     }
+    for (int32_t i = 0; rc == 0 && is_complete && i < f->n_nodes; i++)
+        if (!seen_node[i])
+            rc = ferry_op_fail(n, err, "branch node %d is not reachable from its tree's root", i);
+    for (int32_t i = 0; rc == 0 && is_complete && i < f->n_leaves; i++)
+        if (!seen_leaf[i])
+            rc = ferry_op_fail(n, err, "leaf %d is not reachable from its tree's root", i);
     free(seen_node);
     free(seen_leaf);
     free(stack);
@@ -701,7 +708,7 @@ static int s_forest_compile_legacy(ferry_node_t *n, s_forest_t *f, bool is_class
             goto out;
         }
     }
-    rc = s_forest_check(n, f, err);
+    rc = s_forest_check(n, f, true, err);
 out:
     free(values);
     free(wts);
@@ -906,7 +913,7 @@ static int s_prep_tree_ensemble(ferry_node_t *n, ferry_err_t *err)
         else
             f->roots[f->n_trees++] = (int32_t)root;
     }
-    rc = s_forest_check(n, f, err);
+    rc = s_forest_check(n, f, false, err);
 out:
     ferry_tensor_clear(&splits);
     ferry_tensor_clear(&modes);
