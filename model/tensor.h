@@ -39,8 +39,13 @@ enum {
 /* Limits on what a model or tensor file may ask for (hostile input is bounded before
  * any allocation). */
 #define FERRY_TENSOR_MAX_DIMS 12
+#ifdef FERRY_FUZZING /* the fuzzer's memory limit: hostile shapes fail fast */
+#define FERRY_TENSOR_MAX_ELEMS ((int64_t)1 << 22)
+#define FERRY_TENSOR_MAX_BYTES ((size_t)64 << 20)
+#else
 #define FERRY_TENSOR_MAX_ELEMS ((int64_t)1 << 31)        /* 2^31 elements */
 #define FERRY_TENSOR_MAX_BYTES ((size_t)4 << 30)         /* 4 GiB per tensor */
+#endif
 
 typedef enum { FERRY_VALUE_TENSOR = 0, FERRY_VALUE_SEQ_MAP = 1 } ferry_value_kind_t;
 
