@@ -42,7 +42,8 @@ struct ferry_engine {
 };
 
 static const ferry_op_def_t *const s_tables[] = {ferry_engine_ops_math, ferry_engine_ops_shape,
-                                                 ferry_engine_ops_nn, ferry_engine_ops_ml};
+                                                 ferry_engine_ops_nn, ferry_engine_ops_ml,
+                                                 ferry_engine_ops_index};
 
 static bool s_domain_eq(const char *a, const char *b)
 {
