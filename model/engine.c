@@ -31,6 +31,8 @@ struct ferry_engine {
     const Onnx__ModelProto *model;
     s_slot_t *slots;
     int n_slots, cap_slots;
+    int *index;          /* hash table of slot numbers, -1 = empty */
+    size_t index_cap;    /* a power of two */
     ferry_node_t *nodes;
     int n_nodes;
     s_io_t *inputs;
@@ -256,14 +258,35 @@ int ferry_op_axis(const ferry_node_t *n, int64_t axis, int rank, int *out, ferry
 
 /* ---- plan ---------------------------------------------------------------------------------- */
 
+/* Value names -> slots: an open-addressing hash table (FNV-1a), rebuilt at 2x growth, so
+ * planning a graph is O(values) even for hostile models with 10^6 nodes. */
+static uint64_t s_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
 static int s_slot_find(const ferry_engine_t *e, const char *name)
 {
-    /* O(slots) per lookup: only at plan time. Graphs here are small (<= 10^4 values);
-     * a hash map would be the fix for very large graphs. */
-    for (int i = 0; i < e->n_slots; i++)
-        if (!strcmp(e->slots[i].name, name))
-            return i;
-    return -1;
+    if (!e->index_cap)
+        return -1;
+    for (size_t i = s_hash(name) & (e->index_cap - 1);; i = (i + 1) & (e->index_cap - 1)) {
+        int s = e->index[i];
+        if (s < 0)
+            return -1;
+        if (!strcmp(e->slots[s].name, name))
+            return s;
+    }
+}
+
+static void s_index_put(ferry_engine_t *e, int slot)
+{
+    size_t i = s_hash(e->slots[slot].name) & (e->index_cap - 1);
+    while (e->index[i] >= 0)
+        i = (i + 1) & (e->index_cap - 1);
+    e->index[i] = slot;
 }
 
 static int s_slot_add(ferry_engine_t *e, const char *name)
@@ -276,7 +299,19 @@ static int s_slot_add(ferry_engine_t *e, const char *name)
     memset(s, 0, sizeof(*s));
     s->name = ferry_strdup(name);
     s->tensor = ferry_tensor_new();
-    return e->n_slots++;
+    int slot = e->n_slots++;
+    if ((size_t)e->n_slots * 2 > e->index_cap) { /* keep the load factor <= 1/2 */
+        free(e->index);
+        e->index_cap = e->index_cap ? 2 * e->index_cap : 128;
+        e->index = ferry_malloc(sizeof(int) * e->index_cap);
+        for (size_t i = 0; i < e->index_cap; i++)
+            e->index[i] = -1;
+        for (int k = 0; k < e->n_slots; k++)
+            s_index_put(e, k);
+    } else {
+        s_index_put(e, slot);
+    }
+    return slot;
 }
 
 static int s_model_opset(const Onnx__ModelProto *m, const char *domain)
@@ -330,6 +365,7 @@ void ferry_engine_destroy(ferry_engine_t **self_p)
         ferry_tensor_destroy(&e->slots[i].tensor);
     }
     free(e->slots);
+    free(e->index);
     for (int i = 0; i < e->n_scratch; i++)
         ferry_tensor_destroy(&e->scratch[i]);
     free(e->scratch);

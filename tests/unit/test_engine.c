@@ -635,6 +635,49 @@ static void test_engine_refuses_ambiguous_ml(void **state)
     s_model_free(&mb);
 }
 
+/* 100000 chained nodes: planning is linear (hashed names), running them is cheap */
+static void test_engine_long_chain_plans_fast(void **state)
+{
+    (void)state;
+    enum { N = 100000 };
+    s_mb_t *mb = s_model(13, 3);
+    s_input(mb, "v0", FERRY_DT_FLOAT);
+    Onnx__NodeProto *nodes = ferry_calloc(N, sizeof(Onnx__NodeProto));
+    Onnx__NodeProto **ptrs = ferry_calloc(N, sizeof(Onnx__NodeProto *));
+    char (*names)[16] = ferry_calloc(N + 1, 16);
+    char **io = ferry_calloc(2 * (size_t)N, sizeof(char *));
+    for (int i = 0; i <= N; i++)
+        snprintf(names[i], 16, "v%d", i);
+    for (int i = 0; i < N; i++) {
+        onnx__node_proto__init(&nodes[i]);
+        nodes[i].op_type = "Neg";
+        nodes[i].domain = "";
+        io[2 * i] = names[i];
+        io[2 * i + 1] = names[i + 1];
+        nodes[i].n_input = nodes[i].n_output = 1;
+        nodes[i].input = &io[2 * i];
+        nodes[i].output = &io[2 * i + 1];
+        ptrs[i] = &nodes[i];
+    }
+    mb->g.node = ptrs;
+    mb->g.n_node = N;
+    mb->g.output[mb->g.n_output++] = s_vi(mb, names[N], 0, -1, NULL);
+    ferry_err_t err;
+    ferry_engine_t *e = s_engine(mb, 0, &err);
+    int64_t d[1] = {1};
+    ferry_tensor_t *x = s_f32(1, d, (const float[]){3.0f});
+    assert_int_equal(ferry_engine_set_input(e, "v0", x, &err), 0);
+    assert_int_equal(ferry_engine_run(e, &err), 0);
+    assert_float_equal(((float *)ferry_engine_output(e, 0)->data)[0], 3.0f, 0); /* an even number of Negs */
+    ferry_tensor_destroy(&x);
+    ferry_engine_destroy(&e);
+    free(nodes);
+    free(ptrs);
+    free(names);
+    free(io);
+    s_model_free(&mb);
+}
+
 static void test_engine_op_list(void **state)
 {
     (void)state;
@@ -661,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_engine_tree_ensemble_and_hostile_trees),
         cmocka_unit_test(test_engine_label_encoder_and_zipmap),
         cmocka_unit_test(test_engine_refuses_ambiguous_ml),
+        cmocka_unit_test(test_engine_long_chain_plans_fast),
         cmocka_unit_test(test_engine_op_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
