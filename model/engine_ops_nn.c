@@ -830,6 +830,104 @@ static int s_run_layernorm(ferry_node_t *n, ferry_err_t *err)
     return 0;
 }
 
+/* ---- NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss ----------------------------------- */
+
+/* loss over log-probabilities lp [N, C, d...] (double, contiguous) and integer targets
+ * [N, d...]; writes the loss (reduction none/sum/mean) into out with x's type. */
+static int s_nll(ferry_node_t *n, const double *lp, const ferry_tensor_t *x, const ferry_tensor_t *target,
+                 const ferry_tensor_t *weight, ferry_tensor_t *out, ferry_err_t *err)
+{
+    char *red = ferry_attr_string(n, "reduction", "mean");
+    int kind = !strcmp(red, "none") ? 0 : !strcmp(red, "sum") ? 1 : !strcmp(red, "mean") ? 2 : -1;
+    free(red);
+    if (kind < 0)
+        return ferry_op_fail(n, err, "reduction must be none, sum or mean");
+    const Onnx__AttributeProto *ig = ferry_attr(n, "ignore_index");
+    int64_t ignore = ferry_attr_int(n, "ignore_index", 0);
+    if (x->ndim < 2 || target->ndim != x->ndim - 1 || target->dims[0] != x->dims[0])
+        return ferry_op_fail(n, err, "input must be [N, C, ...] and target [N, ...]");
+    for (int d = 2; d < x->ndim; d++)
+        if (target->dims[d - 1] != x->dims[d])
+            return ferry_op_fail(n, err, "target shape does not match the input on axis %d", d);
+    int64_t N = x->dims[0], C = x->dims[1], inner = N > 0 && C > 0 ? x->count / (N * C) : 0;
+    if (weight && (weight->ndim != 1 || weight->dims[0] != C || weight->dtype != x->dtype))
+        return ferry_op_fail(n, err, "weight must be a [C] tensor of the input's type");
+    if (kind == 0) {
+        if (ferry_tensor_reshape_like(out, x->dtype, target, err) < 0)
+            return -1;
+    } else if (ferry_tensor_reshape(out, x->dtype, 0, NULL, err) < 0) {
+        return -1;
+    }
+    double sum = 0, wsum = 0;
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t q = 0; q < inner; q++) {
+            int64_t t = ferry_tensor_get_i64(target, b * inner + q);
+            double l = 0, w = 0;
+            if (!(ig && t == ignore)) {
+                if (t < 0 || t >= C)
+                    return ferry_op_fail(n, err, "target %lld is outside [0, %lld)", (long long)t, (long long)C);
+                w = weight ? ferry_tensor_get_f64(weight, t) : 1.0;
+                l = -lp[(b * C + t) * inner + q] * w;
+            }
+            if (kind == 0)
+                ferry_convert_elems((char *)out->data + (b * inner + q) * (int64_t)ferry_dtype_size(x->dtype), x->dtype,
+                                    &l, FERRY_DT_DOUBLE, 1);
+            sum += l;
+            wsum += w;
+        }
+    if (kind) {
+        double v = kind == 1 ? sum : (wsum != 0 ? sum / wsum : 0);
+        ferry_convert_elems(out->data, x->dtype, &v, FERRY_DT_DOUBLE, 1);
+    }
+    return 0;
+}
+
+static int s_run_nll(ferry_node_t *n, ferry_err_t *err)
+{
+    const ferry_tensor_t *x = ferry_op_input(n, 0, err), *t = x ? ferry_op_input(n, 1, err) : NULL;
+    if (!t || ferry_op_check_type(n, 0, FERRY_DTM(FERRY_DT_FLOAT) | FERRY_DTM(FERRY_DT_DOUBLE), err) < 0 ||
+        ferry_op_check_type(n, 1, FERRY_DTM(FERRY_DT_INT32) | FERRY_DTM(FERRY_DT_INT64), err) < 0)
+        return -1;
+    if (ferry_tensor_reshape_like(&n->tmp[0], FERRY_DT_DOUBLE, x, err) < 0)
+        return -1;
+    ferry_convert_elems(n->tmp[0].data, FERRY_DT_DOUBLE, x->data, x->dtype, x->count);
+    return s_nll(n, n->tmp[0].data, x, t, n->n_in > 2 ? n->in[2] : NULL, n->out[0], err);
+}
+
+static int s_run_softmax_ce(ferry_node_t *n, ferry_err_t *err)
+{
+    const ferry_tensor_t *x = ferry_op_input(n, 0, err), *t = x ? ferry_op_input(n, 1, err) : NULL;
+    if (!t || ferry_op_check_type(n, 0, FERRY_DTM(FERRY_DT_FLOAT) | FERRY_DTM(FERRY_DT_DOUBLE), err) < 0 ||
+        ferry_op_check_type(n, 1, FERRY_DTM(FERRY_DT_INT32) | FERRY_DTM(FERRY_DT_INT64), err) < 0)
+        return -1;
+    if (x->ndim < 2)
+        return ferry_op_fail(n, err, "scores must be [N, C, ...]");
+    if (ferry_tensor_reshape_like(&n->tmp[0], FERRY_DT_DOUBLE, x, err) < 0)
+        return -1;
+    double *lp = n->tmp[0].data;
+    int64_t N = x->dims[0], C = x->dims[1], inner = N > 0 && C > 0 ? x->count / (N * C) : 0;
+    for (int64_t b = 0; b < N; b++) /* log-softmax over the class axis */
+        for (int64_t q = 0; q < inner; q++) {
+            double mx = -INFINITY, sum = 0;
+            for (int64_t c = 0; c < C; c++) {
+                double v = ferry_tensor_get_f64(x, (b * C + c) * inner + q);
+                mx = v > mx ? v : mx;
+            }
+            for (int64_t c = 0; c < C; c++)
+                sum += exp(ferry_tensor_get_f64(x, (b * C + c) * inner + q) - mx);
+            for (int64_t c = 0; c < C; c++)
+                lp[(b * C + c) * inner + q] = ferry_tensor_get_f64(x, (b * C + c) * inner + q) - mx - log(sum);
+        }
+    if (s_nll(n, lp, x, t, n->n_in > 2 ? n->in[2] : NULL, n->out[0], err) < 0)
+        return -1;
+    if (n->n_out > 1) {
+        if (ferry_tensor_reshape_like(n->out[1], x->dtype, x, err) < 0)
+            return -1;
+        ferry_convert_elems(n->out[1]->data, x->dtype, lp, FERRY_DT_DOUBLE, x->count);
+    }
+    return 0;
+}
+
 const ferry_op_def_t ferry_engine_ops_nn[] = {
     {"", "MatMul", 1, NULL, s_run_matmul},
     {"", "Gemm", 6, s_prep_gemm, s_run_gemm},
@@ -850,5 +948,7 @@ const ferry_op_def_t ferry_engine_ops_nn[] = {
     {"", "ReduceSumSquare", 1, s_prep_reduce, s_run_reduce},
     {"", "BatchNormalization", 6, s_prep_batchnorm, s_run_batchnorm},
     {"", "LayerNormalization", 17, NULL, s_run_layernorm},
+    {"", "NegativeLogLikelihoodLoss", 12, NULL, s_run_nll},
+    {"", "SoftmaxCrossEntropyLoss", 12, NULL, s_run_softmax_ce},
     {NULL, NULL, 0, NULL, NULL},
 };
