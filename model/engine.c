@@ -405,6 +405,8 @@ static int s_plan_node(ferry_engine_t *e, ferry_node_t *n, const Onnx__NodeProto
         return ferry_err(err, "node '%.80s': operator %s of domain '%s' (opset %d) is not supported by ferry's "
                               "engine", n->name, np->op_type, *domain ? domain : "ai.onnx", opset);
     }
+    if (np->n_output < 1)
+        return ferry_err(err, "node '%.80s' (%s) has no outputs", n->name, np->op_type);
     n->def = def;
     n->opset = opset;
     n->n_in = (int)np->n_input;

@@ -450,6 +450,14 @@ static void test_engine_refuses_malformed_and_unsupported(void **state)
     s_engine(mb, FERRY_ENGINE_EUNSUPPORTED, &err);
     assert_non_null(strstr(err.msg, "supported from opset 11"));
     s_model_free(&mb);
+    /* a node without outputs (found by the fuzzer) */
+    mb = s_model(13, 3);
+    s_input(mb, "x", FERRY_DT_FLOAT);
+    s_node(mb, "Add", "", "x,x", "");
+    s_output(mb, "x");
+    s_engine(mb, FERRY_ENGINE_EINVALID, &err);
+    assert_non_null(strstr(err.msg, "has no outputs"));
+    s_model_free(&mb);
     /* no graph at all */
     Onnx__ModelProto empty = ONNX__MODEL_PROTO__INIT;
     int code;
