@@ -795,13 +795,14 @@ static int s_prep_tree_ensemble(ferry_node_t *n, ferry_err_t *err)
     if (agg < 0 || agg > 3)
         return ferry_op_fail(n, err, "aggregate_function %lld is not one of 0..3", (long long)agg);
     f->agg = (int)agg; /* same numbering: 0 AVERAGE, 1 SUM, 2 MIN, 3 MAX */
-    static const int post_map[] = {S_PT_NONE, S_PT_SOFTMAX, S_PT_LOGISTIC, S_PT_SOFTMAX_ZERO, S_PT_PROBIT};
     if (post < 0 || post > 4)
         return ferry_op_fail(n, err, "post_transform %lld is not one of 0..4", (long long)post);
-    f->post = post_map[post];
-    if (f->post == S_PT_PROBIT || (f->n_targets == 1 && f->post != S_PT_NONE)) {
-        ferry_op_fail(n, err, "post_transform %lld with %lld target(s) is not supported", (long long)post,
-                      (long long)f->n_targets);
+    f->post = S_PT_NONE;
+    if (post != 0) {
+        /* ONNX numbers these 1 SOFTMAX, 2 LOGISTIC, 3 SOFTMAX_ZERO, 4 PROBIT; ONNX Runtime
+         * 1.30 reads 1 as LOGISTIC (its internal order). No answer satisfies both. */
+        ferry_op_fail(n, err, "post_transform %lld is read differently by ONNX and ONNX Runtime; refused as "
+                              "ambiguous (apply Softmax/Sigmoid as separate nodes)", (long long)post);
         return FERRY_ENGINE_EUNSUPPORTED;
     }
     if (!splits_p || !modes_p || !weights_p)

@@ -205,6 +205,45 @@ def build_cases():
     Xm = rng.choice(np.array([0.25, 0.5, 0.75, np.nan], dtype=np.float32), size=(40, 3))
     cases.append(Case("tree_regressor_all_modes_missing", m, {"X": Xm}))
 
+    # hand-made ai.onnx.ml-5 TreeEnsemble: set membership, missing values, two targets
+    def v5_model(agg, post):
+        node = helper.make_node(
+            "TreeEnsemble", ["X"], ["Y"], domain=ML, n_targets=2, aggregate_function=agg, post_transform=post,
+            nodes_featureids=[0, 1, 1], nodes_truenodeids=[0, 1, 3], nodes_falsenodeids=[1, 2, 4],
+            nodes_trueleafs=[1, 1, 1], nodes_falseleafs=[0, 1, 1], nodes_missing_value_tracks_true=[0, 1, 0],
+            leaf_targetids=[0, 1, 0, 1, 0], tree_roots=[0, 2],
+            nodes_splits=numpy_helper.from_array(np.array([0.0, 0.5, 0.25], dtype=np.float32)),
+            nodes_modes=numpy_helper.from_array(np.array([6, 1, 0], dtype=np.uint8)),
+            membership_values=numpy_helper.from_array(np.array([1, 3, 5, np.nan], dtype=np.float32)),
+            leaf_weights=numpy_helper.from_array(np.array([1.0, 2.0, -1.5, 0.5, 0.25], dtype=np.float32)))
+        return em.make_model([node], [tvi("X", TensorProto.FLOAT, [None, 2])], [tvi("Y", TensorProto.FLOAT, [None, 2])],
+                             ml_opset=5, core_opset=19)
+
+    def v5_reference(X, agg, post):
+        out = np.zeros((len(X), 2))
+        for r, (a, b) in enumerate(X.astype(np.float64)):
+            t0 = (0, 1.0) if a in (1.0, 3.0, 5.0) else ((1, 2.0) if (b < 0.5 or np.isnan(b)) else (0, -1.5))
+            t1 = (1, 0.5) if b <= 0.25 else (0, 0.25)
+            for k, w in (t0, t1):
+                out[r, k] += w / (2 if agg == 0 else 1)
+        if post == 1:
+            e = np.exp(out - out.max(axis=1, keepdims=True))
+            out = e / e.sum(axis=1, keepdims=True)
+        return out
+
+    Xv = np.stack([rng.choice(np.array([0, 1, 2, 3, 5, 6, np.nan]), 48),
+                   rng.choice(np.array([0.25, 0.5, 0.75, np.nan]), 48)], axis=1).astype(np.float32)
+    for agg in (1, 0):
+        cases.append(Case(f"tree_ensemble_v5_member_missing_agg{agg}", v5_model(agg, 0), {"X": Xv},
+                          sk={"Y": v5_reference(Xv, agg, 0)}))
+    for agg in (2, 3):  # MIN / MAX: compared with ONNX Runtime only
+        cases.append(Case(f"tree_ensemble_v5_member_missing_agg{agg}", v5_model(agg, 0), {"X": Xv}))
+    # ONNX numbers post_transform 1 = SOFTMAX, 2 = LOGISTIC; ONNX Runtime 1.30 reads 1 as
+    # LOGISTIC (its internal order). No answer satisfies both: ferry refuses.
+    for post in (1, 2):
+        cases.append(Case(f"refuse_tree_ensemble_v5_post{post}", v5_model(1, post), {"X": Xv}, ort=False,
+                          refuse="post_transform"))
+
     # SVMs --------------------------------------------------------------------------------------
     Xs, ys = X[:200, :6], y[:200]
     Xst = Xt[:, :6]
