@@ -366,6 +366,44 @@ def build_cases():
     cases.append(Case("feature_vectorizer_padded", m, {"A": A, "B": Bf},
                       sk={"Y": np.hstack([A, Bf, np.zeros((5, 1), np.float32)])}))
 
+    # more shapes and signs, compared with ONNX Runtime (semantics of negative inputs etc.)
+    Xneg = rng.normal(size=(10, 4)).astype(np.float32)
+    Xneg[0] = [-1, -2, -3, -4]
+    Xneg[1] = 0
+    for norm in ("MAX", "L1", "L2"):
+        cases.append(Case(f"normalizer_{norm.lower()}_signed", one("Normalizer", ("X", TensorProto.FLOAT, [None, 4]),
+                                                                 TensorProto.FLOAT, [None, 4], norm=norm), {"X": Xneg}))
+    Xint = rng.integers(-5, 5, size=(6, 4)).astype(np.int64)
+    cases.append(Case("scaler_int64_broadcast", one("Scaler", ("X", TensorProto.INT64, [None, 4]), TensorProto.FLOAT,
+                                                    [None, 4], offset=[1.5], scale=[0.5]), {"X": Xint},
+                      sk={"Y": (Xint - 1.5) * 0.5}))
+    X3 = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    node = helper.make_node("ArrayFeatureExtractor", ["X", "I"], ["Y"], domain=ML)
+    m = em.make_model([node], [tvi("X", TensorProto.FLOAT, [2, 3, 4]), tvi("I", TensorProto.INT64, [2])],
+                      [tvi("Y", TensorProto.FLOAT, [2, 3, 2])])
+    cases.append(Case("array_feature_extractor_3d", m, {"X": X3, "I": np.array([1, 3], dtype=np.int64)},
+                      sk={"Y": X3[..., [1, 3]]}))
+    node = helper.make_node("LinearRegressor", ["X"], ["Y"], domain=ML, coefficients=[0.5, -1.0, 2.0, 0.25],
+                            targets=2)
+    m = em.make_model([node], [tvi("X", TensorProto.DOUBLE, [None, 2])], [tvi("Y", TensorProto.FLOAT, [None, 2])])
+    Xd = rng.normal(size=(5, 2))
+    cases.append(Case("linear_regressor_double_no_intercepts", m, {"X": Xd}, ort=False,  # ORT: float input only
+                      sk={"Y": Xd @ np.array([[0.5, -1.0], [2.0, 0.25]]).T}))
+    # SVMClassifier in linear mode (no support vectors: one coefficient row per class)
+    coef = rng.normal(size=(3, 4))
+    node = helper.make_node("SVMClassifier", ["X"], ["label", "scores"], domain=ML, kernel_type="LINEAR",
+                            kernel_params=[0.0, 0.0, 1.0], coefficients=coef.ravel().tolist(), rho=[0.3],
+                            classlabels_strings=["a", "b", "c"])
+    m = em.make_model([node], [tvi("X", TensorProto.FLOAT, [None, 4])],
+                      [tvi("label", TensorProto.STRING, [None]), tvi("scores", TensorProto.FLOAT, [None, 3])])
+    sc = Xp.astype(np.float64) @ coef.T + 0.3
+    cases.append(Case("svm_classifier_linear_mode", m, {"X": Xp},
+                      sk={"label": np.array(["a", "b", "c"])[sc.argmax(1)], "scores": sc}, tol=(1e-4, 1e-4)))
+    node = helper.make_node("OneHotEncoder", ["X"], ["Y"], domain=ML, cats_int64s=[1, 2], zeros=0)
+    m = em.make_model([node], [tvi("X", TensorProto.INT64, [None])], [tvi("Y", TensorProto.FLOAT, [None, 2])])
+    cases.append(Case("one_hot_encoder_unknown_category_fails", m, {"X": np.array([1, 7], dtype=np.int64)}, ort=False,
+                      refuse="not a known category"))
+
     # a small MLP through the core operators
     mlp = MLPRegressor(hidden_layer_sizes=(16, 8), max_iter=30, random_state=0).fit(Xr, yr / 100)
     cases.append(Case("mlp_matmul_add_relu", em.mlp_regressor(mlp, 20), {"X": Xt},
