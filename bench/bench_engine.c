@@ -6,6 +6,8 @@
  * Models and inputs come from bench/engine_bench_models.py (Debian's python3 + sklearn);
  * ONNX Runtime is timed inside node by bench/engine_ort_bench.js (process start and session
  * creation excluded). ferry is timed here: set input + run per call, medians of 15 samples.
+ * Both are timed in 3 alternating rounds; each figure is the median over the rounds and
+ * the ratio is the median of the per-round ratios (a shared machine's load shifts).
  * Prints per-call medians, rows/s and the ratio ORT time / ferry time (> 1: ferry faster).
  * Needs runners/ort-node/node_modules (make deps); without it only ferry's figures print. */
 #include "model/engine.h"
@@ -20,7 +22,8 @@
 #include <unistd.h>
 
 #define S_SAMPLES 15
-#define S_SAMPLE_TARGET_NS 40e6
+#define S_SAMPLE_TARGET_NS 25e6
+#define S_ROUNDS 3 /* ORT then ferry, three times: the machine's load shifts between them */
 #define S_MAX_FILE ((size_t)256 << 20)
 
 static const char *s_names[] = {"logreg", "rf100", "gbr300", "mlp"};
@@ -121,52 +124,65 @@ int main(void)
         return 1;
     }
     const char *nm = getenv("FERRY_ORT_NODE_MODULES");
-    char nm_buf[1024];
-    if (!nm) {
-        snprintf(nm_buf, sizeof(nm_buf), "runners/ort-node/node_modules");
-        nm = nm_buf;
-    }
-    char *ort_json = NULL;
+    if (!nm)
+        nm = "runners/ort-node/node_modules";
     snprintf(cmd, sizeof(cmd), "%s/onnxruntime-node", nm);
-    if (access(cmd, F_OK) == 0) {
-        snprintf(cmd, sizeof(cmd), "NODE_PATH=%s node bench/engine_ort_bench.js %s/cases.json", nm, dir);
-        FILE *p = popen(cmd, "r");
-        if (p) {
-            size_t cap = 1 << 16, n = 0;
-            ort_json = ferry_malloc(cap);
-            size_t got;
-            while (n + 1 < cap && (got = fread(ort_json + n, 1, cap - 1 - n, p)) > 0)
-                n += got;
-            ort_json[n] = 0;
-            if (pclose(p) != 0) {
-                fprintf(stderr, "bench_engine: ONNX Runtime timing failed\n");
-                free(ort_json);
-                ort_json = NULL;
+    bool has_ort = access(cmd, F_OK) == 0;
+    if (!has_ort)
+        printf("ONNX Runtime (onnxruntime-node) not installed in %s: ferry figures only (make deps)\n", nm);
+    enum { NM = FERRY_ARRAY_LEN(s_names), NB = FERRY_ARRAY_LEN(s_batches) };
+    double fer[NM][NB][S_ROUNDS], ort[NM][NB][S_ROUNDS], ratio[NM][NB][S_ROUNDS];
+    char *ort_json = NULL;
+    int rc = 0;
+    for (int round = 0; round < S_ROUNDS; round++) {
+        free(ort_json);
+        ort_json = NULL;
+        if (has_ort) {
+            snprintf(cmd, sizeof(cmd), "NODE_PATH=%s node bench/engine_ort_bench.js %s/cases.json", nm, dir);
+            FILE *p = popen(cmd, "r");
+            if (p) {
+                size_t cap = 1 << 16, n = 0, got;
+                ort_json = ferry_malloc(cap);
+                while (n + 1 < cap && (got = fread(ort_json + n, 1, cap - 1 - n, p)) > 0)
+                    n += got;
+                ort_json[n] = 0;
+                if (pclose(p) != 0) {
+                    fprintf(stderr, "bench_engine: ONNX Runtime timing failed\n");
+                    free(ort_json);
+                    ort_json = NULL;
+                    rc = 1;
+                }
             }
         }
-    } else {
-        printf("ONNX Runtime (onnxruntime-node) not installed in %s: ferry figures only (make deps)\n", nm);
+        for (int m = 0; m < NM; m++)
+            for (int b = 0; b < NB; b++) {
+                fer[m][b][round] = s_time_ferry(dir, s_names[m], s_batches[b]);
+                ort[m][b][round] = s_ort_lookup(ort_json, s_names[m], s_batches[b]);
+                ratio[m][b][round] = fer[m][b][round] > 0 && ort[m][b][round] > 0 ? ort[m][b][round] / fer[m][b][round] : -1;
+                if (fer[m][b][round] < 0)
+                    rc = 1;
+            }
     }
-    printf("single thread; per-call medians of %d samples; ratio = ORT time / ferry time (>1: ferry faster)\n",
-           S_SAMPLES);
+    printf("single thread; per-call medians of %d samples, median of %d alternating rounds;\n"
+           "ratio = ORT time / ferry time, median of the per-round ratios (> 1: ferry faster)\n",
+           S_SAMPLES, S_ROUNDS);
     printf("%-8s %6s %12s %12s %8s %14s %14s\n", "model", "batch", "ferry_us", "ort_us", "ratio", "ferry_rows/s",
            "ort_rows/s");
-    int rc = 0;
-    for (size_t m = 0; m < FERRY_ARRAY_LEN(s_names); m++) {
-        for (size_t b = 0; b < FERRY_ARRAY_LEN(s_batches); b++) {
+    for (int m = 0; m < NM; m++)
+        for (int b = 0; b < NB; b++) {
+            qsort(fer[m][b], S_ROUNDS, sizeof(double), s_cmp_double);
+            qsort(ort[m][b], S_ROUNDS, sizeof(double), s_cmp_double);
+            qsort(ratio[m][b], S_ROUNDS, sizeof(double), s_cmp_double);
+            double f = fer[m][b][S_ROUNDS / 2], o = ort[m][b][S_ROUNDS / 2], r = ratio[m][b][S_ROUNDS / 2];
             int batch = s_batches[b];
-            double f = s_time_ferry(dir, s_names[m], batch), o = s_ort_lookup(ort_json, s_names[m], batch);
-            if (f < 0) {
-                rc = 1;
+            if (f < 0)
                 continue;
-            }
             if (o > 0)
-                printf("%-8s %6d %12.2f %12.2f %8.2f %14.0f %14.0f\n", s_names[m], batch, f, o, o / f,
-                       batch / f * 1e6, batch / o * 1e6);
+                printf("%-8s %6d %12.2f %12.2f %8.2f %14.0f %14.0f\n", s_names[m], batch, f, o, r, batch / f * 1e6,
+                       batch / o * 1e6);
             else
                 printf("%-8s %6d %12.2f %12s %8s %14.0f %14s\n", s_names[m], batch, f, "-", "-", batch / f * 1e6, "-");
         }
-    }
     for (size_t m = 0; m < FERRY_ARRAY_LEN(s_names); m++)
         printf("  %-8s %s\n", s_names[m], s_desc[m]);
     free(ort_json);
