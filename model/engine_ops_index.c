@@ -115,10 +115,8 @@ static int s_run_topk(ferry_node_t *n, ferry_err_t *err)
     int ax;
     if (x->ndim == 0 || ferry_op_axis(n, ferry_attr_int(n, "axis", -1), x->ndim, &ax, err) < 0)
         return x->ndim == 0 ? ferry_op_fail(n, err, "input must have rank >= 1") : -1;
+    /* sorted=0 leaves the order to the implementation: sorted output is one valid answer */
     bool is_largest = ferry_attr_int(n, "largest", 1) != 0;
-    if (ferry_attr_int(n, "sorted", 1) == 0) {
-        /* unsorted order is implementation-defined; sorted output is one valid answer */
-    }
     int64_t len = x->dims[ax];
     if (k < 0 || k > len)
         return ferry_op_fail(n, err, "K=%lld is outside [0, %lld]", (long long)k, (long long)len);

@@ -269,9 +269,7 @@ static int s_prep_gemm(ferry_node_t *n, ferry_err_t *err)
     n->fa[1] = ferry_attr_float(n, "beta", 1.0f);
     n->ia[0] = ferry_attr_int(n, "transA", 0);
     n->ia[1] = ferry_attr_int(n, "transB", 0);
-    if (n->opset < 7 && ferry_attr_int(n, "broadcast", 0) == 0 && ferry_attr(n, "broadcast")) {
-        /* legacy: C had to match exactly without broadcast=1; broadcasting is a superset */
-    }
+    /* opset 6's broadcast=0 required C to match exactly: broadcasting C is a superset */
     s_gemm_state_t *s = ferry_calloc(1, sizeof(*s));
     ferry_tensor_init(&s->b);
     n->state = s;
