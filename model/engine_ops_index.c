@@ -1,6 +1,6 @@
 /* engine_ops_index.c -- index-driven and rearranging operators of ferry's engine: OneHot,
  * TopK, NonZero, Compress, GatherND, ScatterElements, ScatterND, Pad, DepthToSpace,
- * SpaceToDepth, GlobalAveragePool/GlobalMaxPool, InstanceNormalization.
+ * SpaceToDepth, GlobalAveragePool/GlobalMaxPool, InstanceNormalization, StringNormalizer.
  * Every index read from a tensor is range-checked before use (hostile models). */
 #include "model/engine_impl.h"
 #include "util/mem.h"
@@ -603,6 +603,102 @@ static int s_run_instance_norm(ferry_node_t *n, ferry_err_t *err)
     return 0;
 }
 
+/* ---- StringNormalizer ----------------------------------------------------------------- */
+
+/* ASCII case mapping only: it is the same in every locale the prepare step accepts; a
+ * string with other bytes makes the run fail rather than guess a locale's rules. */
+static bool s_ascii_case(const char *in, char *out, int action /* 0 none, 1 lower, 2 upper */)
+{
+    size_t i = 0;
+    for (; in[i]; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c >= 0x80 && action)
+            return false;
+        out[i] = (char)(action == 1 && c >= 'A' && c <= 'Z' ? c + 32 : action == 2 && c >= 'a' && c <= 'z' ? c - 32 : c);
+    }
+    out[i] = 0;
+    return true;
+}
+
+static int s_prep_string_normalizer(ferry_node_t *n, ferry_err_t *err)
+{
+    char *loc = ferry_attr_string(n, "locale", "");
+    bool is_ok_locale = !*loc || !strncmp(loc, "en_", 3) || !strcmp(loc, "C") || !strcmp(loc, "POSIX");
+    free(loc);
+    if (!is_ok_locale) {
+        ferry_op_fail(n, err, "only English/C locales are supported (case rules of other locales differ)");
+        return FERRY_ENGINE_EUNSUPPORTED;
+    }
+    char *act = ferry_attr_string(n, "case_change_action", "NONE");
+    n->ia[0] = !strcmp(act, "NONE") ? 0 : !strcmp(act, "LOWER") ? 1 : !strcmp(act, "UPPER") ? 2 : -1;
+    free(act);
+    if (n->ia[0] < 0)
+        return ferry_op_fail(n, err, "case_change_action must be NONE, LOWER or UPPER");
+    n->ia[1] = ferry_attr_int(n, "is_case_sensitive", 0);
+    return 0;
+}
+
+static int s_run_string_normalizer(ferry_node_t *n, ferry_err_t *err)
+{
+    const ferry_tensor_t *x = ferry_op_input(n, 0, err);
+    if (!x || ferry_op_check_type(n, 0, FERRY_DTM(FERRY_DT_STRING), err) < 0)
+        return -1;
+    if (!(x->ndim == 1 || (x->ndim == 2 && x->dims[0] == 1)))
+        return ferry_op_fail(n, err, "input must be [C] or [1, C]");
+    size_t nstop;
+    const ProtobufCBinaryData *stop = ferry_attr_strings(n, "stopwords", &nstop);
+    bool is_sensitive = n->ia[1] != 0;
+    char *const *in = x->data;
+    int64_t kept = 0, cnt = x->count;
+    uint8_t *keep = ferry_calloc((size_t)cnt + 1, 1);
+    size_t maxlen = 1;
+    for (int64_t i = 0; i < cnt; i++)
+        maxlen = FERRY_MAX(maxlen, strlen(in[i] ? in[i] : "") + 1);
+    for (size_t w = 0; w < nstop; w++)
+        maxlen = FERRY_MAX(maxlen, stop[w].len + 1);
+    char *a = ferry_malloc(maxlen), *b = ferry_malloc(maxlen);
+    int rc = 0;
+    for (int64_t i = 0; i < cnt && rc == 0; i++) {
+        const char *s = in[i] ? in[i] : "";
+        bool is_stop = false;
+        for (size_t w = 0; w < nstop && !is_stop; w++) {
+            memcpy(b, stop[w].data ? (const char *)stop[w].data : "", stop[w].len);
+            b[stop[w].len] = 0;
+            if (is_sensitive) {
+                is_stop = !strcmp(s, b);
+            } else {
+                if (!s_ascii_case(s, a, 1) || !s_ascii_case(b, b, 1)) {
+                    rc = ferry_op_fail(n, err, "case-insensitive matching of non-ASCII text is not supported");
+                    break;
+                }
+                is_stop = !strcmp(a, b);
+            }
+        }
+        keep[i] = !is_stop;
+        kept += !is_stop;
+    }
+    if (rc == 0) {
+        int64_t dims[2] = {1, kept ? kept : 1};
+        rc = x->ndim == 1 ? ferry_tensor_reshape(n->out[0], FERRY_DT_STRING, 1, &dims[1], err)
+                          : ferry_tensor_reshape(n->out[0], FERRY_DT_STRING, 2, dims, err);
+    }
+    if (rc == 0 && kept == 0)
+        ferry_tensor_set_string(n->out[0], 0, "", 0);
+    for (int64_t i = 0, o = 0; rc == 0 && i < cnt; i++) {
+        if (!keep[i])
+            continue;
+        if (!s_ascii_case(in[i] ? in[i] : "", a, (int)n->ia[0])) {
+            rc = ferry_op_fail(n, err, "case change of non-ASCII text is not supported");
+            break;
+        }
+        ferry_tensor_set_string(n->out[0], o++, a, strlen(a));
+    }
+    free(a);
+    free(b);
+    free(keep);
+    return rc;
+}
+
 const ferry_op_def_t ferry_engine_ops_index[] = {
     {"", "OneHot", 9, NULL, s_run_onehot},
     {"", "TopK", 1, NULL, s_run_topk},
@@ -617,5 +713,6 @@ const ferry_op_def_t ferry_engine_ops_index[] = {
     {"", "GlobalAveragePool", 1, NULL, s_run_global_avg},
     {"", "GlobalMaxPool", 1, NULL, s_run_global_max},
     {"", "InstanceNormalization", 1, NULL, s_run_instance_norm},
+    {"", "StringNormalizer", 10, s_prep_string_normalizer, s_run_string_normalizer},
     {NULL, NULL, 0, NULL, NULL},
 };
