@@ -640,9 +640,19 @@ int ferry_engine_run(ferry_engine_t *self, ferry_err_t *err)
         ferry_node_t *n = &self->nodes[i];
         if (n->is_folded)
             continue;
+        uint64_t before[FERRY_ENGINE_CHECKED_OUTPUTS];
+        int checked = n->n_out < FERRY_ENGINE_CHECKED_OUTPUTS ? n->n_out : FERRY_ENGINE_CHECKED_OUTPUTS;
+        for (int k = 0; k < checked; k++)
+            before[k] = n->out[k]->writes;
         int rc = n->def->run(n, err);
         if (rc < 0)
             return rc == FERRY_ENGINE_EUNSUPPORTED ? rc : FERRY_ENGINE_EINVALID;
+        /* an output the operator did not produce (the node declares more outputs than the
+         * operator has) must not reach a consumer as a stale or empty value */
+        for (int k = 0; k < checked; k++)
+            if (n->out[k]->writes == before[k] && n->proto->output[k] && *n->proto->output[k])
+                return ferry_op_fail(n, err, "output %d ('%.80s') was not produced: the operator has fewer outputs "
+                                             "than the node declares", k, n->proto->output[k]);
         if (n->bad_attr) /* an attribute read at run time had the wrong type */
             return ferry_op_fail(n, err, "attribute '%.80s' has the wrong type", n->bad_attr);
     }

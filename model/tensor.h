@@ -58,6 +58,8 @@ typedef struct ferry_tensor {
     size_t cap;                           /* bytes allocated at data */
     ferry_value_kind_t kind;
     struct ferry_tensor *map_keys;        /* SEQ_MAP only: the C keys; owned */
+    uint64_t writes;                      /* bumped by every reshape: lets the engine see
+                                             which outputs an operator produced */
 } ferry_tensor_t;
 
 /* Size in bytes of one element, 0 for unknown types. STRING counts a pointer. */
@@ -66,7 +68,8 @@ size_t ferry_dtype_size(int32_t dtype);
 const char *ferry_dtype_name(int32_t dtype);
 bool ferry_dtype_is_supported(int32_t dtype);
 
-/* Initialise an empty float scalar-less tensor (no allocation). */
+/* Initialise an empty tensor: float, shape [0], no buffer (no allocation). Reading it
+ * touches no memory, so a value that was never produced cannot crash a consumer. */
 void ferry_tensor_init(ferry_tensor_t *t);
 /* Free what t owns and leave it empty (reusable). */
 void ferry_tensor_clear(ferry_tensor_t *t);

@@ -458,6 +458,21 @@ static void test_engine_refuses_malformed_and_unsupported(void **state)
     s_engine(mb, FERRY_ENGINE_EINVALID, &err);
     assert_non_null(strstr(err.msg, "has no outputs"));
     s_model_free(&mb);
+    /* a node declaring more outputs than its operator has: refused at run, never read */
+    mb = s_model(13, 3);
+    s_input(mb, "x", FERRY_DT_FLOAT);
+    s_node(mb, "Relu", "", "x", "a,b");
+    s_node(mb, "Neg", "", "b", "y");
+    s_output(mb, "y");
+    ferry_engine_t *e = s_engine(mb, 0, &err);
+    int64_t d1[1] = {2};
+    ferry_tensor_t *x = s_f32(1, d1, (const float[]){1, -1});
+    assert_int_equal(ferry_engine_set_input(e, "x", x, &err), 0);
+    assert_int_equal(ferry_engine_run(e, &err), FERRY_ENGINE_EINVALID);
+    assert_non_null(strstr(err.msg, "output 1 ('b') was not produced"));
+    ferry_tensor_destroy(&x);
+    ferry_engine_destroy(&e);
+    s_model_free(&mb);
     /* no graph at all */
     Onnx__ModelProto empty = ONNX__MODEL_PROTO__INIT;
     int code;
