@@ -977,6 +977,8 @@ static inline void s_accumulate(const s_forest_t *f, int32_t leaf, double *v, ui
     }
 }
 
+#define S_TREE_LANES 8 /* rows walked through one tree together */
+
 static inline int32_t s_tree_leaf_f32(const s_fnode_t *nodes, int32_t i, const float *x)
 {
     while (i >= 0) {
@@ -1003,7 +1005,34 @@ static void s_forest_rows(s_forest_t *f, const double *X, const float *Xf, int64
     memset(f->has, 0, (size_t)need);
     for (int32_t t = 0; t < f->n_trees; t++) {
         int32_t root = f->roots[t];
-        if (Xf)
+        if (Xf && rows >= S_TREE_LANES) {
+            /* S_TREE_LANES rows walk the tree in lockstep: their node fetches are
+             * independent, so the CPU overlaps the cache misses of one walk with another */
+            int64_t r = 0;
+            for (; r + S_TREE_LANES <= rows; r += S_TREE_LANES) {
+                int32_t idx[S_TREE_LANES];
+                const float *xr[S_TREE_LANES];
+                for (int b = 0; b < S_TREE_LANES; b++) {
+                    idx[b] = root;
+                    xr[b] = Xf + (r + b) * cols;
+                }
+                bool is_active = root >= 0;
+                while (is_active) {
+                    is_active = false;
+                    for (int b = 0; b < S_TREE_LANES; b++) {
+                        if (idx[b] < 0)
+                            continue;
+                        const s_fnode_t *nd = &f->fnodes[idx[b]];
+                        idx[b] = nd->next[xr[b][nd->feature] <= nd->value];
+                        is_active |= idx[b] >= 0;
+                    }
+                }
+                for (int b = 0; b < S_TREE_LANES; b++)
+                    s_accumulate(f, -idx[b] - 1, f->acc + (r + b) * nt, f->has + (r + b) * nt);
+            }
+            for (; r < rows; r++)
+                s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
+        } else if (Xf)
             for (int64_t r = 0; r < rows; r++)
                 s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
         else

@@ -107,7 +107,7 @@ def build_cases():
     from sklearn.svm import SVC, SVR
     (X, y), (Xb, yb), (Xr, yr) = em.fixed_data()
     cases = []
-    Xt = rng.normal(size=(64, 20)).astype(np.float32) * 2
+    Xt = rng.normal(size=(61, 20)).astype(np.float32) * 2  # 61: not a multiple of the 8-row tree lanes
 
     # linear models ---------------------------------------------------------------------------
     lr = LogisticRegression(max_iter=500).fit(X, y)
