@@ -1032,12 +1032,39 @@ static void s_forest_rows(s_forest_t *f, const double *X, const float *Xf, int64
             }
             for (; r < rows; r++)
                 s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
-        } else if (Xf)
+        } else if (Xf) {
             for (int64_t r = 0; r < rows; r++)
                 s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
-        else
+        } else if (f->is_simple && rows >= S_TREE_LANES) {
+            /* the same lockstep walk over double inputs and thresholds */
+            int64_t r = 0;
+            for (; r + S_TREE_LANES <= rows; r += S_TREE_LANES) {
+                int32_t idx[S_TREE_LANES];
+                const double *xr[S_TREE_LANES];
+                for (int b = 0; b < S_TREE_LANES; b++) {
+                    idx[b] = root;
+                    xr[b] = X + (r + b) * cols;
+                }
+                bool is_active = root >= 0;
+                while (is_active) {
+                    is_active = false;
+                    for (int b = 0; b < S_TREE_LANES; b++) {
+                        if (idx[b] < 0)
+                            continue;
+                        const s_tnode_t *nd = &f->nodes[idx[b]];
+                        idx[b] = nd->next[xr[b][nd->feature] <= nd->value];
+                        is_active |= idx[b] >= 0;
+                    }
+                }
+                for (int b = 0; b < S_TREE_LANES; b++)
+                    s_accumulate(f, -idx[b] - 1, f->acc + (r + b) * nt, f->has + (r + b) * nt);
+            }
+            for (; r < rows; r++)
+                s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
+        } else {
             for (int64_t r = 0; r < rows; r++)
                 s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
+        }
     }
     if (f->agg == S_AGG_AVERAGE && f->n_trees > 0)
         for (int64_t k = 0; k < need; k++)
