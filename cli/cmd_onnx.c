@@ -234,10 +234,13 @@ static int s_convert(int argc, char **argv)
     ferry_err_t err;
     if (opset) {
         ferry_onnx_convert_report_t report;
-        if (ferry_onnx_convert_opset(model, (int)opset, &report, &err) < 0) {
+        int crc = opset > INT32_MAX ? -ERANGE : ferry_onnx_convert_opset(model, (int)opset, &report, &err);
+        if (crc < 0) {
+            if (opset > INT32_MAX)
+                ferry_err(&err, "target opset %ld is out of range", opset);
             fprintf(stderr, "ferry convert: %s: %s\n", in, err.msg);
             ferry_onnx_destroy(&model);
-            return FERRY_EXIT_FAIL;
+            return crc == -ERANGE ? FERRY_EXIT_USAGE : crc == -EINVAL ? FERRY_EXIT_INPUT : FERRY_EXIT_FAIL;
         }
         fprintf(stderr, "ferry convert: %s: opset %d -> %d, %zu nodes rewritten, %zu added\n", in, report.from_opset,
                 report.to_opset, report.nodes_rewritten, report.nodes_added);

@@ -1378,7 +1378,7 @@ int ferry_onnx_convert_opset(ferry_onnx_t *model, int target, ferry_onnx_convert
     if (target < FERRY_ONNX_OPSET_MIN || target > ferry_onnx_opset_latest)
         return ferry_err(err, "target opset %d is outside the supported range %d..%d", target, FERRY_ONNX_OPSET_MIN,
                          ferry_onnx_opset_latest),
-               -EINVAL;
+               -ERANGE;
     Onnx__OperatorSetIdProto *imp = NULL;
     for (size_t i = 0; i < mp->n_opset_import; i++)
         if (!*ferry_onnx_domain_canonical(mp->opset_import[i]->domain))

@@ -33,7 +33,8 @@ int ferry_onnx_opset_max(void);
 
 /* Convert model to default-domain opset `target`. Returns 0, or -ENOTSUP with err naming
  * the graph, node index, name, operator and the reason the node cannot be converted,
- * or -EINVAL (target out of range, model without default-domain import). */
+ * -ERANGE (target outside FERRY_ONNX_OPSET_MIN..max) or -EINVAL (model without a
+ * default-domain import or without a graph). */
 int ferry_onnx_convert_opset(ferry_onnx_t *model, int target, ferry_onnx_convert_report_t *report,
                              ferry_err_t *err);
 

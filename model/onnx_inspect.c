@@ -180,7 +180,8 @@ int ferry_onnx_summarize(ferry_onnx_t *model, bool with_sha256, ferry_onnx_summa
     for (size_t i = 0; i < mp->n_functions; i++)
         for (size_t k = 0; k < mp->functions[i]->n_node; k++)
             s_count_op(&in, mp->functions[i]->node[k]);
-    qsort(s->ops, s->n_ops, sizeof *s->ops, s_cmp_ops);
+    if (s->n_ops > 1)
+        qsort(s->ops, s->n_ops, sizeof *s->ops, s_cmp_ops);
     s->n_functions = mp->n_functions;
     s->function_domains = ferry_calloc(s->n_functions + 1, sizeof(char *));
     s->function_names = ferry_calloc(s->n_functions + 1, sizeof(char *));
