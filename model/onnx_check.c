@@ -319,6 +319,8 @@ static void s_check_nodes(s_check_t *c, const char *graph, Onnx__NodeProto **nod
                           int depth)
 {
     ferry_onnx_map_t producer = FERRY_ONNX_MAP_INIT; /* first producer of each name, to explain ordering problems */
+    ferry_onnx_map_reserve(&producer, n_nodes);
+    ferry_onnx_map_reserve(&scope->defined, scope->defined.count + n_nodes);
     for (size_t i = 0; i < n_nodes; i++)
         for (size_t k = 0; k < nodes[i]->n_output; k++)
             if (nodes[i]->output[k] && *nodes[i]->output[k])

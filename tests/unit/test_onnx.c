@@ -763,7 +763,7 @@ static void test_convert_keeps_other_domains(void **state)
     bin->domain = ferry_strdup("ai.onnx.ml");
     bin->n_input = 1;
     bin->input = ferry_malloc(sizeof(char *));
-    bin->input[0] = g->node[0]->output[0];
+    free(g->node[0]->output[0]);
     g->node[0]->output[0] = ferry_strdup("soft");
     bin->input[0] = ferry_strdup("soft");
     bin->n_output = 1;
