@@ -487,6 +487,48 @@ static void test_external_data_is_confined(void **state)
     free(dir);
 }
 
+/* Weights past 2 GiB: a sparse 3 GiB external file, tensor data at 2.5 GiB. */
+static void test_external_data_beyond_2gib(void **state)
+{
+    char *dir = ferry_asprintf("%s/big", s_tmp);
+    assert_int_equal(ferry_mkdirs(dir), 0);
+    char *bin = ferry_asprintf("%s/weights.bin", dir);
+    FILE *f = fopen(bin, "wb");
+    assert_non_null(f);
+    const uint64_t offset = (uint64_t)5 << 29; /* 2.5 GiB */
+    float w[1000];
+    for (int i = 0; i < 1000; i++)
+        w[i] = (float)i * 0.5f;
+    assert_int_equal(ftruncate(fileno(f), (off_t)3 << 30), 0);
+    assert_int_equal(fseeko(f, (off_t)offset, SEEK_SET), 0);
+    assert_int_equal(fwrite(w, sizeof w, 1, f), 1);
+    fclose(f);
+    ferry_buf_t b = FERRY_BUF_INIT;
+    s_weight_model(&b, 1000, "weights.bin", offset, (int64_t)sizeof w);
+    char *model = ferry_asprintf("%s/model.onnx", dir);
+    s_write(model, b.data, b.len);
+    ferry_buf_free(&b);
+    ferry_onnx_t *m;
+    ferry_err_t err;
+    if (ferry_onnx_load_file(model, &m, &err) < 0)
+        fail_msg("%s", err.msg);
+    const uint8_t *data;
+    size_t len;
+    assert_int_equal(ferry_onnx_tensor_bytes(m, ferry_onnx_proto(m)->graph->initializer[0], &data, &len, &err), 0);
+    assert_int_equal(len, sizeof w);
+    assert_memory_equal(data, w, sizeof w);
+    ferry_onnx_summary_t sum;
+    ferry_onnx_summarize(m, false, &sum);
+    assert_int_equal(sum.n_external, 1);
+    assert_int_equal(sum.external[0].bytes, sizeof w);
+    ferry_onnx_summary_free(&sum);
+    ferry_onnx_destroy(&m);
+    unlink(bin);
+    free(model);
+    free(bin);
+    free(dir);
+}
+
 /* ---- checker: deliberately broken variants ------------------------------------------------ */
 
 static void s_expect_problem(ferry_onnx_t *m, const char *needle, long node_index)
@@ -805,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_decode_budget_refuses_expansion_bombs),
         cmocka_unit_test(test_large_raw_data_is_not_copied),
         cmocka_unit_test(test_external_data_is_confined),
+        cmocka_unit_test(test_external_data_beyond_2gib),
         cmocka_unit_test(test_check_rejects_broken_variants),
         cmocka_unit_test(test_ops_table),
         cmocka_unit_test(test_inspect_summary_and_json),
