@@ -25,13 +25,24 @@ static const char *s_str(const char *s)
 static void s_count_op(s_inspect_t *in, const Onnx__NodeProto *node)
 {
     const char *domain = ferry_onnx_domain_canonical(node->domain);
-    char *key = ferry_asprintf("%s\x1f%s", domain, s_str(node->op_type));
+    const char *op = s_str(node->op_type);
+    char stack_key[256];
+    char *key = stack_key;
+    size_t dl = strlen(domain), ol = strlen(op);
+    if (dl + ol + 2 > sizeof stack_key)
+        key = ferry_malloc(dl + ol + 2);
+    memcpy(key, domain, dl);
+    key[dl] = '\x1f';
+    memcpy(key + dl + 1, op, ol + 1);
     long *idx = ferry_onnx_map_get(&in->op_index, key);
     if (idx) {
         in->s->ops[*idx].count++;
-        free(key);
+        if (key != stack_key)
+            free(key);
         return;
     }
+    if (key == stack_key)
+        key = ferry_strdup(stack_key);
     ferry_onnx_summary_t *s = in->s;
     s->ops = ferry_reallocarray(s->ops, s->n_ops + 1, sizeof *s->ops);
     s->ops[s->n_ops] = (ferry_onnx_opcount_t){ferry_strdup(domain), ferry_strdup(s_str(node->op_type)), 1};
