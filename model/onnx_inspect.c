@@ -307,6 +307,12 @@ static void s_io_json(ferry_json_t *j, const ferry_onnx_io_t *io, size_t n)
 void ferry_onnx_summary_json(const ferry_onnx_summary_t *s, ferry_json_t *j)
 {
     ferry_json_obj_begin(j);
+    ferry_onnx_summary_json_members(s, j);
+    ferry_json_obj_end(j);
+}
+
+void ferry_onnx_summary_json_members(const ferry_onnx_summary_t *s, ferry_json_t *j)
+{
     ferry_json_key(j, "format");
     ferry_json_str(j, "onnx");
     ferry_json_key(j, "file");
@@ -403,7 +409,6 @@ void ferry_onnx_summary_json(const ferry_onnx_summary_t *s, ferry_json_t *j)
         ferry_json_key(j, s->meta_keys[i]);
         ferry_json_str(j, s->meta_values[i]);
     }
-    ferry_json_obj_end(j);
     ferry_json_obj_end(j);
 }
 

@@ -30,6 +30,9 @@ assert j["sha256"] == hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
 assert j["opset_import"] == [{"domain": "ai.onnx", "version": 11}], j["opset_import"]
 PYEOF
 expect "inspect --json agrees with python" 0 $?
+"$FERRY" inspect --json --check "$NODE/test_if/model.onnx" >"$tmp/ic.json" 2>&1; expect "inspect --check valid" 0 $?
+$PY -c "import json; j=json.load(open('$tmp/ic.json')); assert j['check']['valid'] and j['node_count'] == 3, j"
+expect "inspect --check JSON" 0 $?
 "$FERRY" inspect "$tmp/missing.onnx" >"$tmp/out" 2>&1; expect "inspect missing file" 3 $?
 contains "missing file message" "$tmp/out" "No such file"
 "$FERRY" inspect >"$tmp/out" 2>&1; expect "inspect without MODEL" 2 $?
@@ -66,6 +69,8 @@ contains "unsorted message" "$tmp/out" "node 0 'second' (Relu): input 't' is use
 contains "attribute type message" "$tmp/out" "attribute 'axis' has type 1, Softmax-13 declares type 2"
 "$FERRY" check "$tmp/bad_init.onnx" >"$tmp/out" 2>&1; expect "check initializer size" 1 $?
 contains "initializer message" "$tmp/out" "initializer 'w': raw data holds 20 bytes, but dims give 6 elements of float (24 bytes)"
+"$FERRY" inspect --check "$tmp/bad_init.onnx" >"$tmp/out" 2>&1; expect "inspect --check invalid" 1 $?
+contains "inspect --check lists the problem" "$tmp/out" "problem:     graph main: initializer 'w'"
 "$FERRY" check --json "$tmp/bad_init.onnx" >"$tmp/check.json" 2>&1; expect "check --json exit" 1 $?
 $PY -c "import json,sys; j=json.load(open('$tmp/check.json')); assert not j['valid'] and j['problem_count'] == 1, j"
 expect "check --json document" 0 $?
