@@ -215,10 +215,19 @@ static const char *s_fresh(s_cvt_t *c, const Onnx__NodeProto *n, const char *wha
     }
 }
 
+/* Names are looked up model-wide, but subgraphs may reuse a name with another meaning:
+ * conflicting facts make the name unknown for good (S_CONFLICT), never a guess. */
+#define S_CONFLICT (-2)
+
 static s_vtype_t s_type_of(const s_cvt_t *c, const char *name)
 {
     long *i = ferry_onnx_map_get(&c->types, name);
-    return i ? c->vtypes[*i] : (s_vtype_t){0, -1};
+    s_vtype_t t = i ? c->vtypes[*i] : (s_vtype_t){0, -1};
+    if (t.elem_type == S_CONFLICT)
+        t.elem_type = 0;
+    if (t.rank == S_CONFLICT)
+        t.rank = -1;
+    return t;
 }
 
 static void s_type_set(s_cvt_t *c, const char *name, s_vtype_t t)
@@ -227,10 +236,11 @@ static void s_type_set(s_cvt_t *c, const char *name, s_vtype_t t)
         return;
     long *i = ferry_onnx_map_get(&c->types, name);
     if (i) {
-        if (!c->vtypes[*i].elem_type)
-            c->vtypes[*i].elem_type = t.elem_type;
-        if (c->vtypes[*i].rank < 0)
-            c->vtypes[*i].rank = t.rank;
+        s_vtype_t *old = &c->vtypes[*i];
+        if (t.elem_type && old->elem_type != S_CONFLICT)
+            old->elem_type = !old->elem_type || old->elem_type == t.elem_type ? t.elem_type : S_CONFLICT;
+        if (t.rank >= 0 && old->rank != S_CONFLICT)
+            old->rank = old->rank < 0 || old->rank == t.rank ? t.rank : S_CONFLICT;
         return;
     }
     c->vtypes = ferry_reallocarray(c->vtypes, c->n_vtypes + 1, sizeof *c->vtypes);
@@ -264,6 +274,17 @@ static bool s_same_type(const char *op)
     return false;
 }
 
+/* A name defined as a constant twice (in different subgraphs) is not a constant. */
+static void s_const_add(s_cvt_t *c, const char *name, Onnx__TensorProto *t)
+{
+    c->const_tensors = ferry_reallocarray(c->const_tensors, c->n_consts + 1, sizeof *c->const_tensors);
+    c->const_tensors[c->n_consts] = t;
+    if (ferry_onnx_map_put(&c->consts, name, (long)c->n_consts))
+        c->n_consts++;
+    else
+        *ferry_onnx_map_get(&c->consts, name) = -1;
+}
+
 static void s_index_graph(s_cvt_t *c, Onnx__GraphProto *g)
 {
     for (size_t i = 0; i < g->n_input; i++) {
@@ -279,10 +300,7 @@ static void s_index_graph(s_cvt_t *c, Onnx__GraphProto *g)
         const char *name = s_str(t->name);
         ferry_onnx_map_put(&c->names, name, 1);
         s_type_set(c, name, (s_vtype_t){t->has_data_type ? t->data_type : 0, (int)t->n_dims});
-        c->const_tensors = ferry_reallocarray(c->const_tensors, c->n_consts + 1, sizeof *c->const_tensors);
-        c->const_tensors[c->n_consts] = t;
-        if (ferry_onnx_map_put(&c->consts, name, (long)c->n_consts))
-            c->n_consts++;
+        s_const_add(c, name, t);
     }
     for (size_t i = 0; i < g->n_node; i++) {
         Onnx__NodeProto *n = g->node[i];
@@ -296,10 +314,7 @@ static void s_index_graph(s_cvt_t *c, Onnx__GraphProto *g)
             Onnx__AttributeProto *a = s_attr(n, "value");
             if (a && a->t) {
                 s_type_set(c, n->output[0], (s_vtype_t){a->t->data_type, (int)a->t->n_dims});
-                c->const_tensors = ferry_reallocarray(c->const_tensors, c->n_consts + 1, sizeof *c->const_tensors);
-                c->const_tensors[c->n_consts] = a->t;
-                if (ferry_onnx_map_put(&c->consts, s_str(n->output[0]), (long)c->n_consts))
-                    c->n_consts++;
+                s_const_add(c, s_str(n->output[0]), a->t);
             }
         } else if (is_default && n->n_input && n->n_output && s_same_type(op)) {
             s_vtype_t in = s_type_of(c, s_str(n->input[0]));
@@ -464,7 +479,7 @@ static int s_const_read(s_cvt_t *c, const char *name, s_const_t *out)
 {
     memset(out, 0, sizeof *out);
     long *idx = *name ? ferry_onnx_map_get(&c->consts, name) : NULL;
-    if (!idx)
+    if (!idx || *idx < 0)
         return -1;
     const Onnx__TensorProto *t = c->const_tensors[*idx];
     uint64_t numel;
