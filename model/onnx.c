@@ -695,8 +695,9 @@ static int s_load(ferry_onnx_t *m, ferry_err_t *err)
         goto fail;
     }
     if (fx.n_fixed != w.n_spans) {
-        rc = ferry_err(err, "%s: internal error: %zu of %zu mapped tensors found after decoding", m->name, fx.n_fixed,
-                       w.n_spans);
+        rc = ferry_err(err, "%s: only %zu of %zu large raw_data fields remain after decoding: a tensor repeats its "
+                            "raw_data field or a tensor message appears twice (refused: ambiguous data)",
+                       m->name, fx.n_fixed, w.n_spans);
         rc = -EBADMSG;
         goto fail;
     }
