@@ -279,6 +279,25 @@ static void test_bad_lengths_and_varints(void **state)
     const uint8_t group[] = {0x0b, 0x0c};
     s_expect_load_error(group, sizeof group, "groups");
     s_expect_load_error((const uint8_t *)"", 0, "empty");
+    /* a tensor repeating a large raw_data field: ambiguous, refused */
+    ferry_buf_t tensor = FERRY_BUF_INIT, graph = FERRY_BUF_INIT, model = FERRY_BUF_INIT;
+    uint8_t hdr[16], *zeros = ferry_calloc(1, 5000);
+    for (int i = 0; i < 2; i++) {
+        ferry_buf_append(&tensor, "\x4a", 1);
+        ferry_buf_append(&tensor, hdr, s_put_varint(hdr, 5000));
+        ferry_buf_append(&tensor, zeros, 5000);
+    }
+    ferry_buf_append(&graph, "\x2a", 1);
+    ferry_buf_append(&graph, hdr, s_put_varint(hdr, tensor.len));
+    ferry_buf_append(&graph, tensor.data, tensor.len);
+    ferry_buf_append(&model, "\x3a", 1);
+    ferry_buf_append(&model, hdr, s_put_varint(hdr, graph.len));
+    ferry_buf_append(&model, graph.data, graph.len);
+    s_expect_load_error((const uint8_t *)model.data, model.len, "a tensor repeats its raw_data field");
+    ferry_buf_free(&tensor);
+    ferry_buf_free(&graph);
+    ferry_buf_free(&model);
+    free(zeros);
     /* field number 0 */
     const uint8_t zero[] = {0x00, 0x01};
     s_expect_load_error(zero, sizeof zero, "invalid field number");
