@@ -823,6 +823,8 @@ typedef struct {
 static void s_membuf_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 {
     s_membuf_t *mb = (s_membuf_t *)b;
+    if (!len)
+        return; /* protobuf-c passes NULL data for empty bytes */
     ferry_buf_append(mb->out, data, len);
 }
 
@@ -858,6 +860,8 @@ static void s_write_all(s_filebuf_t *fb, const uint8_t *data, size_t len)
 static void s_filebuf_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 {
     s_filebuf_t *fb = (s_filebuf_t *)b;
+    if (!len)
+        return;
     if (fb->used + len > S_SAVE_CHUNK) {
         s_write_all(fb, fb->chunk, fb->used);
         fb->used = 0;

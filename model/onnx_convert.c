@@ -112,6 +112,16 @@ static void s_attr_set_int(s_cvt_t *c, Onnx__NodeProto *n, const char *name, int
     a->i = v;
 }
 
+/* double -> float without undefined behaviour: out-of-range values become +-inf */
+static float s_d2f(double d)
+{
+    if (d > 3.4028234663852886e38)
+        return INFINITY;
+    if (d < -3.4028234663852886e38)
+        return -INFINITY;
+    return (float)d;
+}
+
 static void s_attr_set_float(s_cvt_t *c, Onnx__NodeProto *n, const char *name, float v)
 {
     Onnx__AttributeProto *a = s_attr_new(c, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
@@ -134,7 +144,7 @@ static void s_attr_set_floats(s_cvt_t *c, Onnx__NodeProto *n, const char *name, 
     a->n_floats = k;
     a->floats = ferry_malloc((k ? k : 1) * sizeof *a->floats);
     for (size_t i = 0; i < k; i++)
-        a->floats[i] = (float)v[i];
+        a->floats[i] = s_d2f(v[i]);
 }
 
 static void s_attr_set_string(s_cvt_t *c, Onnx__NodeProto *n, const char *name, const char *v)
@@ -357,6 +367,18 @@ static Onnx__NodeProto *s_node_new(s_cvt_t *c, const Onnx__NodeProto *near, cons
     return n;
 }
 
+/* double -> int64 without undefined behaviour: NaN is 0, out-of-range values saturate */
+static int64_t s_f2i(double d)
+{
+    if (d != d)
+        return 0;
+    if (d >= 9.2233720368547758e18)
+        return INT64_MAX;
+    if (d <= -9.2233720368547758e18)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
 static uint16_t s_float_to_half(float f)
 {
     uint32_t x;
@@ -395,14 +417,14 @@ static Onnx__TensorProto *s_make_tensor(int32_t dt, const int64_t *dims, size_t 
     uint8_t *raw = ferry_malloc(k * esize + 1);
     for (size_t i = 0; i < k; i++) {
         double d = fv ? fv[i] : (double)iv[i];
-        int64_t l = iv ? iv[i] : (int64_t)d;
+        int64_t l = iv ? iv[i] : s_f2i(d);
         uint8_t *p = raw + i * esize;
         switch (dt) {
-        case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: { float f = (float)d; memcpy(p, &f, 4); break; }
+        case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: { float f = s_d2f(d); memcpy(p, &f, 4); break; }
         case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: memcpy(p, &d, 8); break;
-        case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: { uint16_t h = s_float_to_half((float)d); memcpy(p, &h, 2); break; }
+        case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: { uint16_t h = s_float_to_half(s_d2f(d)); memcpy(p, &h, 2); break; }
         case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: {
-            float f = (float)d;
+            float f = s_d2f(d);
             uint32_t x;
             memcpy(&x, &f, 4);
             uint16_t b = (uint16_t)((x + 0x7fff + ((x >> 16) & 1)) >> 16);
@@ -488,7 +510,8 @@ static int s_const_read(s_cvt_t *c, const char *name, s_const_t *out)
     out->dt = t->data_type;
     out->n = (size_t)numel;
     out->ndims = t->n_dims;
-    memcpy(out->dims, t->dims, t->n_dims * sizeof *t->dims);
+    if (t->n_dims)
+        memcpy(out->dims, t->dims, t->n_dims * sizeof *t->dims);
     out->fv = ferry_calloc(out->n + 1, sizeof *out->fv);
     out->iv = ferry_calloc(out->n + 1, sizeof *out->iv);
     const uint8_t *raw = NULL;
@@ -508,7 +531,7 @@ static int s_const_read(s_cvt_t *c, const char *name, s_const_t *out)
             else
                 goto fail;
             out->fv[i] = f;
-            out->iv[i] = (int64_t)f;
+            out->iv[i] = s_f2i(f);
             break;
         }
         case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
@@ -520,7 +543,7 @@ static int s_const_read(s_cvt_t *c, const char *name, s_const_t *out)
             else
                 goto fail;
             out->fv[i] = d;
-            out->iv[i] = (int64_t)d;
+            out->iv[i] = s_f2i(d);
             break;
         }
         case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: {
@@ -743,7 +766,7 @@ static int s_dropout_down12(s_cvt_t *c, Onnx__NodeProto *n)
                 s_const_free(&k);
             return s_refuse(c, n, "ratio is computed at run time; opset %d needs it as an attribute", c->to);
         }
-        s_attr_set_float(c, n, "ratio", (float)k.fv[0]);
+        s_attr_set_float(c, n, "ratio", s_d2f(k.fv[0]));
         s_const_free(&k);
     }
     s_inputs_truncate(n, 1);
@@ -792,7 +815,7 @@ static int s_clip_down(s_cvt_t *c, Onnx__NodeProto *n)
             return s_refuse(c, n, "%s is computed at run time; opset %d needs a constant attribute", attrs[i - 1],
                             c->to);
         }
-        s_attr_set_float(c, n, attrs[i - 1], (float)k.fv[0]);
+        s_attr_set_float(c, n, attrs[i - 1], s_d2f(k.fv[0]));
         s_const_free(&k);
     }
     s_inputs_truncate(n, 1);
@@ -829,7 +852,7 @@ static int s_pad_down(s_cvt_t *c, Onnx__NodeProto *n)
             return s_refuse(c, n, "constant_value is computed at run time; opset %d needs the attribute 'value'",
                             c->to);
         }
-        s_attr_set_float(c, n, "value", (float)k.fv[0]);
+        s_attr_set_float(c, n, "value", s_d2f(k.fv[0]));
         s_const_free(&k);
         s_input_set(n, 2, "");
     }
