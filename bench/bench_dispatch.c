@@ -201,7 +201,8 @@ static int s_run_ferry(const char *plan_yaml, int workers, int slots, int prefet
     pid_t cpid = s_spawn(cargv, log);
     pid_t wpids[16];
     for (int i = 0; i < workers; i++) {
-        char *wargv[] = {(char *)s_ferry, "worker", "--connect", ep, "--slots", slots_s, "--prefetch", prefetch_s, NULL};
+        char *wargv[] = {(char *)s_ferry, "worker", "--connect", ep, "--slots", slots_s, "--prefetch", prefetch_s,
+                         "--no-runtimes", NULL};
         wpids[i] = s_spawn(wargv, log);
     }
     int status = 0;
