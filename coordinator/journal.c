@@ -89,6 +89,13 @@ static sqlite3_stmt *s_st(ferry_journal_t *j, int which)
 
 ferry_journal_t *ferry_journal_open(const char *dir, bool read_only, ferry_err_t *err)
 {
+    /* No global allocation statistics: they take a mutex on every SQLite malloc. Only
+     * possible before SQLite initialises; later calls fail harmlessly. */
+    static bool is_configured;
+    if (!is_configured) {
+        is_configured = true;
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
     ferry_journal_t *j = ferry_calloc(1, sizeof *j);
     j->is_read_only = read_only;
     if (!read_only) {

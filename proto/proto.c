@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <msgpack.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -577,6 +578,37 @@ static int s_decode_field(s_ctx_t *c, ferry_msg_t *m, const msgpack_object *k, c
     }
 }
 
+/* One msgpack zone per thread, cleared after each message: decoding then costs no
+ * malloc/free of an 8 KiB chunk per message (it showed in profiles). */
+static pthread_key_t s_zone_key;
+static pthread_once_t s_zone_once = PTHREAD_ONCE_INIT;
+
+static void s_zone_free(void *z)
+{
+    msgpack_zone_destroy(z);
+    free(z);
+}
+
+static void s_zone_key_init(void)
+{
+    pthread_key_create(&s_zone_key, s_zone_free);
+}
+
+static msgpack_zone *s_zone(void)
+{
+    pthread_once(&s_zone_once, s_zone_key_init);
+    msgpack_zone *z = pthread_getspecific(s_zone_key);
+    if (!z) {
+        z = ferry_malloc(sizeof *z);
+        if (!msgpack_zone_init(z, MSGPACK_ZONE_CHUNK_SIZE)) {
+            free(z);
+            return NULL;
+        }
+        pthread_setspecific(s_zone_key, z);
+    }
+    return z;
+}
+
 /* Required fields per command, checked after decoding. */
 static int s_check_required(s_ctx_t *c, const ferry_msg_t *m)
 {
@@ -623,27 +655,31 @@ int ferry_msg_decode(const void *header, size_t header_len, const void *body, si
                   body_len);
         return FERRY_PROTO_EBODY;
     }
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
+    msgpack_zone *zone = s_zone();
+    if (!zone) {
+        ferry_err(err, "out of memory for a msgpack zone");
+        return FERRY_PROTO_EBODY;
+    }
+    msgpack_object root;
     size_t off = 0;
     s_ctx_t c = {.err = err, .cmd = ferry_cmd_name(h[3])};
     int rc = 0;
-    if (msgpack_unpack_next(&up, body, body_len, &off) != MSGPACK_UNPACK_SUCCESS) {
+    if (msgpack_unpack(body, body_len, &off, zone, &root) != MSGPACK_UNPACK_SUCCESS) {
         ferry_err(err, "%s: msgpack-c could not unpack the body", c.cmd);
         rc = FERRY_PROTO_EBODY;
         goto out;
     }
-    if (up.data.type != MSGPACK_OBJECT_MAP) {
+    if (root.type != MSGPACK_OBJECT_MAP) {
         ferry_err(err, "%s: body: expected a map", c.cmd);
         rc = FERRY_PROTO_EBODY;
         goto out;
     }
-    for (uint32_t i = 0; i < up.data.via.map.size && !rc; i++)
-        rc = s_decode_field(&c, out, &up.data.via.map.ptr[i].key, &up.data.via.map.ptr[i].val);
+    for (uint32_t i = 0; i < root.via.map.size && !rc; i++)
+        rc = s_decode_field(&c, out, &root.via.map.ptr[i].key, &root.via.map.ptr[i].val);
     if (!rc)
         rc = s_check_required(&c, out);
 out:
-    msgpack_unpacked_destroy(&up);
+    msgpack_zone_clear(zone);
     return rc;
 }
 
