@@ -2789,6 +2789,79 @@ static void s_fix_strings(ferry_pmml_t *p)
     }
 }
 
+/* ---- fast trees ---------------------------------------------------------------------------------------- */
+static bool s_is_complement(const ferry_pmml_pred_t *a, const ferry_pmml_pred_t *b)
+{
+    if (a->kind != FERRY_PMML_PR_SIMPLE || b->kind != FERRY_PMML_PR_SIMPLE || a->field != b->field ||
+        a->value.kind != FERRY_PMML_NUM || b->value.kind != FERRY_PMML_NUM || a->value.num != b->value.num)
+        return false;
+    return (a->op == FERRY_PMML_CMP_LE && b->op == FERRY_PMML_CMP_GT) ||
+           (a->op == FERRY_PMML_CMP_LT && b->op == FERRY_PMML_CMP_GE) ||
+           (a->op == FERRY_PMML_CMP_GT && b->op == FERRY_PMML_CMP_LE) ||
+           (a->op == FERRY_PMML_CMP_GE && b->op == FERRY_PMML_CMP_LT) ||
+           (a->op == FERRY_PMML_CMP_EQ && b->op == FERRY_PMML_CMP_NE) ||
+           (a->op == FERRY_PMML_CMP_NE && b->op == FERRY_PMML_CMP_EQ);
+}
+
+static void s_build_fast_trees(ferry_pmml_t *p)
+{
+    for (int32_t i = 0; i < p->n_models; i++) {
+        ferry_pmml_model_t *m = &p->models[i];
+        if (m->type != FERRY_PMML_TREE)
+            continue;
+        ferry_pmml_tree_t *t = &m->u.tree;
+        bool ok = true;
+        for (int32_t k = 0; k < t->n_nodes && ok; k++) {
+            const ferry_pmml_pred_t *pr = &p->preds[t->nodes[k].pred];
+            if (pr->kind == FERRY_PMML_PR_TRUE || pr->kind == FERRY_PMML_PR_FALSE)
+                continue;
+            ok = pr->kind == FERRY_PMML_PR_SIMPLE && pr->op <= FERRY_PMML_CMP_GE && pr->value.kind == FERRY_PMML_NUM &&
+                 p->fields[pr->field].origin == FERRY_PMML_FIELD_DATA && p->fields[pr->field].datatype != FERRY_PMML_DT_STRING;
+        }
+        if (!ok)
+            continue;
+        t->fast = ferry_calloc((size_t)t->n_nodes, sizeof(ferry_pmml_fastnode_t));
+        for (int32_t k = 0; k < t->n_nodes; k++) {
+            const ferry_pmml_node_t *n = &t->nodes[k];
+            const ferry_pmml_pred_t *pr = &p->preds[n->pred];
+            ferry_pmml_fastnode_t *f = &t->fast[k];
+            f->kind = pr->kind;
+            f->op = pr->op;
+            f->field = pr->kind == FERRY_PMML_PR_SIMPLE ? pr->field : -1;
+            f->threshold = pr->value.num;
+            f->first_child = n->first_child;
+            f->n_children = n->n_children;
+            if (n->n_children == 2) {
+                const ferry_pmml_pred_t *a = &p->preds[t->nodes[n->first_child].pred];
+                f->is_pair = s_is_complement(a, &p->preds[t->nodes[n->first_child + 1].pred]);
+                if (f->is_pair) {
+                    f->split_field = a->field;
+                    f->split_op = a->op;
+                    f->split_threshold = a->value.num;
+                }
+            }
+        }
+        bool is_binary = t->fast[0].kind == FERRY_PMML_PR_TRUE;
+        for (int32_t k = 0; k < t->n_nodes && is_binary; k++)
+            is_binary = t->fast[k].n_children == 0 ||
+                        (t->fast[k].is_pair && t->fast[k].split_op >= FERRY_PMML_CMP_LT && t->fast[k].split_op <= FERRY_PMML_CMP_GE);
+        if (!is_binary)
+            continue;
+        t->bin = ferry_calloc((size_t)t->n_nodes, sizeof(ferry_pmml_binnode_t));
+        for (int32_t k = 0; k < t->n_nodes; k++) {
+            const ferry_pmml_fastnode_t *f = &t->fast[k];
+            ferry_pmml_binnode_t *b = &t->bin[k];
+            b->is_leaf = f->n_children == 0;
+            b->left = f->n_children ? f->first_child : -1;
+            b->field = f->n_children ? f->split_field : 0;
+            b->is_lt = f->split_op == FERRY_PMML_CMP_LT || f->split_op == FERRY_PMML_CMP_GE;
+            b->flip = f->split_op == FERRY_PMML_CMP_LT || f->split_op == FERRY_PMML_CMP_LE;
+            /* a leaf keeps its regression score where inner nodes keep the threshold */
+            b->threshold = f->n_children ? f->split_threshold : (t->nodes[k].has_score ? t->nodes[k].score : NAN);
+        }
+    }
+}
+
 /* ---- loading ----------------------------------------------------------------------------------------------- */
 static xmlParserInputPtr s_no_external(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 {
@@ -2880,6 +2953,7 @@ ferry_pmml_t *ferry_pmml_load_mem(const char *data, size_t len, const char *name
     if (s_compile_model(&cc, model_el, &top) < 0)
         goto out;
     s_fix_strings(p);
+    s_build_fast_trees(p);
     s_columns(p);
     rc = 0;
 out:
@@ -2946,7 +3020,11 @@ void ferry_pmml_destroy(ferry_pmml_t **self_p)
         free(m->tgt.prior);
         free(m->tgt.display);
         switch (m->type) {
-        case FERRY_PMML_TREE: free(m->u.tree.nodes); break;
+        case FERRY_PMML_TREE:
+            free(m->u.tree.nodes);
+            free(m->u.tree.fast);
+            free(m->u.tree.bin);
+            break;
         case FERRY_PMML_MINING: free(m->u.mining_model.segments); break;
         case FERRY_PMML_REGRESSION:
             for (int32_t t = 0; t < m->u.regression.n_tables; t++) {

@@ -179,9 +179,42 @@ typedef struct {
     double score;            /* regression (and numeric class labels) */
     int32_t dist_off;        /* classification: probabilities at num_pool[dist_off .. +n_classes), -1 none */
 } ferry_pmml_node_t;
+/* Fast form of a tree whose predicates are all True/False or numeric comparisons of
+ * DataDictionary fields with constants (the common case): one compact record per node,
+ * same indexes as nodes[]. Built after compilation; NULL when the tree does not qualify.
+ * A row with a missing value on its path is evaluated by the general walker instead. */
+typedef struct {
+    int32_t field;           /* DATA slot, -1 for True/False */
+    uint8_t kind;            /* FERRY_PMML_PR_TRUE/FALSE/SIMPLE */
+    uint8_t op;              /* ferry_pmml_cmp_t (EQ..GE) */
+    bool is_pair;            /* two children with complementary predicates: the split below */
+    int32_t first_child, n_children;
+    double threshold;
+    /* is_pair: the first child's test; true -> first_child, false -> first_child + 1 */
+    int32_t split_field;
+    uint8_t split_op;
+    double split_threshold;
+} ferry_pmml_fastnode_t;
+
+/* Compact form of a fast tree that is a plain binary tree (root True, every inner node
+ * split by one comparison and its complement): 16 bytes a node, children adjacent.
+ * Comparisons are normalised so the walk is branch-free: lessOrEqual and greaterThan
+ * become (a <= t), lessThan and greaterOrEqual (a < t), flip selects the side. */
+typedef struct {
+    double threshold; /* leaves: the node's score (NaN when it has none) */
+    int32_t field;  /* DATA slot */
+    uint8_t is_lt;  /* the test is a < threshold (else a <= threshold) ... */
+    uint8_t flip;   /* ... and the row goes to left + (test ^ flip) */
+    int16_t is_leaf;
+    int32_t left;
+    int32_t pad;
+} ferry_pmml_binnode_t;
+
 typedef struct {
     int32_t n_nodes;
     ferry_pmml_node_t *nodes;
+    ferry_pmml_fastnode_t *fast;
+    ferry_pmml_binnode_t *bin;
     uint8_t missing_value_strategy; /* FERRY_PMML_MVS_* */
     bool is_no_true_child_last;     /* noTrueChildStrategy returnLastPrediction */
     double missing_value_penalty;
