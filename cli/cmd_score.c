@@ -19,7 +19,7 @@
 #define S_PARALLEL_MIN_BYTES (4u << 20) /* below this, one thread is faster than two */
 #define S_MAX_THREADS 2
 #define S_MAX_DIAGNOSTICS 20            /* per-row messages printed before "and N more" */
-#define S_FLUSH_BYTES (1u << 20)
+#define S_CHUNK_ROWS 4096               /* rows per ferry_pmml_eval_batch call */
 
 static const char s_help[] =
     "usage: ferry score MODEL DATA.csv [-o OUT.csv] [-j THREADS]\n"
@@ -35,6 +35,8 @@ static const char s_help[] =
     "options:\n"
     "  -o, --output FILE   write to FILE (atomically) instead of standard output\n"
     "  -j, --threads N     worker threads for large files (default 2)\n"
+    "  --row-by-row        evaluate each row on its own instead of in columnar batches\n"
+    "                      (same results; for comparisons and debugging)\n"
     "\n"
     "exit: 0 all rows scored, 1 some rows could not be scored, 2 usage, 3 bad model or\n"
     "malformed CSV, 4 cannot write the output\n";
@@ -46,6 +48,7 @@ typedef struct {
     size_t len, first_line;
     size_t ncols_header;
     const int32_t *col_slot; /* header column -> data slot or -1 */
+    bool is_batch;           /* numeric inputs: columnar chunks through ferry_pmml_eval_batch */
     ferry_buf_t out;
     size_t rows, failed, diagnostics;
     ferry_buf_t diag;
@@ -99,6 +102,141 @@ static void s_diag(s_part_t *part, const char *fmt, ...)
     ferry_buf_printf(&part->diag, "ferry score: %s\n", msg);
 }
 
+static bool s_parse_number(const char *s, size_t len, double *out)
+{
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+        len--;
+    if (!len || len > 63)
+        return false;
+    char buf[64];
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    *out = strtod(buf, &end);
+    return *end == '\0';
+}
+
+static void s_put_value(ferry_buf_t *b, const ferry_pmml_t *p, double d, int32_t sym)
+{
+    if (sym >= 0)
+        s_put_str(b, p->syms[sym]);
+    else if (!isnan(d))
+        s_put_num(b, d);
+}
+
+/* Columnar chunks: parse numbers into columns, score with ferry_pmml_eval_batch. */
+static void s_score_batch(s_part_t *part, ferry_csv_t *csv, ferry_pmml_ctx_t *ctx)
+{
+    const ferry_pmml_t *p = part->pmml;
+    int32_t nc = p->n_columns;
+    size_t ncols = part->ncols_header;
+    int32_t n_in = 0;
+    int32_t *slots = ferry_calloc(ncols + 1, sizeof(int32_t));
+    size_t *src = ferry_calloc(ncols + 1, sizeof(size_t));
+    for (size_t i = 0; i < ncols; i++)
+        if (part->col_slot[i] >= 0) {
+            slots[n_in] = part->col_slot[i];
+            src[n_in++] = i;
+        }
+    double **cols = ferry_calloc((size_t)n_in + 1, sizeof(double *));
+    uint8_t **miss = ferry_calloc((size_t)n_in + 1, sizeof(uint8_t *));
+    for (int32_t j = 0; j < n_in; j++) {
+        cols[j] = ferry_malloc(S_CHUNK_ROWS * sizeof(double));
+        miss[j] = ferry_malloc(S_CHUNK_ROWS);
+    }
+    double *outv = ferry_malloc((size_t)S_CHUNK_ROWS * (size_t)(nc ? nc : 1) * sizeof(double));
+    int32_t *outs = ferry_malloc((size_t)S_CHUNK_ROWS * (size_t)(nc ? nc : 1) * sizeof(int32_t));
+    uint8_t *ok = ferry_malloc(S_CHUNK_ROWS), *bad = ferry_malloc(S_CHUNK_ROWS);
+    size_t *lines = ferry_malloc(S_CHUNK_ROWS * sizeof(size_t));
+    ferry_pmml_value_t *rowv = ferry_calloc((size_t)nc + 1, sizeof *rowv);
+    bool is_done = false;
+    while (!is_done) {
+        size_t n = 0;
+        int r = 0;
+        while (n < S_CHUNK_ROWS && (r = ferry_csv_next(csv, &part->err)) == 1) {
+            size_t line = ferry_csv_line(csv);
+            part->rows++;
+            size_t cells = ferry_csv_ncells(csv);
+            if (cells != ncols) {
+                ferry_err(&part->err, "%s:%zu: column %zu: expected %zu columns, found %zu", part->name, line,
+                          cells < ncols ? cells + 1 : ncols + 1, ncols, cells);
+                r = -1;
+                break;
+            }
+            lines[n] = line;
+            bad[n] = 0;
+            for (int32_t j = 0; j < n_in; j++) {
+                size_t len;
+                const char *cell = ferry_csv_cell(csv, src[j], &len);
+                miss[j][n] = 0;
+                if (ferry_csv_is_missing(cell, len)) {
+                    miss[j][n] = 1;
+                    cols[j][n] = 0;
+                } else if (!s_parse_number(cell, len, &cols[j][n])) {
+                    s_diag(part, "%s:%zu: column %zu (%s): expected a number, got \"%.40s\"", part->name, line,
+                           src[j] + 1, p->fields[slots[j]].name, cell);
+                    bad[n] = 1;
+                    miss[j][n] = 1;
+                    cols[j][n] = 0;
+                }
+            }
+            n++;
+        }
+        if (r < 0) {
+            part->rc = -1;
+            is_done = true;
+        } else if (r == 0) {
+            is_done = true;
+        }
+        if (!n)
+            break;
+        ferry_pmml_eval_batch(ctx, n_in, slots, (const double *const *)cols, (const uint8_t *const *)miss, n, outv,
+                              outs, ok);
+        for (size_t i = 0; i < n; i++) {
+            if (!bad[i] && !ok[i]) {
+                /* the row evaluator says why */
+                ferry_err_t err = {{0}};
+                ferry_pmml_ctx_clear(ctx);
+                for (int32_t j = 0; j < n_in; j++) {
+                    if (miss[j][i])
+                        ferry_pmml_ctx_set_missing(ctx, slots[j]);
+                    else
+                        ferry_pmml_ctx_set_num(ctx, slots[j], cols[j][i]);
+                }
+                ferry_pmml_eval_row(ctx, rowv, &err);
+                s_diag(part, "%s:%zu: row not scored: %s", part->name, lines[i], err.msg[0] ? err.msg : "evaluation failed");
+                bad[i] = 1;
+            }
+            const double *ov = outv + i * (size_t)nc;
+            const int32_t *os = outs + i * (size_t)nc;
+            for (int32_t c = 0; c < nc; c++) {
+                if (c)
+                    ferry_buf_putc(&part->out, ',');
+                if (!bad[i])
+                    s_put_value(&part->out, p, ov[c], os[c]);
+            }
+            ferry_buf_putc(&part->out, '\n');
+            part->failed += bad[i];
+        }
+    }
+    for (int32_t j = 0; j < n_in; j++) {
+        free(cols[j]);
+        free(miss[j]);
+    }
+    free(cols);
+    free(miss);
+    free(slots);
+    free(src);
+    free(outv);
+    free(outs);
+    free(ok);
+    free(bad);
+    free(lines);
+    free(rowv);
+}
+
 static void *s_score_part(void *arg)
 {
     s_part_t *part = arg;
@@ -107,7 +245,11 @@ static void *s_score_part(void *arg)
     ferry_pmml_ctx_t *ctx = ferry_pmml_ctx_new(p);
     ferry_pmml_value_t *outv = ferry_calloc((size_t)p->n_columns + 1, sizeof *outv);
     ferry_err_t err;
-    int r;
+    int r = 0;
+    if (part->is_batch) {
+        s_score_batch(part, csv, ctx);
+        goto done;
+    }
     while ((r = ferry_csv_next(csv, &part->err)) == 1) {
         size_t line = ferry_csv_line(csv);
         part->rows++;
@@ -154,6 +296,7 @@ static void *s_score_part(void *arg)
     }
     if (r < 0)
         part->rc = -1;
+done:
     free(outv);
     ferry_pmml_ctx_destroy(&ctx);
     ferry_csv_destroy(&csv);
@@ -184,6 +327,7 @@ static int s_score(int argc, char **argv)
 {
     const char *model_path = NULL, *data_path = NULL, *out_path = NULL;
     int threads = S_MAX_THREADS;
+    bool is_row_by_row = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
@@ -198,6 +342,8 @@ static int s_score(int argc, char **argv)
             if (*end || v < 1 || v > S_MAX_THREADS)
                 return ferry_cli_usage_error("score", "%s must be 1..%d", a, S_MAX_THREADS);
             threads = (int)v;
+        } else if (!strcmp(a, "--row-by-row")) {
+            is_row_by_row = true;
         } else if (a[0] == '-' && a[1]) {
             return ferry_cli_usage_error("score", "unknown option %s", a);
         } else if (!model_path) {
@@ -251,6 +397,14 @@ static int s_score(int argc, char **argv)
                 goto out;
             }
     }
+    /* columnar batches when every input the CSV gives is a plain number */
+    bool is_batch = !is_row_by_row && ferry_pmml_is_batchable(pmml);
+    for (size_t i = 0; i < ncols && is_batch; i++) {
+        int32_t slot = col_slot[i];
+        if (slot >= 0)
+            is_batch = pmml->fields[slot].datatype != FERRY_PMML_DT_STRING &&
+                       pmml->fields[slot].datatype != FERRY_PMML_DT_BOOLEAN;
+    }
     /* split the records in two at a line boundary when the file is large and unquoted */
     size_t len;
     const char *data = ferry_csv_data(csv, &len);
@@ -278,6 +432,7 @@ static int s_score(int argc, char **argv)
         pt->first_line = line;
         pt->ncols_header = ncols;
         pt->col_slot = col_slot;
+        pt->is_batch = is_batch;
         /* the next part starts after the newlines of this one */
         for (const char *q = pt->data; (q = memchr(q, '\n', (size_t)(pt->data + pt->len - q))); q++)
             line++;

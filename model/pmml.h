@@ -521,4 +521,9 @@ int ferry_pmml_eval_batch(ferry_pmml_ctx_t *ctx, int32_t n_inputs, const int32_t
                           const double *const *cols, const uint8_t *const *is_missing, size_t n_rows,
                           double *out_values, int32_t *out_syms, uint8_t *row_ok);
 
+/* True when every result column of the model is a number or a string known to the
+ * model (a symbol), so ferry_pmml_eval_batch can carry it: no transformedValue output,
+ * no number cast to text. */
+bool ferry_pmml_is_batchable(const ferry_pmml_t *pmml);
+
 #endif

@@ -2814,3 +2814,19 @@ int ferry_pmml_eval_batch(ferry_pmml_ctx_t *ctx, int32_t n_inputs, const int32_t
     }
     return failures;
 }
+
+bool ferry_pmml_is_batchable(const ferry_pmml_t *p)
+{
+    const ferry_pmml_model_t *m = &p->models[0];
+    bool is_labelled = m->function != FERRY_PMML_FN_REGRESSION;
+    for (int32_t i = 0; i < m->n_outputs; i++) {
+        const ferry_pmml_output_t *o = &m->outputs[i];
+        if (o->feature == FERRY_PMML_OUT_TRANSFORMED)
+            return false;
+        bool is_text = o->feature == FERRY_PMML_OUT_ENTITY || o->feature == FERRY_PMML_OUT_REASON ||
+                       ((o->feature == FERRY_PMML_OUT_PREDICTED || o->feature == FERRY_PMML_OUT_DISPLAY) && is_labelled);
+        if (o->datatype == FERRY_PMML_DT_STRING && !is_text)
+            return false;
+    }
+    return true;
+}
