@@ -441,7 +441,12 @@ static int s_tok_num(s_cc_t *cc, const xmlNode *n, const char *tok, void *arg)
 static int s_array_nums(s_cc_t *cc, xmlNode *arr, s_dvec_t *out)
 {
     memset(out, 0, sizeof *out);
-    return s_array_tokens(cc, arr, s_tok_num, out) < 0 ? -1 : 0;
+    if (s_array_tokens(cc, arr, s_tok_num, out) < 0) {
+        free(out->v);
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    return 0;
 }
 
 typedef struct {
@@ -1298,7 +1303,8 @@ static int s_compile_output(s_cc_t *cc, int32_t mi, xmlNode *out, s_scope_t *exp
         const char *name = s_attr(c, "name");
         if (!name)
             return s_fail(cc, c, "missing attribute name");
-        ferry_pmml_output_t *o = &p->models[mi].outputs[p->models[mi].n_outputs];
+        int32_t oi = p->models[mi].n_outputs++; /* counted now so destroy frees the name */
+        ferry_pmml_output_t *o = &p->models[mi].outputs[oi];
         o->name = ferry_strdup(name);
         o->class_idx = -1;
         o->expr = -1;
@@ -1349,17 +1355,16 @@ static int s_compile_output(s_cc_t *cc, int32_t mi, xmlNode *out, s_scope_t *exp
             int32_t e = s_compile_expr_child(cc, c);
             if (e < 0)
                 return -1;
-            o = &p->models[mi].outputs[p->models[mi].n_outputs];
+            o = &p->models[mi].outputs[oi];
             o->expr = e;
         }
         int32_t slot = s_new_field(cc, name, FERRY_PMML_FIELD_OUTPUT);
-        o = &p->models[mi].outputs[p->models[mi].n_outputs];
+        o = &p->models[mi].outputs[oi];
         o->slot = slot;
         p->fields[slot].datatype = (uint8_t)(o->datatype == 255 ? FERRY_PMML_DT_DOUBLE : o->datatype);
         s_scope_add(cc->scope, slot, p->fields[slot].name);
         if (export_scope)
             s_scope_add(export_scope, slot, p->fields[slot].name);
-        p->models[mi].n_outputs++;
     }
     return 0;
 }
@@ -2147,9 +2152,9 @@ static int s_compile_svm(s_cc_t *cc, int32_t mi, xmlNode *n)
             }
             for (int32_t i = 0; i < a.n; i++) {
                 if (!(a.v[i] >= 1 && a.v[i] <= nf)) {
+                    s_fail(cc, sparse, "index %g out of range 1..%d", a.v[i], nf);
                     free(a.v);
                     free(b.v);
-                    s_fail(cc, sparse, "index %g out of range 1..%d", a.v[i], nf);
                     goto out;
                 }
                 row[(int32_t)a.v[i] - 1] = b.v[i];
