@@ -56,6 +56,7 @@ typedef struct {
     int rc; /* 0, or -1 malformed CSV */
 } s_part_t;
 
+/* the shortest of %.15g, %.16g, %.17g that reads back to the same double */
 static void s_put_num(ferry_buf_t *b, double d)
 {
     char tmp[40];
@@ -63,10 +64,11 @@ static void s_put_num(ferry_buf_t *b, double d)
     if (d == floor(d) && fabs(d) < 1e15) {
         n = snprintf(tmp, sizeof tmp, "%.1f", d);
     } else {
+        double back;
         n = snprintf(tmp, sizeof tmp, "%.15g", d);
-        if (strtod(tmp, NULL) != d) {
+        if (!ferry_parse_double(tmp, (size_t)n, &back) || back != d) {
             n = snprintf(tmp, sizeof tmp, "%.16g", d);
-            if (strtod(tmp, NULL) != d)
+            if (!ferry_parse_double(tmp, (size_t)n, &back) || back != d)
                 n = snprintf(tmp, sizeof tmp, "%.17g", d);
         }
     }
@@ -104,18 +106,7 @@ static void s_diag(s_part_t *part, const char *fmt, ...)
 
 static bool s_parse_number(const char *s, size_t len, double *out)
 {
-    while (len && (*s == ' ' || *s == '\t'))
-        s++, len--;
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
-        len--;
-    if (!len || len > 63)
-        return false;
-    char buf[64];
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    *out = strtod(buf, &end);
-    return *end == '\0';
+    return ferry_parse_double(s, len, out);
 }
 
 static void s_put_value(ferry_buf_t *b, const ferry_pmml_t *p, double d, int32_t sym)

@@ -3,6 +3,7 @@
  * Works only on the flat structure of pmml.h: slot values, memoised derived fields,
  * flattened trees, dense coefficient arrays. Missing and invalid values follow the
  * PMML 4.4 rules; a row that cannot be scored fails with a message, never a number. */
+#include "model/dataset.h"
 #include "model/pmml.h"
 #include "util/mem.h"
 
@@ -303,21 +304,7 @@ void ferry_pmml_ctx_set_missing(ferry_pmml_ctx_t *ctx, int32_t slot)
 
 static bool s_parse_full(const char *s, size_t len, double *out)
 {
-    char buf[64];
-    while (len && (*s == ' ' || *s == '\t'))
-        s++, len--;
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
-        len--;
-    if (!len || len >= sizeof buf)
-        return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    double d = strtod(buf, &end);
-    if (*end)
-        return false;
-    *out = d;
-    return true;
+    return ferry_parse_double(s, len, out);
 }
 
 int ferry_pmml_ctx_set_str(ferry_pmml_ctx_t *ctx, int32_t slot, const char *s, size_t len)

@@ -7,6 +7,8 @@
 
 #include "model/dataset.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +85,55 @@ static void test_bounds(void **state)
     free(data);
 }
 
+/* ferry_parse_double must agree with glibc's strtod bit for bit, fast path or not */
+static void test_parse_double_matches_strtod(void **state)
+{
+    static const char *const fixed[] = {"0", "-0", "1", "0.1", "-2.5e-3", "123456789012345", "1234567890123456",
+                                        "9007199254740993", "1e22", "1e23", "4.9e-324", "1.7976931348623157e308",
+                                        "1e309", "  7.25\t", "+.5", "5.", ".e1", "1e", "0x1p3", "inf", "-NaN", "1,5",
+                                        "12abc", "", " ", "00000000000000000000000001.5", "0.000000000000000000000123"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        const char *t = fixed[i];
+        char *end;
+        double want = strtod(t, &end);
+        while (*end == ' ' || *end == '\t')
+            end++;
+        bool is_valid = end != t && !*end && strspn(t, " \t") != strlen(t);
+        double got = -1;
+        bool ok = ferry_parse_double(t, strlen(t), &got);
+        if (ok != is_valid)
+            fail_msg("\"%s\": accepted %d, strtod says %d", t, ok, is_valid);
+        if (ok && memcmp(&got, &want, sizeof got) && !(got != got && want != want))
+            fail_msg("\"%s\": %.17g, strtod %.17g", t, got, want);
+    }
+    /* random decimals of every length and exponent */
+    uint64_t x = 88172645463325252ull;
+    for (int n = 0; n < 200000; n++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        char t[64];
+        int digits = 1 + (int)(x % 19), point = (int)((x >> 8) % 21), e = (int)((x >> 16) % 61) - 30;
+        int len = 0;
+        if ((x >> 24) & 1)
+            t[len++] = '-';
+        uint64_t y = x;
+        for (int d = 0; d < digits; d++) {
+            if (d == point)
+                t[len++] = '.';
+            t[len++] = (char)('0' + (y % 10));
+            y = y / 10 ? y / 10 : x >> 3;
+        }
+        if ((x >> 30) & 1)
+            len += snprintf(t + len, sizeof t - (size_t)len, "e%d", e);
+        t[len] = '\0';
+        double want = strtod(t, NULL), got;
+        assert_true(ferry_parse_double(t, (size_t)len, &got));
+        if (memcmp(&got, &want, sizeof got))
+            fail_msg("\"%s\": %.17g, strtod %.17g", t, got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -90,6 +141,7 @@ int main(void)
         cmocka_unit_test(test_missing_tokens),
         cmocka_unit_test(test_malformed_input_names_line_and_column),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_parse_double_matches_strtod),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
