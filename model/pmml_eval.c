@@ -18,6 +18,7 @@
 #define S_BLOCK 256   /* rows per batch block: a block's inputs and results stay in cache */
 #define S_LANES 8     /* rows evaluated side by side in the neural network kernel */
 #define S_MIN_PRECOMP 16 /* smaller batches go straight to the row evaluator */
+typedef double s_v2_t __attribute__((vector_size(16))); /* one SSE2 register of lanes */
 
 enum { S_PRE_NONE = 0, S_PRE_ENSEMBLE, S_PRE_REGRESSION, S_PRE_NN };
 
@@ -60,7 +61,9 @@ struct ferry_pmml_ctx {
     int32_t *cache_index;  /* per model: position in precomp or -1 */
     int32_t *cache_probs_off;
     int32_t cache_row;     /* row of the block being walked, -1 outside batches */
-    double *X;             /* block inputs, column-major: X[slot * S_BLOCK + r], NaN = missing */
+    double *X;             /* scratch columns for masked inputs: X[slot * S_BLOCK + r], NaN = missing */
+    const double **xcol;   /* block input column per DATA slot: the caller's array, X, or NaNs */
+    double *nan_col;       /* S_BLOCK NaNs: a field the batch does not provide */
     uint8_t *cache_ok;     /* n_precomp x S_BLOCK */
     double *cache_value;
     int32_t *cache_cls;
@@ -206,6 +209,8 @@ void ferry_pmml_ctx_destroy(ferry_pmml_ctx_t **self_p)
     free(ctx->cache_index);
     free(ctx->cache_probs_off);
     free(ctx->X);
+    free(ctx->xcol);
+    free(ctx->nan_col);
     free(ctx->cache_ok);
     free(ctx->cache_value);
     free(ctx->cache_cls);
@@ -2311,6 +2316,10 @@ static void s_precomp_setup(ferry_pmml_ctx_t *ctx)
     if (!ctx->n_precomp)
         return;
     ctx->X = ferry_malloc((size_t)(p->n_data_fields ? p->n_data_fields : 1) * S_BLOCK * sizeof(double));
+    ctx->xcol = ferry_calloc((size_t)p->n_data_fields + 1, sizeof(double *));
+    ctx->nan_col = ferry_malloc(S_BLOCK * sizeof(double));
+    for (size_t r = 0; r < S_BLOCK; r++)
+        ctx->nan_col[r] = NAN;
     ctx->cache_ok = ferry_calloc((size_t)ctx->n_precomp * S_BLOCK, 1);
     ctx->cache_value = ferry_calloc((size_t)ctx->n_precomp * S_BLOCK, sizeof(double));
     ctx->cache_cls = ferry_calloc((size_t)ctx->n_precomp * S_BLOCK, sizeof(int32_t));
@@ -2367,13 +2376,13 @@ static inline bool s_cmp_op(int op, double a, double b)
 }
 
 /* s_fast_walk over block column r of X: the node reached, -1 no prediction, -2 missing */
-static inline int32_t s_fast_walk_x(const ferry_pmml_tree_t *t, const double *X, size_t r)
+static inline int32_t s_fast_walk_x(const ferry_pmml_tree_t *t, const double *const *X, size_t r)
 {
     const ferry_pmml_fastnode_t *fast = t->fast;
     if (fast[0].kind != FERRY_PMML_PR_TRUE) {
         if (fast[0].kind == FERRY_PMML_PR_FALSE)
             return -1;
-        double a = X[(size_t)fast[0].field * S_BLOCK + r];
+        double a = X[fast[0].field][r];
         if (isnan(a))
             return -2;
         if (!s_cmp_op(fast[0].op, a, fast[0].threshold))
@@ -2383,7 +2392,7 @@ static inline int32_t s_fast_walk_x(const ferry_pmml_tree_t *t, const double *X,
     for (;;) {
         const ferry_pmml_fastnode_t *n = &fast[cur];
         if (n->is_pair) {
-            double a = X[(size_t)n->split_field * S_BLOCK + r];
+            double a = X[n->split_field][r];
             if (isnan(a))
                 return -2;
             cur = n->first_child + !s_cmp_op(n->split_op, a, n->split_threshold);
@@ -2401,7 +2410,7 @@ static inline int32_t s_fast_walk_x(const ferry_pmml_tree_t *t, const double *X,
                 }
                 continue;
             }
-            double a = X[(size_t)f->field * S_BLOCK + r];
+            double a = X[f->field][r];
             if (isnan(a))
                 return -2;
             if (s_cmp_op(f->op, a, f->threshold)) {
@@ -2477,7 +2486,7 @@ static inline __attribute__((always_inline)) void s_ens_add(const ferry_pmml_t *
 /* Walk S_WALK_LANES rows through a binary tree side by side: independent walks overlap
  * their memory latency. cur[l] gets the leaf, or -2 when the row has a missing value. */
 #define S_WALK_LANES 8
-static inline void s_bin_walk(const ferry_pmml_binnode_t *bin, const double *X, size_t r0, int32_t *cur)
+static inline void s_bin_walk(const ferry_pmml_binnode_t *bin, const double *const *X, size_t r0, int32_t *cur)
 {
     int32_t c[S_WALK_LANES];
     for (int l = 0; l < S_WALK_LANES; l++)
@@ -2490,7 +2499,7 @@ static inline void s_bin_walk(const ferry_pmml_binnode_t *bin, const double *X, 
             const ferry_pmml_binnode_t *n = &bin[c[l]];
             if (n->is_leaf)
                 continue;
-            double a = X[(size_t)n->field * S_BLOCK + r0 + (size_t)l];
+            double a = X[n->field][r0 + (size_t)l];
             if (isnan(a)) {
                 c[l] = -2;
                 continue;
@@ -2535,7 +2544,7 @@ static void s_pre_ensemble(ferry_pmml_ctx_t *ctx, int32_t ci, const ferry_pmml_m
             size_t r = 0;
             for (; r + S_WALK_LANES <= nb; r += S_WALK_LANES) {
                 int32_t cur[S_WALK_LANES];
-                s_bin_walk(t->bin, ctx->X, r, cur);
+                s_bin_walk(t->bin, ctx->xcol, r, cur);
                 for (int l = 0; l < S_WALK_LANES; l++) {
                     size_t q = r + (size_t)l;
                     double v = cur[l] >= 0 ? t->bin[cur[l]].threshold : NAN;
@@ -2549,26 +2558,26 @@ static void s_pre_ensemble(ferry_pmml_ctx_t *ctx, int32_t ci, const ferry_pmml_m
             }
             for (; r < nb; r++)
                 if (ok[r])
-                    s_ens_add(p, m, seg, s_fast_walk_x(t, ctx->X, r), r, ok, sum, wsum, probs);
+                    s_ens_add(p, m, seg, s_fast_walk_x(t, ctx->xcol, r), r, ok, sum, wsum, probs);
             continue;
         }
         if (t->bin) {
             size_t r = 0;
             for (; r + S_WALK_LANES <= nb; r += S_WALK_LANES) {
                 int32_t cur[S_WALK_LANES];
-                s_bin_walk(t->bin, ctx->X, r, cur);
+                s_bin_walk(t->bin, ctx->xcol, r, cur);
                 for (int l = 0; l < S_WALK_LANES; l++)
                     if (ok[r + (size_t)l])
                         s_ens_add(p, m, seg, cur[l], r + (size_t)l, ok, sum, wsum, probs);
             }
             for (; r < nb; r++)
                 if (ok[r])
-                    s_ens_add(p, m, seg, s_fast_walk_x(t, ctx->X, r), r, ok, sum, wsum, probs);
+                    s_ens_add(p, m, seg, s_fast_walk_x(t, ctx->xcol, r), r, ok, sum, wsum, probs);
             continue;
         }
         for (size_t r = 0; r < nb; r++)
             if (ok[r])
-                s_ens_add(p, m, seg, s_fast_walk_x(t, ctx->X, r), r, ok, sum, wsum, probs);
+                s_ens_add(p, m, seg, s_fast_walk_x(t, ctx->xcol, r), r, ok, sum, wsum, probs);
     }
     int32_t *cls = ctx->cache_cls + (size_t)ci * S_BLOCK;
     for (size_t r = 0; r < nb; r++) {
@@ -2602,7 +2611,7 @@ static void s_pre_regression(ferry_pmml_ctx_t *ctx, int32_t ci, int32_t mi, cons
         for (size_t r = 0; r < nb; r++)
             yt[r] = tb->intercept;
         for (int32_t i = 0; i < tb->n_num; i++) {
-            const double *col = ctx->X + (size_t)tb->num_field[i] * S_BLOCK;
+            const double *col = ctx->xcol[tb->num_field[i]];
             double c = tb->num_coef[i];
             for (size_t r = 0; r < nb; r++)
                 yt[r] += c * col[r];
@@ -2642,7 +2651,7 @@ static void s_pre_nn(ferry_pmml_ctx_t *ctx, int32_t ci, int32_t mi, const ferry_
     for (size_t b0 = 0; b0 < nb; b0 += S_LANES) {
         size_t lanes = nb - b0 < S_LANES ? nb - b0 : S_LANES;
         for (int32_t i = 0; i < nn->n_inputs; i++) {
-            const double *col = ctx->X + (size_t)p->exprs[nn->input_expr[i]].field * S_BLOCK + b0;
+            const double *col = ctx->xcol[p->exprs[nn->input_expr[i]].field] + b0;
             for (size_t b = 0; b < S_LANES; b++) {
                 double v = b < lanes ? col[b] : 0;
                 if (isnan(v)) {
@@ -2657,19 +2666,29 @@ static void s_pre_nn(ferry_pmml_ctx_t *ctx, int32_t ci, int32_t mi, const ferry_
             for (int32_t k = L->first_neuron; k < L->first_neuron + L->n_neurons; k++) {
                 int32_t off = nn->con_off[k], cnt = nn->con_n[k];
                 const double *w = nn->con_w + off;
-                double z[S_LANES] = {0};
-                if (nn->dense_from[k] >= 0) {
-                    const double *src = A + (size_t)nn->dense_from[k] * S_LANES;
-                    for (int32_t j = 0; j < cnt; j++, src += S_LANES)
-                        for (int b = 0; b < S_LANES; b++)
-                            z[b] += w[j] * src[b];
-                } else {
-                    for (int32_t j = 0; j < cnt; j++) {
-                        const double *src = A + (size_t)nn->con_from[off + j] * S_LANES;
-                        for (int b = 0; b < S_LANES; b++)
-                            z[b] += w[j] * src[b];
-                    }
+                /* four 2-wide accumulators kept in registers; each lane adds in the
+                 * row evaluator's order (no reassociation, no fused multiply-add) */
+                s_v2_t z0 = {0, 0}, z1 = {0, 0}, z2 = {0, 0}, z3 = {0, 0};
+                const double *src = A + (size_t)(nn->dense_from[k] >= 0 ? nn->dense_from[k] : 0) * S_LANES;
+                for (int32_t j = 0; j < cnt; j++) {
+                    if (nn->dense_from[k] < 0)
+                        src = A + (size_t)nn->con_from[off + j] * S_LANES;
+                    s_v2_t wj = {w[j], w[j]}, a0, a1, a2, a3;
+                    memcpy(&a0, src, sizeof a0);
+                    memcpy(&a1, src + 2, sizeof a1);
+                    memcpy(&a2, src + 4, sizeof a2);
+                    memcpy(&a3, src + 6, sizeof a3);
+                    z0 += wj * a0;
+                    z1 += wj * a1;
+                    z2 += wj * a2;
+                    z3 += wj * a3;
+                    src += S_LANES;
                 }
+                double z[S_LANES];
+                memcpy(z, &z0, sizeof z0);
+                memcpy(z + 2, &z1, sizeof z1);
+                memcpy(z + 4, &z2, sizeof z2);
+                memcpy(z + 6, &z3, sizeof z3);
                 double *dst = A + (size_t)k * S_LANES;
                 for (int b = 0; b < S_LANES; b++)
                     dst[b] = s_activate(L->activation, z[b] + nn->bias[k], L->threshold);
@@ -2716,19 +2735,25 @@ int ferry_pmml_eval_batch(ferry_pmml_ctx_t *ctx, int32_t n_inputs, const int32_t
         size_t nb = n_rows - b0 < S_BLOCK ? n_rows - b0 : S_BLOCK;
         bool is_pre = ctx->n_precomp && nb >= S_MIN_PRECOMP;
         if (is_pre) {
+            /* the caller's columns as they are; a copy only where a mask marks missing cells */
             for (int32_t f = 0; f < p->n_data_fields; f++)
-                for (size_t r = 0; r < nb; r++)
-                    ctx->X[(size_t)f * S_BLOCK + r] = NAN;
+                ctx->xcol[f] = ctx->nan_col;
             for (int32_t i = 0; i < n_inputs; i++) {
                 int32_t slot = input_slots[i];
                 if (slot < 0 || slot >= p->n_data_fields)
                     continue;
+                const uint8_t *mask = is_missing && is_missing[i] ? is_missing[i] + b0 : NULL;
+                bool any = false;
+                for (size_t r = 0; mask && r < nb && !any; r++)
+                    any = mask[r];
+                if (!any) {
+                    ctx->xcol[slot] = cols[i] + b0;
+                    continue;
+                }
                 double *x = ctx->X + (size_t)slot * S_BLOCK;
-                memcpy(x, cols[i] + b0, nb * sizeof(double));
-                if (is_missing && is_missing[i])
-                    for (size_t r = 0; r < nb; r++)
-                        if (is_missing[i][b0 + r])
-                            x[r] = NAN;
+                for (size_t r = 0; r < nb; r++)
+                    x[r] = mask[r] ? NAN : cols[i][b0 + r];
+                ctx->xcol[slot] = x;
             }
             for (int32_t c = 0; c < ctx->n_precomp; c++) {
                 int32_t mi = ctx->precomp[c];
