@@ -17,7 +17,7 @@
 #define S_ARENA_CHUNK 4096
 #define S_BLOCK 256   /* rows per batch block: a block's inputs and results stay in cache */
 #define S_LANES 8     /* rows evaluated side by side in the neural network kernel */
-#define S_MIN_PRECOMP 16 /* smaller batches go straight to the row evaluator */
+#define S_MIN_PRECOMP 1  /* batches of at least this many rows use the block kernels */
 typedef double s_v2_t __attribute__((vector_size(16))); /* one SSE2 register of lanes */
 
 enum { S_PRE_NONE = 0, S_PRE_ENSEMBLE, S_PRE_REGRESSION, S_PRE_NN };
@@ -2515,6 +2515,21 @@ static inline void s_bin_walk(const ferry_pmml_binnode_t *bin, const double *con
         cur[l] = c[l];
 }
 
+/* one row through a binary tree (the tail of a block) */
+static inline int32_t s_bin_walk1(const ferry_pmml_binnode_t *bin, const double *const *X, size_t r)
+{
+    int32_t c = 0;
+    while (!bin[c].is_leaf) {
+        const ferry_pmml_binnode_t *n = &bin[c];
+        double a = X[n->field][r];
+        if (isnan(a))
+            return -2;
+        int test = n->is_lt ? a < n->threshold : a <= n->threshold;
+        c = n->left + (test ^ n->flip);
+    }
+    return c;
+}
+
 static void s_pre_ensemble(ferry_pmml_ctx_t *ctx, int32_t ci, const ferry_pmml_model_t *m, size_t nb)
 {
     const ferry_pmml_t *p = ctx->p;
@@ -2556,9 +2571,18 @@ static void s_pre_ensemble(ferry_pmml_ctx_t *ctx, int32_t ci, const ferry_pmml_m
                     wsum[q] += w;
                 }
             }
-            for (; r < nb; r++)
-                if (ok[r])
-                    s_ens_add(p, m, seg, s_fast_walk_x(t, ctx->xcol, r), r, ok, sum, wsum, probs);
+            for (; r < nb; r++) {
+                if (!ok[r])
+                    continue;
+                int32_t cur = s_bin_walk1(t->bin, ctx->xcol, r);
+                double v = cur >= 0 ? t->bin[cur].threshold : NAN;
+                if (isnan(v)) {
+                    ok[r] = 0;
+                    continue;
+                }
+                sum[r] += is_weighted ? w * v : v;
+                wsum[r] += w;
+            }
             continue;
         }
         if (t->bin) {
@@ -2572,7 +2596,7 @@ static void s_pre_ensemble(ferry_pmml_ctx_t *ctx, int32_t ci, const ferry_pmml_m
             }
             for (; r < nb; r++)
                 if (ok[r])
-                    s_ens_add(p, m, seg, s_fast_walk_x(t, ctx->xcol, r), r, ok, sum, wsum, probs);
+                    s_ens_add(p, m, seg, s_bin_walk1(t->bin, ctx->xcol, r), r, ok, sum, wsum, probs);
             continue;
         }
         for (size_t r = 0; r < nb; r++)
@@ -2761,7 +2785,13 @@ int ferry_pmml_eval_batch(ferry_pmml_ctx_t *ctx, int32_t n_inputs, const int32_t
                 switch (ctx->precomp_kind[c]) {
                 case S_PRE_ENSEMBLE: s_pre_ensemble(ctx, c, &p->models[mi], nb); break;
                 case S_PRE_REGRESSION: s_pre_regression(ctx, c, mi, &p->models[mi], nb); break;
-                default: s_pre_nn(ctx, c, mi, &p->models[mi], nb); break;
+                default:
+                    /* a network evaluates S_LANES rows at a time: tiny batches are cheaper row by row */
+                    if (nb * 2 < S_LANES)
+                        memset(ctx->cache_ok + (size_t)c * S_BLOCK, 0, nb);
+                    else
+                        s_pre_nn(ctx, c, mi, &p->models[mi], nb);
+                    break;
                 }
             }
         }
