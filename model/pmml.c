@@ -1667,6 +1667,75 @@ static int s_compile_regression(s_cc_t *cc, int32_t mi, xmlNode *n)
 }
 
 /* ---- GeneralRegressionModel --------------------------------------------------------------------------- */
+/* CoxRegression: endTimeVariable, baselineStrataVariable and BaseCumHazardTables */
+static int s_compile_cox(s_cc_t *cc, int32_t mi, xmlNode *n)
+{
+    ferry_pmml_t *p = cc->p;
+    ferry_pmml_genreg_t *g = &p->models[mi].u.genreg;
+    g->end_time_field = s_field_ref(cc, n, "endTimeVariable");
+    if (g->end_time_field < 0)
+        return -1;
+    g->strata_field = s_attr(n, "baselineStrataVariable") ? s_field_ref(cc, n, "baselineStrataVariable") : -1;
+    if (s_attr(n, "baselineStrataVariable") && g->strata_field < 0)
+        return -1;
+    xmlNode *tables = s_child(n, "BaseCumHazardTables");
+    if (!tables)
+        return s_fail(cc, n, "CoxRegression without BaseCumHazardTables");
+    int32_t ns = 0, ncell = 0;
+    S_EACH(c, tables) {
+        if (s_is(c, "BaselineStratum")) {
+            ns++;
+            S_EACH(x, c) ncell++;
+        } else if (s_is(c, "BaselineCell")) {
+            ncell++;
+        } else {
+            return s_unsupported(cc, c);
+        }
+    }
+    bool is_flat = ns == 0;
+    if (is_flat)
+        ns = 1;
+    g->n_strata = ns;
+    g->strata_value = ferry_calloc((size_t)ns, sizeof(ferry_pmml_value_t));
+    g->strata_max_time = ferry_calloc((size_t)ns, sizeof(double));
+    g->strata_off = ferry_calloc((size_t)ns, sizeof(int32_t));
+    g->strata_n = ferry_calloc((size_t)ns, sizeof(int32_t));
+    g->cell_time = ferry_calloc((size_t)ncell + 1, sizeof(double));
+    g->cell_hazard = ferry_calloc((size_t)ncell + 1, sizeof(double));
+    int32_t cell = 0, si = 0;
+    if (is_flat) {
+        if (s_attr_num_req(cc, tables, "maxTime", &g->strata_max_time[0]) < 0)
+            return -1;
+    }
+    S_EACH(c, tables) {
+        xmlNode *holder = is_flat ? tables : c;
+        if (!is_flat) {
+            const char *v = s_attr(c, "value");
+            if (!v || g->strata_field < 0)
+                return s_fail(cc, c, "BaselineStratum needs a value and a baselineStrataVariable");
+            if (s_typed_value(cc, c, v, p->fields[g->strata_field].datatype, &g->strata_value[si]) < 0 ||
+                s_attr_num_req(cc, c, "maxTime", &g->strata_max_time[si]) < 0)
+                return -1;
+        }
+        g->strata_off[si] = cell;
+        S_EACH(x, holder) {
+            if (!s_is(x, "BaselineCell"))
+                return s_unsupported(cc, x);
+            if (s_attr_num_req(cc, x, "time", &g->cell_time[cell]) < 0 ||
+                s_attr_num_req(cc, x, "cumHazard", &g->cell_hazard[cell]) < 0)
+                return -1;
+            if (cell > g->strata_off[si] && g->cell_time[cell] < g->cell_time[cell - 1])
+                return s_fail(cc, x, "BaselineCell times must not decrease");
+            cell++;
+        }
+        g->strata_n[si] = cell - g->strata_off[si];
+        si++;
+        if (is_flat)
+            break;
+    }
+    return 0;
+}
+
 static int s_compile_genreg(s_cc_t *cc, int32_t mi, xmlNode *n)
 {
     ferry_pmml_t *p = cc->p;
@@ -1680,6 +1749,8 @@ static int s_compile_genreg(s_cc_t *cc, int32_t mi, xmlNode *n)
         g->kind = FERRY_PMML_GR_GLM;
     else if (!strcmp(mt, "multinomialLogistic"))
         g->kind = FERRY_PMML_GR_MULTINOMIAL;
+    else if (!strcmp(mt, "CoxRegression") && p->models[mi].function == FERRY_PMML_FN_REGRESSION)
+        g->kind = FERRY_PMML_GR_COX;
     else
         return s_fail(cc, n, "unsupported modelType \"%.40s\"", mt);
     const char *lf = s_attr(n, "linkFunction");
@@ -1722,6 +1793,10 @@ static int s_compile_genreg(s_cc_t *cc, int32_t mi, xmlNode *n)
     }
     g = &p->models[mi].u.genreg;
     g->n_params = np;
+    g->ref_point = ferry_calloc((size_t)np + 1, sizeof(double));
+    k = 0;
+    S_EACH(c, plist)
+        g->ref_point[k++] = s_attr_num(c, "referencePoint", 0);
     g->cell_off = ferry_calloc((size_t)np + 1, sizeof(int32_t));
     g->cell_n = ferry_calloc((size_t)np + 1, sizeof(int32_t));
     /* factor names */
@@ -1835,6 +1910,9 @@ static int s_compile_genreg(s_cc_t *cc, int32_t mi, xmlNode *n)
             goto out;
         g->beta[ri * np + pi] = beta;
     }
+    if (g->kind == FERRY_PMML_GR_COX && s_compile_cox(cc, mi, n) < 0)
+        goto out;
+    g = &p->models[mi].u.genreg;
     if (is_class) {
         const char *ref = s_attr(n, "targetReferenceCategory");
         g->ref_class = ref ? s_class(cc, &p->models[mi], ref) : -1;
@@ -2781,6 +2859,8 @@ static void s_fix_strings(ferry_pmml_t *p)
                 for (int32_t k = 0; k < m->u.regression.tables[t].n_cat; k++)
                     s_fix_value(p, &m->u.regression.tables[t].cat_value[k]);
         if (m->type == FERRY_PMML_GENREG) {
+            for (int32_t k = 0; k < m->u.genreg.n_strata; k++)
+                s_fix_value(p, &m->u.genreg.strata_value[k]);
             int32_t nc = 0;
             for (int32_t k = 0; k < m->u.genreg.n_params; k++)
                 nc += m->u.genreg.cell_n[k];
@@ -3041,6 +3121,9 @@ void ferry_pmml_destroy(ferry_pmml_t **self_p)
             free(m->u.regression.tables);
             break;
         case FERRY_PMML_GENREG:
+            free(m->u.genreg.ref_point); free(m->u.genreg.strata_value); free(m->u.genreg.strata_max_time);
+            free(m->u.genreg.strata_off); free(m->u.genreg.strata_n); free(m->u.genreg.cell_time);
+            free(m->u.genreg.cell_hazard);
             free(m->u.genreg.cell_off); free(m->u.genreg.cell_n); free(m->u.genreg.cells);
             free(m->u.genreg.row_class); free(m->u.genreg.beta);
             break;

@@ -264,7 +264,7 @@ typedef struct {
 
 /* GeneralRegressionModel: parameters p; design value x_p = prod over PPCells of the
  * parameter (factor: field == value ? 1 : 0; covariate: field^exponent); beta[class][p]. */
-enum { FERRY_PMML_GR_REGRESSION = 0, FERRY_PMML_GR_GLM, FERRY_PMML_GR_MULTINOMIAL, FERRY_PMML_GR_ORDINAL };
+enum { FERRY_PMML_GR_REGRESSION = 0, FERRY_PMML_GR_GLM, FERRY_PMML_GR_MULTINOMIAL, FERRY_PMML_GR_ORDINAL, FERRY_PMML_GR_COX };
 enum {
     FERRY_PMML_LINK_IDENTITY = 0, FERRY_PMML_LINK_LOGIT, FERRY_PMML_LINK_PROBIT, FERRY_PMML_LINK_CLOGLOG,
     FERRY_PMML_LINK_LOGLOG, FERRY_PMML_LINK_LOG, FERRY_PMML_LINK_POWER, FERRY_PMML_LINK_CAUCHIT,
@@ -285,6 +285,15 @@ typedef struct {
     int32_t *row_class;              /* class index per row (-1 regression) */
     double *beta;                    /* n_rows x n_params */
     int32_t ref_class;               /* multinomial reference class (logit 0) */
+    /* CoxRegression: cumulative hazard H0(t) * exp(sum beta_p (x_p - ref_p)), H0 from the
+     * baseline stratum of strata_field (or the single unnamed stratum) */
+    double *ref_point;               /* per parameter */
+    int32_t end_time_field, strata_field;
+    int32_t n_strata;
+    ferry_pmml_value_t *strata_value;
+    double *strata_max_time;
+    int32_t *strata_off, *strata_n;  /* cells in cell_time / cell_hazard */
+    double *cell_time, *cell_hazard;
 } ferry_pmml_genreg_t;
 
 /* NeuralNetwork: neurons 0..n_inputs-1 are the inputs, then every Neuron in document

@@ -1600,6 +1600,38 @@ static int s_eval_genreg(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_p
             return 0;
         offset += d;
     }
+    if (g->kind == FERRY_PMML_GR_COX) {
+        /* PMML "CoxRegression": H(t) = H0(t) * exp(sum beta_p (x_p - referencePoint_p)) */
+        double r = 0;
+        for (int32_t i = 0; i < np; i++)
+            r += g->beta[i] * (x[i] - g->ref_point[i]);
+        const ferry_pmml_value_t *tv = s_get(ctx, g->end_time_field);
+        double t;
+        if (!tv)
+            return -1;
+        if (!s_as_num(tv, &t))
+            return 0;
+        int32_t si = 0;
+        if (g->strata_field >= 0) {
+            const ferry_pmml_value_t *sv = s_get(ctx, g->strata_field);
+            if (!sv)
+                return -1;
+            if (sv->kind == FERRY_PMML_MISSING)
+                return 0;
+            for (si = 0; si < g->n_strata && !s_value_eq(sv, &g->strata_value[si]); si++)
+                ;
+            if (si == g->n_strata)
+                return 0; /* no baseline for this stratum */
+        }
+        if (t > g->strata_max_time[si])
+            return 0;
+        double h0 = 0;
+        for (int32_t c = g->strata_off[si]; c < g->strata_off[si] + g->strata_n[si] && g->cell_time[c] <= t; c++)
+            h0 = g->cell_hazard[c];
+        pr->has = true;
+        pr->value = h0 * exp(r);
+        return 0;
+    }
     double eta[g->n_rows > 0 ? g->n_rows : 1];
     for (int32_t r = 0; r < g->n_rows; r++) {
         double acc = 0;

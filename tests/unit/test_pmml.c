@@ -599,6 +599,33 @@ static void test_rejects_hostile_documents(void **state)
     ferry_pmml_destroy(&p); /* safe on NULL, twice */
 }
 
+/* ---- Scorecard (section "Scorecard": partial scores, reason codes pointsBelow) ----------------- */
+static void test_scorecard_reason_codes(void **state)
+{
+    ferry_pmml_t *p = s_must_load(
+        "<Scorecard functionName=\"regression\" initialScore=\"100\" useReasonCodes=\"true\" reasonCodeAlgorithm=\"pointsBelow\" baselineMethod=\"other\">"
+        "<MiningSchema><MiningField name=\"x\"/><MiningField name=\"c\"/><MiningField name=\"y\" usageType=\"target\"/></MiningSchema>"
+        "<Output><OutputField name=\"score\" feature=\"predictedValue\"/><OutputField name=\"r1\" feature=\"reasonCode\" rank=\"1\"/>"
+        "<OutputField name=\"r2\" feature=\"reasonCode\" rank=\"2\"/></Output>"
+        "<Characteristics>"
+        "<Characteristic name=\"cx\" reasonCode=\"RX\" baselineScore=\"20\">"
+        "<Attribute partialScore=\"5\"><SimplePredicate field=\"x\" operator=\"lessThan\" value=\"0\"/></Attribute>"
+        "<Attribute partialScore=\"25\"><True/></Attribute></Characteristic>"
+        "<Characteristic name=\"cc\" reasonCode=\"RC\" baselineScore=\"10\">"
+        "<Attribute partialScore=\"0\" reasonCode=\"RA\"><SimplePredicate field=\"c\" operator=\"equal\" value=\"a\"/></Attribute>"
+        "<Attribute partialScore=\"12\"><True/></Attribute></Characteristic>"
+        "</Characteristics></Scorecard>");
+    /* x=-1 (5, below its baseline by 15), c=a (0, below by 10 with code RA): 100 + 5 + 0 */
+    S_NEAR(s_num(p, "x=-1 c=a", "score"), 105);
+    s_str_eq(p, "x=-1 c=a", "r1", "RX");
+    s_str_eq(p, "x=-1 c=a", "r2", "RA");
+    /* x=3 (25: 5 above), c=b (12: 2 above): the ranking puts RC (-2) before RX (-5) */
+    S_NEAR(s_num(p, "x=3 c=b", "score"), 137);
+    s_str_eq(p, "x=3 c=b", "r1", "RC");
+    s_str_eq(p, "x=3 c=b", "r2", "RX");
+    ferry_pmml_destroy(&p);
+}
+
 /* ---- batch API == row evaluator ------------------------------------------------------------------ */
 static void test_batch_matches_rows(void **state)
 {
@@ -672,6 +699,7 @@ int main(void)
         cmocka_unit_test(test_mining_schema_treatments),
         cmocka_unit_test(test_invalid_values),
         cmocka_unit_test(test_rejects_hostile_documents),
+        cmocka_unit_test(test_scorecard_reason_codes),
         cmocka_unit_test(test_batch_matches_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
