@@ -388,6 +388,17 @@ static int s_score(int argc, char **argv)
                 goto out;
             }
     }
+    /* fields the model reads that the CSV does not have are missing in every row: say so */
+    for (int32_t f = 0; f < pmml->n_data_fields; f++) {
+        bool is_present = false, is_target = false;
+        for (size_t i = 0; i < ncols; i++)
+            is_present |= col_slot[i] == f;
+        for (int32_t m = 0; m < pmml->n_models; m++)
+            is_target |= pmml->models[m].target_data == f;
+        if (!is_present && !is_target)
+            fprintf(stderr, "ferry score: %s: no column \"%s\": the field is missing in every row\n", data_path,
+                    pmml->fields[f].name);
+    }
     /* columnar batches when every input the CSV gives is a plain number */
     bool is_batch = !is_row_by_row && ferry_pmml_is_batchable(pmml);
     for (size_t i = 0; i < ncols && is_batch; i++) {

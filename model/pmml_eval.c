@@ -411,6 +411,7 @@ static ferry_pmml_value_t s_cast(ferry_pmml_ctx_t *ctx, ferry_pmml_value_t v, in
 
 /* ---- fields ------------------------------------------------------------------------------------- */
 static int s_eval_expr(ferry_pmml_ctx_t *ctx, int32_t e, ferry_pmml_value_t *out);
+static const ferry_pmml_value_t *s_get(ferry_pmml_ctx_t *ctx, int32_t slot);
 
 static int s_compute_mining(ferry_pmml_ctx_t *ctx, int32_t slot)
 {
@@ -422,8 +423,7 @@ static int s_compute_mining(ferry_pmml_ctx_t *ctx, int32_t slot)
     if (sf->origin == FERRY_PMML_FIELD_DATA || sf->origin == FERRY_PMML_FIELD_PARAM) {
         v = ctx->vals[src];
     } else {
-        extern const ferry_pmml_value_t *ferry_pmml_s_get(ferry_pmml_ctx_t * ctx, int32_t slot);
-        const ferry_pmml_value_t *sv = ferry_pmml_s_get(ctx, src);
+        const ferry_pmml_value_t *sv = s_get(ctx, src);
         if (!sv)
             return -1;
         v = *sv;
@@ -460,8 +460,9 @@ static int s_compute_mining(ferry_pmml_ctx_t *ctx, int32_t slot)
     return 0;
 }
 
-const ferry_pmml_value_t *ferry_pmml_s_get(ferry_pmml_ctx_t *ctx, int32_t slot);
-const ferry_pmml_value_t *ferry_pmml_s_get(ferry_pmml_ctx_t *ctx, int32_t slot)
+/* The value of a slot for this row: DATA/PARAM as set, DERIVED and MINING computed on
+ * first use and memoised, OUTPUT once its model produced it. NULL on error (ctx->err). */
+static const ferry_pmml_value_t *s_get(ferry_pmml_ctx_t *ctx, int32_t slot)
 {
     const ferry_pmml_field_t *f = &ctx->p->fields[slot];
     switch (f->origin) {
@@ -489,7 +490,6 @@ const ferry_pmml_value_t *ferry_pmml_s_get(ferry_pmml_ctx_t *ctx, int32_t slot)
     ctx->state[slot] = 2;
     return &ctx->vals[slot];
 }
-#define s_get ferry_pmml_s_get
 
 /* ---- expressions --------------------------------------------------------------------------------- */
 static double s_norm_cdf(double x)
