@@ -2669,7 +2669,17 @@ static void s_pre_regression(ferry_pmml_ctx_t *ctx, int32_t ci, int32_t mi, cons
         for (int32_t i = 0; i < tb->n_num; i++) {
             const double *col = ctx->xcol[tb->num_field[i]];
             double c = tb->num_coef[i];
-            for (size_t r = 0; r < nb; r++)
+            s_v2_t cv = {c, c};
+            size_t r = 0;
+            /* two rows per SSE2 operation; every row adds its terms in table order */
+            for (; r + 2 <= nb; r += 2) {
+                s_v2_t yv, xv;
+                memcpy(&yv, yt + r, sizeof yv);
+                memcpy(&xv, col + r, sizeof xv);
+                yv += cv * xv;
+                memcpy(yt + r, &yv, sizeof yv);
+            }
+            for (; r < nb; r++)
                 yt[r] += c * col[r];
         }
         for (size_t r = 0; r < nb; r++)
