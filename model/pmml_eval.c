@@ -53,6 +53,7 @@ struct ferry_pmml_ctx {
     s_chunk_t *arena;
     ferry_err_t *err;
     int call_depth;
+    int get_depth;         /* nested derived-field evaluations */
     /* batch precomputation (ferry_pmml_eval_batch): models evaluated block-wise before
      * the rows are walked one by one; see s_precompute */
     int32_t n_precomp;
@@ -477,16 +478,25 @@ static const ferry_pmml_value_t *s_get(ferry_pmml_ctx_t *ctx, int32_t slot)
         s_fail(ctx, "field \"%s\" depends on itself", f->name);
         return NULL;
     }
+    /* derived fields may chain through each other: bound the recursion */
+    if (ctx->get_depth >= FERRY_PMML_MAX_DEPTH) {
+        s_fail(ctx, "field \"%s\": derived fields nested deeper than %d", f->name, FERRY_PMML_MAX_DEPTH);
+        return NULL;
+    }
     ctx->state[slot] = 1;
+    ctx->get_depth++;
+    int rc = 0;
     if (f->origin == FERRY_PMML_FIELD_MINING) {
-        if (s_compute_mining(ctx, slot) < 0)
-            return NULL;
+        rc = s_compute_mining(ctx, slot);
     } else {
         ferry_pmml_value_t v;
-        if (s_eval_expr(ctx, f->expr, &v) < 0)
-            return NULL;
-        ctx->vals[slot] = s_cast(ctx, v, f->datatype);
+        rc = s_eval_expr(ctx, f->expr, &v);
+        if (rc == 0)
+            ctx->vals[slot] = s_cast(ctx, v, f->datatype);
     }
+    ctx->get_depth--;
+    if (rc < 0)
+        return NULL;
     ctx->state[slot] = 2;
     return &ctx->vals[slot];
 }
@@ -2216,6 +2226,7 @@ int ferry_pmml_eval_row(ferry_pmml_ctx_t *ctx, ferry_pmml_value_t *out, ferry_er
     ctx->err = err ? err : &local;
     ctx->err->msg[0] = '\0';
     ctx->call_depth = 0;
+    ctx->get_depth = 0;
     if (s_eval_model(ctx, 0) < 0 || s_eval_outputs(ctx, 0) < 0) {
         if (!ctx->err->msg[0])
             snprintf(ctx->err->msg, sizeof ctx->err->msg, "evaluation failed");

@@ -597,6 +597,23 @@ static void test_rejects_hostile_documents(void **state)
     ferry_buf_free(&b);
     assert_null(p);
     ferry_pmml_destroy(&p); /* safe on NULL, twice */
+    /* a chain of 20000 derived fields compiles, and evaluation stops at a bounded depth */
+    ferry_buf_t c = FERRY_BUF_INIT;
+    ferry_buf_puts(&c, "<RegressionModel functionName=\"regression\"><MiningSchema><MiningField name=\"x\"/>"
+                       "<MiningField name=\"y\" usageType=\"target\"/></MiningSchema><LocalTransformations>"
+                       "<DerivedField name=\"d0\" dataType=\"double\" optype=\"continuous\"><FieldRef field=\"x\"/></DerivedField>");
+    for (int i = 1; i < 20000; i++)
+        ferry_buf_printf(&c, "<DerivedField name=\"d%d\" dataType=\"double\" optype=\"continuous\"><FieldRef field=\"d%d\"/></DerivedField>",
+                         i, i - 1);
+    ferry_buf_puts(&c, "</LocalTransformations><RegressionTable intercept=\"0\"><NumericPredictor name=\"d19999\" coefficient=\"1\"/>"
+                       "</RegressionTable></RegressionModel>");
+    p = s_load(c.data, &err);
+    ferry_buf_free(&c);
+    assert_non_null(p);
+    s_result_t r = s_eval(p, "x=1");
+    assert_int_equal(r.rc, -1);
+    assert_non_null(strstr(r.err.msg, "nested deeper"));
+    ferry_pmml_destroy(&p);
 }
 
 /* ---- Scorecard (section "Scorecard": partial scores, reason codes pointsBelow) ----------------- */
