@@ -435,9 +435,10 @@ static int s_score(int argc, char **argv)
         pt->ncols_header = ncols;
         pt->col_slot = col_slot;
         pt->is_batch = is_batch;
-        /* the next part starts after the newlines of this one */
-        for (const char *q = pt->data; (q = memchr(q, '\n', (size_t)(pt->data + pt->len - q))); q++)
-            line++;
+        /* the next part starts after the newlines of this one (O(part): only when split) */
+        if (i + 1 < nparts)
+            for (const char *q = pt->data; (q = memchr(q, '\n', (size_t)(pt->data + pt->len - q))); q++)
+                line++;
     }
     for (int i = 1; i < nparts; i++)
         if (pthread_create(&tids[i], NULL, s_score_part, &parts[i]) != 0) {
