@@ -294,6 +294,124 @@ done:
     return NULL;
 }
 
+/* AssociationModel: rows are (group, item) pairs; the items of a group form one basket,
+ * scored once, in order of the group's first appearance. */
+typedef struct {
+    char *key;
+    ferry_buf_t items; /* NUL-separated */
+} s_basket_t;
+
+static uint32_t s_hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static int s_score_baskets(const ferry_pmml_t *p, ferry_csv_t *csv, const char *name, size_t ncols,
+                           ferry_buf_t *out, size_t *rows_out, size_t *failed_out, ferry_err_t *err)
+{
+    const ferry_pmml_association_t *a = &p->models[0].u.association;
+    size_t gcol = ncols, icol = ncols;
+    for (size_t i = 0; i < ncols; i++) {
+        const char *h = ferry_csv_cell(csv, i, NULL);
+        if (a->group_field >= 0 && !strcmp(h, p->fields[a->group_field].name))
+            gcol = i;
+        if (!strcmp(h, p->fields[a->item_field].name))
+            icol = i;
+    }
+    if (icol == ncols || (a->group_field >= 0 && gcol == ncols))
+        return ferry_err(err, "%s:1: the header needs the group and item columns of the AssociationModel", name);
+    s_basket_t *baskets = NULL;
+    size_t n = 0, cap = 0, hcap = 1024;
+    int64_t *hash = ferry_malloc(hcap * sizeof(int64_t));
+    for (size_t i = 0; i < hcap; i++)
+        hash[i] = -1;
+    int r, rc = 0;
+    while ((r = ferry_csv_next(csv, err)) == 1) {
+        if (ferry_csv_ncells(csv) != ncols) {
+            rc = ferry_err(err, "%s:%zu: expected %zu columns, found %zu", name, ferry_csv_line(csv), ncols,
+                           ferry_csv_ncells(csv));
+            break;
+        }
+        const char *key = gcol < ncols ? ferry_csv_cell(csv, gcol, NULL) : "";
+        size_t ilen;
+        const char *item = ferry_csv_cell(csv, icol, &ilen);
+        if ((n + 1) * 2 > hcap) {
+            size_t nc = hcap * 2;
+            int64_t *nh = ferry_malloc(nc * sizeof(int64_t));
+            for (size_t i = 0; i < nc; i++)
+                nh[i] = -1;
+            for (size_t k = 0; k < n; k++) {
+                size_t j = s_hash_str(baskets[k].key) & (nc - 1);
+                while (nh[j] >= 0)
+                    j = (j + 1) & (nc - 1);
+                nh[j] = (int64_t)k;
+            }
+            free(hash);
+            hash = nh;
+            hcap = nc;
+        }
+        size_t j = s_hash_str(key) & (hcap - 1);
+        while (hash[j] >= 0 && strcmp(baskets[hash[j]].key, key))
+            j = (j + 1) & (hcap - 1);
+        if (hash[j] < 0) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                baskets = ferry_reallocarray(baskets, cap, sizeof *baskets);
+            }
+            baskets[n].key = ferry_strdup(key);
+            memset(&baskets[n].items, 0, sizeof baskets[n].items);
+            hash[j] = (int64_t)n++;
+        }
+        if (!ferry_csv_is_missing(item, ilen)) {
+            ferry_buf_append(&baskets[hash[j]].items, item, ilen);
+            ferry_buf_putc(&baskets[hash[j]].items, '\0');
+        }
+    }
+    if (r < 0)
+        rc = -1;
+    ferry_pmml_ctx_t *ctx = ferry_pmml_ctx_new(p);
+    ferry_pmml_value_t *outv = ferry_calloc((size_t)p->n_columns + 1, sizeof *outv);
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        ferry_pmml_ctx_clear(ctx);
+        const ferry_buf_t *it = &baskets[k].items;
+        for (size_t off = 0; off < it->len;) {
+            size_t l = strlen(it->data + off);
+            ferry_pmml_ctx_add_item(ctx, it->data + off, l);
+            off += l + 1;
+        }
+        ferry_err_t e;
+        bool is_bad = ferry_pmml_eval_row(ctx, outv, &e) < 0;
+        if (is_bad) {
+            fprintf(stderr, "ferry score: %s: group \"%.40s\" not scored: %s\n", name, baskets[k].key, e.msg);
+            (*failed_out)++;
+        }
+        for (int32_t c = 0; c < p->n_columns; c++) {
+            if (c)
+                ferry_buf_putc(out, ',');
+            if (is_bad)
+                continue;
+            if (outv[c].kind == FERRY_PMML_NUM)
+                s_put_num(out, outv[c].num);
+            else if (outv[c].kind == FERRY_PMML_STR)
+                s_put_str(out, outv[c].str);
+        }
+        ferry_buf_putc(out, '\n');
+    }
+    *rows_out = n;
+    free(outv);
+    ferry_pmml_ctx_destroy(&ctx);
+    for (size_t k = 0; k < n; k++) {
+        free(baskets[k].key);
+        ferry_buf_free(&baskets[k].items);
+    }
+    free(baskets);
+    free(hash);
+    return rc;
+}
+
 static bool s_is_onnx(const char *path)
 {
     size_t l = strlen(path);
@@ -387,6 +505,35 @@ static int s_score(int argc, char **argv)
                         ferry_csv_line(csv), i + 1, name);
                 goto out;
             }
+    }
+    if (pmml->models[0].type == FERRY_PMML_ASSOCIATION) {
+        ferry_buf_t body = FERRY_BUF_INIT;
+        size_t groups = 0, failed = 0;
+        if (s_score_baskets(pmml, csv, data_path, ncols, &body, &groups, &failed, &err) < 0) {
+            fprintf(stderr, "ferry score: %s\n", err.msg);
+            ferry_buf_free(&body);
+            goto out;
+        }
+        for (int32_t c = 0; c < pmml->n_columns; c++) {
+            if (c)
+                ferry_buf_putc(&header, ',');
+            s_put_str(&header, pmml->columns[c].name);
+        }
+        ferry_buf_putc(&header, '\n');
+        ferry_buf_append(&header, body.data ? body.data : "", body.len);
+        ferry_buf_free(&body);
+        int wrc = 0;
+        if (out_path)
+            wrc = ferry_file_write_atomic(out_path, header.data, header.len);
+        else if (fwrite(header.data, 1, header.len, stdout) != header.len || fflush(stdout) != 0)
+            wrc = -EIO;
+        if (wrc < 0) {
+            fprintf(stderr, "ferry score: cannot write the output: %s\n", strerror(-wrc));
+            exit_code = FERRY_EXIT_RUNTIME;
+            goto out;
+        }
+        exit_code = failed ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
+        goto out;
     }
     /* fields the model reads that the CSV does not have are missing in every row: say so */
     for (int32_t f = 0; f < pmml->n_data_fields; f++) {

@@ -1182,7 +1182,7 @@ static int s_compile_mining_schema(s_cc_t *cc, int32_t mi, xmlNode *ms)
             continue;
         }
         if (usage && (!strcmp(usage, "supplementary") || !strcmp(usage, "frequencyWeight") ||
-                      !strcmp(usage, "analysisWeight")))
+                      !strcmp(usage, "analysisWeight") || !strcmp(usage, "group")))
             continue;
         const char *ivt = s_attr(c, "invalidValueTreatment");
         int inv = !ivt || !strcmp(ivt, "returnInvalid") ? FERRY_PMML_INVALID_RETURN
@@ -1334,8 +1334,30 @@ static int s_compile_output(s_cc_t *cc, int32_t mi, xmlNode *out, s_scope_t *exp
             o->feature = FERRY_PMML_OUT_RESIDUAL;
         else
             return s_fail(cc, c, "unsupported output feature \"%.40s\"", feat);
-        if (o->feature == FERRY_PMML_OUT_RULEVALUE || o->feature == FERRY_PMML_OUT_RESIDUAL)
+        if (o->feature == FERRY_PMML_OUT_RESIDUAL ||
+            (o->feature == FERRY_PMML_OUT_RULEVALUE && p->models[mi].type != FERRY_PMML_ASSOCIATION))
             return s_fail(cc, c, "unsupported output feature \"%.40s\"", feat);
+        if (o->feature == FERRY_PMML_OUT_RULEVALUE) {
+            static const char *const rf[] = {"ruleId", "support", "confidence", "lift", "antecedent", "consequent"};
+            static const char *const alg[] = {"recommendation", "exclusiveRecommendation", "ruleAssociation"};
+            const char *a = s_attr(c, "ruleFeature"), *g = s_attr(c, "algorithm"), *b = s_attr(c, "rankBasis");
+            const char *order = s_attr(c, "rankOrder");
+            int fi = -1, ai = g ? -1 : 1, bi = b ? -1 : FERRY_PMML_RULEF_CONFIDENCE;
+            for (int i = 0; i < 6; i++) {
+                if (!strcmp(a ? a : "consequent", rf[i]))
+                    fi = i;
+                if (b && !strcmp(b, rf[i]) && i >= FERRY_PMML_RULEF_SUPPORT && i <= FERRY_PMML_RULEF_LIFT)
+                    bi = i;
+            }
+            for (int i = 0; g && i < 3; i++)
+                if (!strcmp(g, alg[i]))
+                    ai = i;
+            if (fi < 0 || fi > FERRY_PMML_RULEF_LIFT || ai < 0 || bi < 0 || (order && strcmp(order, "descending")))
+                return s_fail(cc, c, "unsupported ruleValue (ruleFeature, algorithm, rankBasis or rankOrder)");
+            o->rule_feature = (uint8_t)fi;
+            o->rule_algorithm = (uint8_t)ai;
+            o->rank_basis = (uint8_t)bi;
+        }
         if (dt < 0)
             dt = o->feature == FERRY_PMML_OUT_PROBABILITY || o->feature == FERRY_PMML_OUT_AFFINITY ||
                          o->feature == FERRY_PMML_OUT_CONFIDENCE
@@ -2636,10 +2658,117 @@ static int s_compile_scorecard(s_cc_t *cc, int32_t mi, xmlNode *n)
     return 0;
 }
 
+/* ---- AssociationModel ----------------------------------------------------------------------------------- */
+static int s_compile_association(s_cc_t *cc, int32_t mi, xmlNode *n, xmlNode *ms)
+{
+    ferry_pmml_t *p = cc->p;
+    ferry_pmml_association_t *a = &p->models[mi].u.association;
+    a->group_field = a->item_field = -1;
+    S_EACH(c, ms) {
+        const char *usage = s_attr(c, "usageType");
+        int32_t f = s_field_ref(cc, c, "name");
+        if (f < 0)
+            return -1;
+        if (usage && !strcmp(usage, "group"))
+            a->group_field = f;
+        else if (!usage || !strcmp(usage, "active"))
+            a->item_field = f;
+    }
+    if (a->item_field < 0)
+        return s_fail(cc, ms, "AssociationModel needs one active (item) field");
+    int32_t ni = 0, ns = 0, nr = 0, nsi = 0;
+    S_EACH(c, n) {
+        if (s_is(c, "Item"))
+            ni++;
+        else if (s_is(c, "Itemset")) {
+            ns++;
+            S_EACH(x, c) nsi++;
+        } else if (s_is(c, "AssociationRule"))
+            nr++;
+    }
+    a->item_sym = ferry_calloc((size_t)ni + 1, sizeof(int32_t));
+    a->set_off = ferry_calloc((size_t)ns + 1, sizeof(int32_t));
+    a->set_n = ferry_calloc((size_t)ns + 1, sizeof(int32_t));
+    a->set_items = ferry_calloc((size_t)nsi + 1, sizeof(int32_t));
+    a->rules = ferry_calloc((size_t)nr + 1, sizeof(ferry_pmml_assoc_rule_t));
+    const char **item_ids = ferry_calloc((size_t)ni + 1, sizeof(char *));
+    const char **set_ids = ferry_calloc((size_t)ns + 1, sizeof(char *));
+    int rc = -1;
+    S_EACH(c, n) {
+        if (!s_is(c, "Item"))
+            continue;
+        const char *id = s_attr(c, "id"), *v = s_attr(c, "value");
+        if (!id || !v) {
+            s_fail(cc, c, "Item needs id and value");
+            goto out;
+        }
+        item_ids[a->n_items] = id;
+        int32_t sym = s_sym(cc, v);
+        a = &p->models[mi].u.association;
+        a->item_sym[a->n_items++] = sym;
+    }
+    int32_t k = 0;
+    S_EACH(c, n) {
+        if (!s_is(c, "Itemset"))
+            continue;
+        const char *id = s_attr(c, "id");
+        if (!id) {
+            s_fail(cc, c, "Itemset without id");
+            goto out;
+        }
+        set_ids[a->n_itemsets] = id;
+        a->set_off[a->n_itemsets] = k;
+        S_EACH(x, c) {
+            const char *ref = s_attr(x, "itemRef");
+            int32_t idx = -1;
+            for (int32_t i = 0; ref && i < a->n_items && idx < 0; i++)
+                if (!strcmp(item_ids[i], ref))
+                    idx = i;
+            if (!s_is(x, "ItemRef") || idx < 0) {
+                s_fail(cc, x, "expected ItemRef to a known Item");
+                goto out;
+            }
+            a->set_items[k++] = idx;
+        }
+        a->set_n[a->n_itemsets] = k - a->set_off[a->n_itemsets];
+        a->n_itemsets++;
+    }
+    S_EACH(c, n) {
+        if (!s_is(c, "AssociationRule"))
+            continue;
+        ferry_pmml_assoc_rule_t *r = &a->rules[a->n_rules];
+        const char *ant = s_attr(c, "antecedent"), *con = s_attr(c, "consequent"), *id = s_attr(c, "id");
+        r->antecedent = r->consequent = -1;
+        for (int32_t i = 0; i < a->n_itemsets; i++) {
+            if (ant && !strcmp(set_ids[i], ant))
+                r->antecedent = i;
+            if (con && !strcmp(set_ids[i], con))
+                r->consequent = i;
+        }
+        if (r->antecedent < 0 || r->consequent < 0) {
+            s_fail(cc, c, "AssociationRule names unknown itemsets");
+            goto out;
+        }
+        if (s_attr_num_req(cc, c, "support", &r->support) < 0 || s_attr_num_req(cc, c, "confidence", &r->confidence) < 0)
+            goto out;
+        r->lift = s_attr_num(c, "lift", NAN);
+        char buf[32];
+        snprintf(buf, sizeof buf, "%d", a->n_rules + 1);
+        int32_t sym = s_sym(cc, id ? id : buf);
+        a = &p->models[mi].u.association;
+        a->rules[a->n_rules++].id_sym = sym;
+    }
+    rc = 0;
+out:
+    free(item_ids);
+    free(set_ids);
+    return rc;
+}
+
 /* ---- a model element ------------------------------------------------------------------------------------- */
 static const char *const s_model_elements[FERRY_PMML_MODEL_TYPE_COUNT] = {
     "TreeModel", "MiningModel", "RegressionModel", "GeneralRegressionModel", "NeuralNetwork",
-    "SupportVectorMachineModel", "NaiveBayesModel", "ClusteringModel", "Scorecard", "RuleSetModel"};
+    "SupportVectorMachineModel", "NaiveBayesModel", "ClusteringModel", "Scorecard", "RuleSetModel", "AssociationModel"};
 
 const char *ferry_pmml_model_type_name(int type)
 {
@@ -2692,6 +2821,8 @@ static int32_t s_compile_model(s_cc_t *cc, xmlNode *n, int32_t *idx_out)
         m->function = FERRY_PMML_FN_CLASSIFICATION;
     else if (!strcmp(fn, "clustering"))
         m->function = FERRY_PMML_FN_CLUSTERING;
+    else if (!strcmp(fn, "associationRules") && type == FERRY_PMML_ASSOCIATION)
+        m->function = FERRY_PMML_FN_ASSOCIATION;
     else {
         cc->depth--;
         return s_fail(cc, n, "unsupported functionName \"%.40s\"", fn);
@@ -2743,6 +2874,7 @@ static int32_t s_compile_model(s_cc_t *cc, xmlNode *n, int32_t *idx_out)
     case FERRY_PMML_CLUSTERING: rc = s_compile_clustering(cc, mi, n); break;
     case FERRY_PMML_SCORECARD: rc = s_compile_scorecard(cc, mi, n); break;
     case FERRY_PMML_RULESET: rc = s_compile_ruleset(cc, mi, n); break;
+    case FERRY_PMML_ASSOCIATION: rc = s_compile_association(cc, mi, n, ms); break;
     }
     if (rc < 0)
         goto out;
@@ -2767,6 +2899,7 @@ static int32_t s_compile_model(s_cc_t *cc, xmlNode *n, int32_t *idx_out)
             {"ComparisonMeasure", "ClusteringField", "MissingValueWeights", "Cluster", "CenterFields"},
             {"Characteristics"},
             {"RuleSet"},
+            {"Item", "Itemset", "AssociationRule"},
         };
         for (size_t i = 0; i < 12 && specific[type][i]; i++)
             is_known |= s_is(c, specific[type][i]);
@@ -3156,6 +3289,10 @@ void ferry_pmml_destroy(ferry_pmml_t **self_p)
             break;
         case FERRY_PMML_SCORECARD: free(m->u.scorecard.chars); free(m->u.scorecard.attrs); break;
         case FERRY_PMML_RULESET: free(m->u.ruleset.rules); break;
+        case FERRY_PMML_ASSOCIATION:
+            free(m->u.association.item_sym); free(m->u.association.set_off); free(m->u.association.set_n);
+            free(m->u.association.set_items); free(m->u.association.rules);
+            break;
         }
     }
     free(p->models);

@@ -163,9 +163,11 @@ typedef struct {
 typedef enum {
     FERRY_PMML_TREE = 0, FERRY_PMML_MINING, FERRY_PMML_REGRESSION, FERRY_PMML_GENREG, FERRY_PMML_NN,
     FERRY_PMML_SVM, FERRY_PMML_NAIVEBAYES, FERRY_PMML_CLUSTERING, FERRY_PMML_SCORECARD, FERRY_PMML_RULESET,
-    FERRY_PMML_MODEL_TYPE_COUNT
+    FERRY_PMML_ASSOCIATION, FERRY_PMML_MODEL_TYPE_COUNT
 } ferry_pmml_model_type_t;
-typedef enum { FERRY_PMML_FN_REGRESSION = 0, FERRY_PMML_FN_CLASSIFICATION, FERRY_PMML_FN_CLUSTERING } ferry_pmml_function_name_t;
+typedef enum {
+    FERRY_PMML_FN_REGRESSION = 0, FERRY_PMML_FN_CLASSIFICATION, FERRY_PMML_FN_CLUSTERING, FERRY_PMML_FN_ASSOCIATION
+} ferry_pmml_function_name_t;
 
 /* TreeModel: nodes[0] is the root; children of a node are nodes[first_child .. +n_children). */
 enum { FERRY_PMML_MVS_NONE = 0, FERRY_PMML_MVS_LAST, FERRY_PMML_MVS_NULL, FERRY_PMML_MVS_DEFAULT };
@@ -405,6 +407,26 @@ typedef struct {
     int32_t default_class; double default_confidence;
 } ferry_pmml_ruleset_t;
 
+/* AssociationModel: the input is a basket of items (rows grouped by the group field) */
+typedef struct {
+    int32_t antecedent, consequent; /* itemset indexes */
+    double support, confidence, lift;
+    int32_t id_sym;                 /* id attribute, or the 1-based rule number */
+} ferry_pmml_assoc_rule_t;
+typedef struct {
+    int32_t group_field, item_field;  /* DATA slots (usageType group / active) */
+    int32_t n_items;
+    int32_t *item_sym;                /* Item value */
+    int32_t n_itemsets;
+    int32_t *set_off, *set_n;         /* items of an itemset: set_items[set_off[i] .. +set_n[i]) */
+    int32_t *set_items;
+    int32_t n_rules;
+    ferry_pmml_assoc_rule_t *rules;
+} ferry_pmml_association_t;
+enum { FERRY_PMML_RULE_RECOMMENDATION = 0, FERRY_PMML_RULE_EXCLUSIVE, FERRY_PMML_RULE_ASSOCIATION };
+enum { FERRY_PMML_RULEF_ID = 0, FERRY_PMML_RULEF_SUPPORT, FERRY_PMML_RULEF_CONFIDENCE, FERRY_PMML_RULEF_LIFT,
+       FERRY_PMML_RULEF_ANTECEDENT, FERRY_PMML_RULEF_CONSEQUENT };
+
 /* Output features */
 typedef enum {
     FERRY_PMML_OUT_PREDICTED = 0, FERRY_PMML_OUT_DISPLAY, FERRY_PMML_OUT_PROBABILITY,
@@ -420,6 +442,8 @@ typedef struct {
     ferry_pmml_value_t value;
     int32_t rank;          /* REASON */
     int32_t expr;          /* TRANSFORMED */
+    uint8_t rule_feature, rule_algorithm, rank_basis; /* RULEVALUE: FERRY_PMML_RULEF_*, FERRY_PMML_RULE_*,
+                                                         basis as FERRY_PMML_RULEF_SUPPORT/CONFIDENCE/LIFT */
     bool is_final;
 } ferry_pmml_output_t;
 
@@ -457,6 +481,7 @@ typedef struct ferry_pmml_model {
         ferry_pmml_clustering_t clustering;
         ferry_pmml_scorecard_t scorecard;
         ferry_pmml_ruleset_t ruleset;
+        ferry_pmml_association_t association;
     } u;
 } ferry_pmml_model_t;
 
@@ -513,6 +538,9 @@ void ferry_pmml_ctx_set_num(ferry_pmml_ctx_t *ctx, int32_t slot, double v);
 void ferry_pmml_ctx_set_missing(ferry_pmml_ctx_t *ctx, int32_t slot);
 /* Returns 0, or -1 when a numeric field got text that is not a number. */
 int ferry_pmml_ctx_set_str(ferry_pmml_ctx_t *ctx, int32_t slot, const char *s, size_t len);
+
+/* AssociationModel input: add one item to the row's basket (unknown items are ignored). */
+void ferry_pmml_ctx_add_item(ferry_pmml_ctx_t *ctx, const char *s, size_t len);
 
 /* Evaluate the row set in ctx. On success fills out[0..n_columns) (strings borrowed from
  * the model or ctx until the next clear) and returns 0. Returns -1 when the row cannot

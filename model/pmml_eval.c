@@ -54,6 +54,9 @@ struct ferry_pmml_ctx {
     ferry_err_t *err;
     int call_depth;
     int get_depth;         /* nested derived-field evaluations */
+    uint8_t *basket;       /* AssociationModel: items present in the row's basket */
+    int32_t n_basket;
+    int32_t *rule_match;   /* AssociationModel: matching rules, ranked */
     /* batch precomputation (ferry_pmml_eval_batch): models evaluated block-wise before
      * the rows are walked one by one; see s_precompute */
     int32_t n_precomp;
@@ -174,6 +177,15 @@ ferry_pmml_ctx_t *ferry_pmml_ctx_new(const ferry_pmml_t *p)
     ctx->neurons = ferry_calloc(nneur, sizeof(double));
     ctx->work = ferry_calloc(nwork * 2, sizeof(double));
     ctx->reason_store = ferry_calloc(nreason * 2, sizeof(int32_t));
+    int32_t nitems = 1, nrules = 1;
+    for (int32_t i = 0; i < p->n_models; i++)
+        if (p->models[i].type == FERRY_PMML_ASSOCIATION) {
+            nitems = FERRY_MAX(nitems, p->models[i].u.association.n_items);
+            nrules = FERRY_MAX(nrules, p->models[i].u.association.n_rules);
+        }
+    ctx->basket = ferry_calloc((size_t)nitems, 1);
+    ctx->n_basket = nitems;
+    ctx->rule_match = ferry_calloc((size_t)nrules, sizeof(int32_t));
     s_precomp_setup(ctx);
     size_t off = 0, roff = 0;
     for (int32_t i = 0; i < p->n_models; i++) {
@@ -205,6 +217,8 @@ void ferry_pmml_ctx_destroy(ferry_pmml_ctx_t **self_p)
     free(ctx->neurons);
     free(ctx->work);
     free(ctx->reason_store);
+    free(ctx->basket);
+    free(ctx->rule_match);
     free(ctx->precomp);
     free(ctx->precomp_kind);
     free(ctx->cache_index);
@@ -232,6 +246,7 @@ void ferry_pmml_ctx_clear(ferry_pmml_ctx_t *ctx)
     }
     for (int32_t i = 0; i < p->n_data_fields; i++)
         ctx->vals[i].kind = FERRY_PMML_MISSING;
+    memset(ctx->basket, 0, (size_t)ctx->n_basket);
     /* keep one arena chunk */
     if (ctx->arena) {
         while (ctx->arena->next) {
@@ -300,6 +315,18 @@ void ferry_pmml_ctx_set_num(ferry_pmml_ctx_t *ctx, int32_t slot, double v)
         return;
     }
     s_set_checked(ctx, slot, s_num_value(v));
+}
+
+void ferry_pmml_ctx_add_item(ferry_pmml_ctx_t *ctx, const char *s, size_t len)
+{
+    const ferry_pmml_t *p = ctx->p;
+    if (p->models[0].type != FERRY_PMML_ASSOCIATION)
+        return;
+    const ferry_pmml_association_t *a = &p->models[0].u.association;
+    int32_t sym = ferry_pmml_sym_find(p, s, len);
+    for (int32_t i = 0; sym >= 0 && i < a->n_items; i++)
+        if (a->item_sym[i] == sym)
+            ctx->basket[i] = 1;
 }
 
 void ferry_pmml_ctx_set_missing(ferry_pmml_ctx_t *ctx, int32_t slot)
@@ -2126,6 +2153,10 @@ static int s_eval_model(ferry_pmml_ctx_t *ctx, int32_t mi)
     case FERRY_PMML_CLUSTERING: rc = s_eval_clustering(ctx, m, pr); break;
     case FERRY_PMML_SCORECARD: rc = s_eval_scorecard(ctx, m, pr); break;
     case FERRY_PMML_RULESET: rc = s_eval_ruleset(ctx, m, pr); break;
+    case FERRY_PMML_ASSOCIATION:
+        pr->has = true; /* the rules are picked per OutputField */
+        rc = 0;
+        break;
     default: rc = s_fail(ctx, "unknown model type");
     }
     if (rc < 0)
@@ -2152,6 +2183,62 @@ static ferry_pmml_value_t s_predicted(ferry_pmml_ctx_t *ctx, const ferry_pmml_mo
         return v;
     }
     return s_num_value(pr->value);
+}
+
+/* every item of the itemset is in the basket */
+static bool s_itemset_in(const ferry_pmml_association_t *a, const uint8_t *basket, int32_t set)
+{
+    for (int32_t i = a->set_off[set]; i < a->set_off[set] + a->set_n[set]; i++)
+        if (!basket[a->set_items[i]])
+            return false;
+    return true;
+}
+
+static double s_rule_basis(const ferry_pmml_assoc_rule_t *r, int basis)
+{
+    return basis == FERRY_PMML_RULEF_SUPPORT ? r->support : basis == FERRY_PMML_RULEF_LIFT ? r->lift : r->confidence;
+}
+
+/* ruleValue (section "AssociationModel" / Output): the rank-th matching rule by rankBasis,
+ * descending, document order among equals */
+static ferry_pmml_value_t s_rule_value(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, const ferry_pmml_output_t *o)
+{
+    const ferry_pmml_association_t *a = &m->u.association;
+    int32_t n = 0;
+    for (int32_t r = 0; r < a->n_rules; r++) {
+        const ferry_pmml_assoc_rule_t *rule = &a->rules[r];
+        if (!s_itemset_in(a, ctx->basket, rule->antecedent))
+            continue;
+        bool has_consequent = s_itemset_in(a, ctx->basket, rule->consequent);
+        if ((o->rule_algorithm == FERRY_PMML_RULE_EXCLUSIVE && has_consequent) ||
+            (o->rule_algorithm == FERRY_PMML_RULE_ASSOCIATION && !has_consequent))
+            continue;
+        /* insertion into the ranked list: O(matches * rank), only the first `rank` matter */
+        double b = s_rule_basis(rule, o->rank_basis);
+        int32_t pos = n < o->rank ? n : o->rank;
+        while (pos > 0 && s_rule_basis(&a->rules[ctx->rule_match[pos - 1]], o->rank_basis) < b)
+            pos--;
+        if (pos >= o->rank)
+            continue;
+        int32_t last = n < o->rank ? n : o->rank - 1;
+        for (int32_t k = last; k > pos; k--)
+            ctx->rule_match[k] = ctx->rule_match[k - 1];
+        ctx->rule_match[pos] = r;
+        if (n < o->rank)
+            n++;
+    }
+    if (o->rank < 1 || n < o->rank)
+        return s_missing;
+    const ferry_pmml_assoc_rule_t *rule = &a->rules[ctx->rule_match[o->rank - 1]];
+    switch (o->rule_feature) {
+    case FERRY_PMML_RULEF_ID: {
+        ferry_pmml_value_t v = {.kind = FERRY_PMML_STR, .sym = rule->id_sym, .str = ctx->p->syms[rule->id_sym]};
+        return v;
+    }
+    case FERRY_PMML_RULEF_SUPPORT: return s_num_value(rule->support);
+    case FERRY_PMML_RULEF_CONFIDENCE: return s_num_value(rule->confidence);
+    default: return isnan(rule->lift) ? s_missing : s_num_value(rule->lift);
+    }
 }
 
 static int s_eval_outputs(ferry_pmml_ctx_t *ctx, int32_t mi)
@@ -2205,6 +2292,10 @@ static int s_eval_outputs(ferry_pmml_ctx_t *ctx, int32_t mi)
                 v.sym = pr->reasons[o->rank - 1];
                 v.str = p->syms[v.sym];
             }
+            break;
+        case FERRY_PMML_OUT_RULEVALUE:
+            if (m->type == FERRY_PMML_ASSOCIATION)
+                v = s_rule_value(ctx, m, o);
             break;
         case FERRY_PMML_OUT_TRANSFORMED:
             ctx->state[o->slot] = 1;
