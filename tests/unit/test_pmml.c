@@ -643,6 +643,55 @@ static void test_scorecard_reason_codes(void **state)
     ferry_pmml_destroy(&p);
 }
 
+/* ---- AssociationModel (section "Association Rules": ruleValue, exclusiveRecommendation) -------- */
+static void test_association_rules(void **state)
+{
+    ferry_err_t err = {{0}};
+    const char *doc =
+        "<PMML xmlns=\"http://www.dmg.org/PMML-4_4\" version=\"4.4\"><Header/><DataDictionary>"
+        "<DataField name=\"t\" optype=\"categorical\" dataType=\"string\"/><DataField name=\"item\" optype=\"categorical\" dataType=\"string\"/>"
+        "</DataDictionary><AssociationModel functionName=\"associationRules\" numberOfTransactions=\"10\" minimumSupport=\"0.1\" minimumConfidence=\"0.1\">"
+        "<MiningSchema><MiningField name=\"t\" usageType=\"group\"/><MiningField name=\"item\"/></MiningSchema>"
+        "<Output><OutputField name=\"rec\" feature=\"ruleValue\" ruleFeature=\"ruleId\" algorithm=\"exclusiveRecommendation\" rank=\"1\" rankBasis=\"confidence\"/>"
+        "<OutputField name=\"rec2\" feature=\"ruleValue\" ruleFeature=\"confidence\" algorithm=\"exclusiveRecommendation\" rank=\"2\" rankBasis=\"confidence\"/>"
+        "<OutputField name=\"both\" feature=\"ruleValue\" ruleFeature=\"ruleId\" algorithm=\"ruleAssociation\" rankBasis=\"support\"/></Output>"
+        "<Item id=\"1\" value=\"bread\"/><Item id=\"2\" value=\"milk\"/><Item id=\"3\" value=\"jam\"/>"
+        "<Itemset id=\"A\"><ItemRef itemRef=\"1\"/></Itemset><Itemset id=\"B\"><ItemRef itemRef=\"2\"/></Itemset>"
+        "<Itemset id=\"C\"><ItemRef itemRef=\"3\"/></Itemset><Itemset id=\"AB\"><ItemRef itemRef=\"1\"/><ItemRef itemRef=\"2\"/></Itemset>"
+        "<AssociationRule id=\"r1\" antecedent=\"A\" consequent=\"B\" support=\"0.4\" confidence=\"0.6\"/>"
+        "<AssociationRule id=\"r2\" antecedent=\"A\" consequent=\"C\" support=\"0.2\" confidence=\"0.8\"/>"
+        "<AssociationRule id=\"r3\" antecedent=\"AB\" consequent=\"C\" support=\"0.1\" confidence=\"0.9\"/>"
+        "</AssociationModel></PMML>";
+    ferry_pmml_t *p = ferry_pmml_load_mem(doc, strlen(doc), "a.pmml", &err);
+    if (!p)
+        fail_msg("%s", err.msg);
+    ferry_pmml_ctx_t *ctx = ferry_pmml_ctx_new(p);
+    ferry_pmml_value_t v[8];
+    /* basket {bread}: r1 and r2 recommend an absent item; by confidence r2 (0.8) then r1 (0.6);
+     * no rule has both sides in the basket */
+    ferry_pmml_ctx_clear(ctx);
+    ferry_pmml_ctx_add_item(ctx, "bread", 5);
+    assert_int_equal(ferry_pmml_eval_row(ctx, v, &err), 0);
+    assert_string_equal(v[s_col(p, "rec")].str, "r2");
+    S_NEAR(v[s_col(p, "rec2")].num, 0.6);
+    assert_int_equal(v[s_col(p, "both")].kind, FERRY_PMML_MISSING);
+    /* basket {bread, milk}: r1's consequent is present (not exclusive); r3 (0.9) then r2 */
+    ferry_pmml_ctx_clear(ctx);
+    ferry_pmml_ctx_add_item(ctx, "bread", 5);
+    ferry_pmml_ctx_add_item(ctx, "milk", 4);
+    ferry_pmml_ctx_add_item(ctx, "unknown", 7);
+    assert_int_equal(ferry_pmml_eval_row(ctx, v, &err), 0);
+    assert_string_equal(v[s_col(p, "rec")].str, "r3");
+    S_NEAR(v[s_col(p, "rec2")].num, 0.8);
+    assert_string_equal(v[s_col(p, "both")].str, "r1");
+    /* empty basket: nothing fires */
+    ferry_pmml_ctx_clear(ctx);
+    assert_int_equal(ferry_pmml_eval_row(ctx, v, &err), 0);
+    assert_int_equal(v[s_col(p, "rec")].kind, FERRY_PMML_MISSING);
+    ferry_pmml_ctx_destroy(&ctx);
+    ferry_pmml_destroy(&p);
+}
+
 /* ---- batch API == row evaluator ------------------------------------------------------------------ */
 static void test_batch_matches_rows(void **state)
 {
@@ -717,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_invalid_values),
         cmocka_unit_test(test_rejects_hostile_documents),
         cmocka_unit_test(test_scorecard_reason_codes),
+        cmocka_unit_test(test_association_rules),
         cmocka_unit_test(test_batch_matches_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
