@@ -2796,6 +2796,23 @@ static void s_pre_regression(ferry_pmml_ctx_t *ctx, int32_t ci, int32_t mi, cons
         return;
     }
     int32_t nc = m->n_classes;
+    int norm = rg->normalization;
+    if (nt == 2 && nc == 2 && norm != FERRY_PMML_NORM_SOFTMAX && norm != FERRY_PMML_NORM_SIMPLEMAX &&
+        norm != FERRY_PMML_NORM_EXP && rg->tables[0].class_idx >= 0 && rg->tables[1].class_idx >= 0 &&
+        rg->tables[0].class_idx != rg->tables[1].class_idx) {
+        /* binary: what s_reg_finish does, one tight loop per block */
+        double *probs = ctx->cache_probs + ctx->cache_probs_off[mi];
+        int32_t c0 = rg->tables[0].class_idx, c1 = rg->tables[1].class_idx;
+        for (size_t r = 0; r < nb; r++) {
+            if (!ok[r])
+                continue;
+            double a = s_regnorm(norm, y[r]);
+            probs[r * 2 + (size_t)c0] = a;
+            probs[r * 2 + (size_t)c1] = 1 - a;
+            cls[r] = probs[r * 2 + 1] > probs[r * 2] ? 1 : 0;
+        }
+        return;
+    }
     double yv[nt > 0 ? nt : 1];
     s_pred_t tmp = {0};
     for (size_t r = 0; r < nb; r++) {
