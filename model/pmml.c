@@ -2113,6 +2113,33 @@ static int s_compile_nn(s_cc_t *cc, int32_t mi, xmlNode *n)
             L->n_neurons++;
         }
     }
+    /* transposed weights for fully connected layers (the row evaluator's fast form) */
+    nn = &p->models[mi].u.nn;
+    size_t nwt = 0;
+    for (int32_t l = 0; l < nn->n_layers; l++) {
+        ferry_pmml_layer_t *L = &nn->layers[l];
+        L->wt_off = -1;
+        int32_t f0 = L->first_neuron;
+        bool is_dense = L->n_neurons > 0 && L->activation != FERRY_PMML_ACT_RADIALBASIS && nn->dense_from[f0] >= 0;
+        for (int32_t q = 1; is_dense && q < L->n_neurons; q++)
+            is_dense = nn->dense_from[f0 + q] == nn->dense_from[f0] && nn->con_n[f0 + q] == nn->con_n[f0];
+        if (!is_dense)
+            continue;
+        L->dense_from = nn->dense_from[f0];
+        L->dense_n = nn->con_n[f0];
+        L->wt_off = (int32_t)nwt;
+        nwt += (size_t)L->dense_n * (size_t)L->n_neurons;
+    }
+    nn->wt = ferry_calloc(nwt + 1, sizeof(double));
+    for (int32_t l = 0; l < nn->n_layers; l++) {
+        const ferry_pmml_layer_t *L = &nn->layers[l];
+        if (L->wt_off < 0)
+            continue;
+        for (int32_t q = 0; q < L->n_neurons; q++)
+            for (int32_t j = 0; j < L->dense_n; j++)
+                nn->wt[(size_t)L->wt_off + (size_t)j * (size_t)L->n_neurons + (size_t)q] =
+                    nn->con_w[nn->con_off[L->first_neuron + q] + j];
+    }
     xmlNode *outs = s_child(n, "NeuralOutputs");
     if (!outs) {
         s_fail(cc, n, "missing NeuralOutputs");
@@ -3264,6 +3291,7 @@ void ferry_pmml_destroy(ferry_pmml_t **self_p)
             ferry_pmml_nn_t *nn = &m->u.nn;
             free(nn->input_expr); free(nn->layers); free(nn->bias); free(nn->width); free(nn->altitude);
             free(nn->con_off); free(nn->con_n); free(nn->dense_from); free(nn->con_from); free(nn->con_w);
+            free(nn->wt);
             free(nn->output_neuron); free(nn->output_expr); free(nn->output_class);
             break;
         }

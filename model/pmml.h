@@ -312,6 +312,9 @@ typedef struct {
     int32_t first_neuron, n_neurons;
     uint8_t activation, normalization; /* normalization: FERRY_PMML_NORM_NONE/SOFTMAX/SIMPLEMAX */
     double threshold, altitude, width;
+    /* fully connected layer (every neuron reads the same dense_n consecutive neurons from
+     * dense_from): its weights transposed at wt[wt_off + j * n_neurons + q]; wt_off -1 otherwise */
+    int32_t dense_from, dense_n, wt_off;
 } ferry_pmml_layer_t;
 typedef struct {
     int32_t n_inputs;
@@ -322,6 +325,7 @@ typedef struct {
     double *bias, *width, *altitude; /* per neuron (NaN width/altitude: use the layer's) */
     int32_t *con_off, *con_n, *dense_from;
     int32_t *con_from; double *con_w;
+    double *wt;              /* transposed weights of fully connected layers */
     int32_t n_outputs;
     int32_t *output_neuron;
     int32_t *output_expr;    /* the NeuralOutput DerivedField expression */
