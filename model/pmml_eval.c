@@ -1755,25 +1755,34 @@ static int s_eval_nn(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_
              * two neurons per SSE2 operation, each neuron adding in its input order */
             double *z = a + L->first_neuron;
             const double *src = a + L->dense_from, *wt = nn->wt + L->wt_off;
-            int32_t nq = L->n_neurons;
-            for (int32_t q = 0; q < nq; q++)
-                z[q] = 0;
-            for (int32_t j = 0; j < L->dense_n; j++) {
-                const double *wj = wt + (size_t)j * (size_t)nq;
-                double x = src[j];
-                s_v2_t xv = {x, x};
-                int32_t q = 0;
-                for (; q + 2 <= nq; q += 2) {
-                    s_v2_t zv, wv;
-                    memcpy(&zv, z + q, sizeof zv);
-                    memcpy(&wv, wj + q, sizeof wv);
-                    zv += wv * xv;
-                    memcpy(z + q, &zv, sizeof zv);
+            int32_t nq = L->n_neurons, nj = L->dense_n, q = 0;
+            /* eight neurons at a time in four registers */
+            for (; q + 8 <= nq; q += 8) {
+                s_v2_t z0 = {0, 0}, z1 = {0, 0}, z2 = {0, 0}, z3 = {0, 0};
+                for (int32_t j = 0; j < nj; j++) {
+                    const double *wj = wt + (size_t)j * (size_t)nq + q;
+                    s_v2_t xv = {src[j], src[j]}, w0, w1, w2, w3;
+                    memcpy(&w0, wj, sizeof w0);
+                    memcpy(&w1, wj + 2, sizeof w1);
+                    memcpy(&w2, wj + 4, sizeof w2);
+                    memcpy(&w3, wj + 6, sizeof w3);
+                    z0 += w0 * xv;
+                    z1 += w1 * xv;
+                    z2 += w2 * xv;
+                    z3 += w3 * xv;
                 }
-                for (; q < nq; q++)
-                    z[q] += wj[q] * x;
+                memcpy(z + q, &z0, sizeof z0);
+                memcpy(z + q + 2, &z1, sizeof z1);
+                memcpy(z + q + 4, &z2, sizeof z2);
+                memcpy(z + q + 6, &z3, sizeof z3);
             }
-            for (int32_t q = 0; q < nq; q++)
+            for (; q < nq; q++) {
+                double zq = 0;
+                for (int32_t j = 0; j < nj; j++)
+                    zq += wt[(size_t)j * (size_t)nq + (size_t)q] * src[j];
+                z[q] = zq;
+            }
+            for (q = 0; q < nq; q++)
                 z[q] = s_activate(L->activation, z[q] + nn->bias[L->first_neuron + q], L->threshold);
             if (L->normalization != FERRY_PMML_NORM_NONE)
                 s_normalize_probs(L->normalization, a + L->first_neuron, L->n_neurons);
