@@ -133,9 +133,15 @@ deps:
 	    $$sudo apt-get update -q && \
 	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "all Debian packages present"; fi
+	@$(MAKE) --no-print-directory deps-extra
+
+# Steps that need the Debian packages first (npm installs, checks): mk/*.mk add
+# themselves as prerequisites of deps-extra, which runs after the apt step above.
+.PHONY: deps-extra
+deps-extra:
 
 # Per-area additions (extra Debian packages via DEB_PACKAGES +=, extra deps steps as
-# prerequisites of deps) live in mk/*.mk so areas never edit the same lines.
+# prerequisites of deps-extra) live in mk/*.mk so areas never edit the same lines.
 -include $(sort $(wildcard mk/*.mk))
 
 clean:

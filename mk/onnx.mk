@@ -2,8 +2,8 @@
 # GNU time measures peak RSS in bench/bench_onnx.py. The ONNX Runtime used by
 # tests/oracle/test_onnx_ort.py is the one mk/runners.mk installs (runners/ort-node,
 # onnxruntime-node 1.30.0, --ignore-scripts); deps-onnx checks that its native binding loads.
-DEB_PACKAGES += time nodejs npm
-deps: deps-onnx
+DEB_PACKAGES += time
+deps-extra: deps-onnx
 .PHONY: deps-onnx
 deps-onnx: deps-runners
 	@NODE_PATH=runners/ort-node/node_modules node -e \
