@@ -1,5 +1,6 @@
 /* cmd_score.c -- `ferry score MODEL DATA.csv [-o OUT.csv]`: score a CSV with a model */
 #include "cli/command.h"
+#include "cli/score_onnx.h"
 #include "model/dataset.h"
 #include "model/pmml.h"
 #include "util/buf.h"
@@ -26,7 +27,9 @@ static const char s_help[] =
     "\n"
     "Score every row of DATA.csv with MODEL and write one output row per input row.\n"
     "\n"
-    "MODEL is a PMML document (3.0-4.4). ONNX models are recognised but not scored yet.\n"
+    "MODEL is a PMML document (3.0-4.4) or an ONNX model converted by `ferry convert`: its\n"
+    "signature manifest maps CSV columns to input tensors and output tensors to the same\n"
+    "columns, with the same names, as the source PMML gives (ferry's engine runs it).\n"
     "DATA.csv has a header of input field names; cells that are empty, NA or N/A are\n"
     "missing. Output columns: the target field, then the model's Output fields (without\n"
     "an Output element, probability(<class>) per class), doubles at full precision.\n"
@@ -215,8 +218,7 @@ static int s_score(int argc, char **argv)
         return FERRY_EXIT_INPUT;
     }
     if (s_is_onnx(model_path)) {
-        fprintf(stderr, "ferry score: %s: scoring ONNX models is not supported yet\n", model_path);
-        return FERRY_EXIT_INPUT;
+        return ferry_score_onnx(model_path, data_path, out_path);
     }
     ferry_err_t err = {{0}};
     ferry_pmml_t *pmml = ferry_pmml_load(model_path, &err);
@@ -360,4 +362,4 @@ static int s_run(int argc, char **argv)
     return s_score(argc, argv);
 }
 
-FERRY_COMMAND(score, "score", 40, "score a CSV with a PMML model (ferry score MODEL DATA.csv)", s_run)
+FERRY_COMMAND(score, "score", 40, "score a CSV with a PMML or converted ONNX model (ferry score MODEL DATA.csv)", s_run)

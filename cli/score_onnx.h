@@ -1,0 +1,9 @@
+/* score_onnx.h -- the ONNX branch of `ferry score` (cli/score_onnx.c) */
+#ifndef FERRY_SCORE_ONNX_H
+#define FERRY_SCORE_ONNX_H
+
+/* Score DATA.csv with a converted ONNX model through its signature manifest; writes
+ * out_path (atomically) or standard output. Returns a FERRY_EXIT_* code. */
+int ferry_score_onnx(const char *model_path, const char *data_path, const char *out_path);
+
+#endif
