@@ -673,6 +673,11 @@ static const char *s_regression_linear(s_cv_t *cv, const ferry_pmml_model_t *m)
         nx++;                                                                                                         \
     } while (0)
     const char *res = NULL;
+    /* column 0 is ones carrying the intercepts: the engine's MatMul then sums in the
+     * evaluator's order (intercept first, then each term), bit for bit */
+    S_ADDCOL(NULL, 0, r->tables[0].intercept); /* filled once an input gives the batch shape */
+    for (int32_t t = 1; t < nt; t++)
+        w[t] = r->tables[t].intercept;
     for (int32_t t = 0; t < nt; t++) {
         const ferry_pmml_regtable_t *T = &r->tables[t];
         for (int32_t i = 0; i < T->n_num; i++) {
@@ -702,20 +707,12 @@ static const char *s_regression_linear(s_cv_t *cv, const ferry_pmml_model_t *m)
                 S_ADDCOL(prod, t, T->term_coef[k]);
         }
     }
-    double *b = ferry_malloc(sizeof(double) * (size_t)(nt > 0 ? nt : 1));
-    for (int32_t t = 0; t < nt; t++)
-        b[t] = r->tables[t].intercept;
-    int64_t bd[] = {1, nt};
-    const char *bias = ferry_cg_const_f64(&cv->g, b, bd, 2);
-    free(b);
-    if (nx == 0) {
-        res = s_bcast(cv, bias);
-    } else {
-        Onnx__NodeProto *cat = ferry_cg_node(&cv->g, "Concat", NULL, cols, nx, NULL);
-        ferry_cg_attr_int(cat, "axis", 1);
+    if (!(cols[0] = s_bcast(cv, s_k(cv, 1))))
+        goto out;
+    {
         int64_t wd[] = {(int64_t)nx, nt};
         const char *wk = ferry_cg_const_f64(&cv->g, w, wd, 2);
-        res = OP2("Add", OP2("MatMul", ferry_cg_out(cat), wk), bias);
+        res = OP2("MatMul", nx == 1 ? cols[0] : s_concat(cv, cols, nx), wk);
     }
     if (miss)
         res = s_nan_if(cv, miss, res);
