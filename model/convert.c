@@ -1307,6 +1307,133 @@ static int s_mining_model(s_cv_t *cv, int32_t mi, const ferry_pmml_model_t *m, s
     return cv->rc;
 }
 
+/* ---- GeneralRegressionModel ---------------------------------------------------------------- */
+static const char *s_inverse_link(s_cv_t *cv, const ferry_pmml_model_t *m, const char *eta)
+{
+    const ferry_pmml_genreg_t *g = &m->u.genreg;
+    double pw = g->link_power;
+    switch (g->link) {
+    case FERRY_PMML_LINK_IDENTITY: return eta;
+    case FERRY_PMML_LINK_LOGIT:
+        return OP2("Div", s_k(cv, 1), OP2("Add", s_k(cv, 1), OP1("Exp", OP1("Neg", eta))));
+    case FERRY_PMML_LINK_CLOGLOG: return OP2("Sub", s_k(cv, 1), OP1("Exp", OP1("Neg", OP1("Exp", eta))));
+    case FERRY_PMML_LINK_LOGLOG: return OP1("Exp", OP1("Neg", OP1("Exp", OP1("Neg", eta))));
+    case FERRY_PMML_LINK_LOG: return OP1("Exp", eta);
+    case FERRY_PMML_LINK_POWER: return pw == 0 ? OP1("Exp", eta) : OP2("Pow", eta, s_k(cv, 1 / pw));
+    case FERRY_PMML_LINK_ODDSPOWER:
+        if (pw == 0)
+            return OP2("Div", s_k(cv, 1), OP2("Add", s_k(cv, 1), OP1("Exp", OP1("Neg", eta))));
+        return OP2("Div", s_k(cv, 1),
+                   OP2("Add", s_k(cv, 1),
+                       OP2("Pow", OP2("Add", s_k(cv, 1), OP2("Mul", s_k(cv, pw), eta)), s_k(cv, -1 / pw))));
+    case FERRY_PMML_LINK_LOGC: return OP2("Sub", s_k(cv, 1), OP1("Exp", eta));
+    default:
+        s_unsup(cv, m->line, "GeneralRegressionModel linkFunction %s (ONNX Runtime has no double Erf/Atan)",
+                g->link == FERRY_PMML_LINK_PROBIT ? "probit" : g->link == FERRY_PMML_LINK_CAUCHIT ? "cauchit" : "negbin");
+        return NULL;
+    }
+}
+
+static int s_genreg(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
+{
+    const ferry_pmml_genreg_t *g = &m->u.genreg;
+    int32_t np = g->n_params, nr = g->n_rows;
+    if (np < 1 || nr < 1)
+        return s_unsup(cv, m->line, "a GeneralRegressionModel without parameters");
+    if (g->kind == FERRY_PMML_GR_ORDINAL)
+        return s_unsup(cv, m->line, "GeneralRegressionModel modelType ordinalMultinomial");
+    /* design matrix X [N, np]: parameter i = product of its PPCells, in the evaluator's order */
+    const char **cols = ferry_calloc((size_t)np, sizeof *cols);
+    const char *miss = NULL;
+    int rc = 0;
+    for (int32_t i = 0; i < np && !rc; i++) {
+        const char *prod = NULL;
+        for (int32_t c = g->cell_off[i]; c < g->cell_off[i] + g->cell_n[i]; c++) {
+            const ferry_pmml_ppcell_t *cell = &g->cells[c];
+            const char *v = s_field(cv, cell->field);
+            if (!v) {
+                rc = cv->rc;
+                break;
+            }
+            miss = s_or(cv, miss, s_isnan(cv, v));
+            const char *f = cell->is_factor ? s_bool(cv, OP2("Equal", v, s_k(cv, s_vnum(&cell->value))))
+                            : cell->exponent == 1 ? v
+                                                  : OP2("Pow", v, s_k(cv, cell->exponent));
+            prod = prod ? OP2("Mul", prod, f) : f;
+        }
+        cols[i] = prod; /* NULL: the constant 1, filled below */
+    }
+    if (rc) {
+        free(cols);
+        return rc;
+    }
+    const char *ones = NULL;
+    for (int32_t i = 0; i < np; i++)
+        if (!cols[i] && !(cols[i] = ones ? ones : (ones = s_bcast(cv, s_k(cv, 1))))) {
+            free(cols);
+            return cv->rc;
+        }
+    const char *X = np == 1 ? cols[0] : s_concat(cv, cols, (size_t)np);
+    free(cols);
+    double *bt = ferry_malloc(sizeof(double) * (size_t)np * (size_t)nr);
+    for (int32_t r = 0; r < nr; r++)
+        for (int32_t i = 0; i < np; i++)
+            bt[(size_t)i * (size_t)nr + (size_t)r] = g->beta[(size_t)r * (size_t)np + (size_t)i];
+    int64_t bd[] = {np, nr};
+    const char *eta = OP2("MatMul", X, ferry_cg_const_f64(&cv->g, bt, bd, 2));
+    free(bt);
+    const char *offset = s_k(cv, g->offset_value);
+    if (g->offset_field >= 0) {
+        const char *d = s_field(cv, g->offset_field);
+        if (!d)
+            return cv->rc;
+        offset = OP2("Add", offset, d);
+    }
+    eta = OP2("Add", eta, offset);
+    if (miss)
+        eta = s_nan_if(cv, miss, eta);
+    if (m->function != FERRY_PMML_FN_CLASSIFICATION) {
+        const char *v = g->kind == FERRY_PMML_GR_GLM ? s_inverse_link(cv, m, s_col(cv, eta, 0)) : s_col(cv, eta, 0);
+        if (v && g->kind == FERRY_PMML_GR_GLM && !isnan(g->trials_value))
+            v = OP2("Mul", v, s_k(cv, g->trials_value));
+        res->value = v;
+        return cv->rc;
+    }
+    int32_t nc = m->n_classes;
+    if (g->kind == FERRY_PMML_GR_MULTINOMIAL) {
+        /* e [N, C]: row r's eta in its class column, 0 elsewhere (the reference class) */
+        double *sel = ferry_calloc((size_t)nr * (size_t)nc + 1, sizeof(double));
+        for (int32_t r = 0; r < nr; r++)
+            if (g->row_class[r] >= 0 && g->row_class[r] < nc)
+                sel[(size_t)r * (size_t)nc + (size_t)g->row_class[r]] = 1;
+        int64_t sd[] = {nr, nc};
+        const char *e = OP2("MatMul", eta, ferry_cg_const_f64(&cv->g, sel, sd, 2));
+        free(sel);
+        /* the evaluator's softmax: mx starts at 0, exp(e - mx) / sequential sum */
+        const char *in[] = {e};
+        Onnx__NodeProto *mxn = ferry_cg_node(&cv->g, "ReduceMax", NULL, in, 1, NULL);
+        int64_t ax = 1;
+        ferry_cg_attr_ints(mxn, "axes", &ax, 1);
+        ferry_cg_attr_int(mxn, "keepdims", 1);
+        const char *mx = OP3("Where", OP2("Greater", ferry_cg_out(mxn), s_k(cv, 0)), ferry_cg_out(mxn), s_k(cv, 0));
+        const char *t = OP1("Exp", OP2("Sub", e, mx));
+        const char *in2[] = {t, ferry_cg_const_i64(&cv->g, &ax, (int64_t[]){1}, 1)};
+        Onnx__NodeProto *sum = ferry_cg_node(&cv->g, "ReduceSum", NULL, in2, 2, NULL);
+        ferry_cg_attr_int(sum, "keepdims", 1);
+        res->probs = OP2("Div", t, ferry_cg_out(sum));
+        return cv->rc;
+    }
+    if (nc != 2)
+        return s_unsup(cv, m->line, "a GeneralRegressionModel classifier other than multinomial with %d categories", nc);
+    const char *mu = g->kind == FERRY_PMML_GR_GLM ? s_inverse_link(cv, m, s_col(cv, eta, 0)) : s_col(cv, eta, 0);
+    if (!mu)
+        return cv->rc;
+    int32_t pos = g->row_class[0] >= 0 ? g->row_class[0] : (g->ref_class == 0 ? 1 : 0);
+    const char *other = OP2("Sub", s_k(cv, 1), mu);
+    res->probs = pos == 0 ? s_concat(cv, (const char *[]){mu, other}, 2) : s_concat(cv, (const char *[]){other, mu}, 2);
+    return cv->rc;
+}
+
 /* ---- NeuralNetwork ----------------------------------------------------------------------------- */
 static const char *s_activate(s_cv_t *cv, const ferry_pmml_model_t *m, const ferry_pmml_layer_t *L, const char *z)
 {
@@ -1605,6 +1732,7 @@ static s_res_t *s_model(s_cv_t *cv, int32_t mi)
     case FERRY_PMML_MINING: s_mining_model(cv, mi, m, &r); break;
     case FERRY_PMML_NN: s_nn(cv, m, &r); break;
     case FERRY_PMML_SVM: s_svm(cv, m, &r); break;
+    case FERRY_PMML_GENREG: s_genreg(cv, m, &r); break;
     default: s_unsup(cv, m->line, "%s", ferry_pmml_model_type_name(m->type)); break;
     }
     if (!cv->rc && m->function == FERRY_PMML_FN_REGRESSION)

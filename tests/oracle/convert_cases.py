@@ -142,6 +142,32 @@ def cases():
             seg % ("1", "classification", "k", "p", "r", "a", "3") +
             seg % ("1", "classification", "k", "q", "r", "b", "-0.5") + '</Segmentation></MiningModel></PMML>')
     out.append(("MiningModel majorityVote of trees (ties)", vote, HEADER, r, None))
+    # GeneralRegressionModel: multinomial logistic with a factor, a covariate and an interaction
+    glm = (HEAD + DD + '<GeneralRegressionModel modelType="multinomialLogistic" functionName="classification">'
+           + MS_CLS % 'invalidValueTreatment="asIs"' +
+           '<Output><OutputField name="pp" feature="probability" value="p"/><OutputField name="pq" '
+           'feature="probability" value="q"/><OutputField name="pr" feature="probability" value="r"/></Output>'
+           '<ParameterList><Parameter name="p0"/><Parameter name="p1"/><Parameter name="p2"/><Parameter name="p3"/>'
+           '</ParameterList><FactorList><Predictor name="c"/></FactorList><CovariateList><Predictor name="a"/>'
+           '<Predictor name="b"/></CovariateList><PPMatrix><PPCell value="1" predictorName="a" parameterName="p1"/>'
+           '<PPCell value="y" predictorName="c" parameterName="p2"/><PPCell value="1" predictorName="a" '
+           'parameterName="p3"/><PPCell value="2" predictorName="b" parameterName="p3"/></PPMatrix>'
+           '<ParamMatrix><PCell targetCategory="p" parameterName="p0" beta="0.3"/>'
+           '<PCell targetCategory="p" parameterName="p1" beta="-1.25"/>'
+           '<PCell targetCategory="p" parameterName="p2" beta="2"/><PCell targetCategory="p" parameterName="p3" '
+           'beta="0.125"/><PCell targetCategory="q" parameterName="p0" beta="-0.5"/>'
+           '<PCell targetCategory="q" parameterName="p1" beta="0.75"/><PCell targetCategory="q" parameterName="p3" '
+           'beta="-0.0625"/></ParamMatrix></GeneralRegressionModel></PMML>')
+    out.append(("GeneralRegressionModel multinomialLogistic", glm, HEADER, r, None))
+    glm_log = (HEAD + DD + '<GeneralRegressionModel modelType="generalizedLinear" functionName="regression" '
+               'linkFunction="log">' + MS_REG % 'invalidValueTreatment="asIs"' +
+               '<ParameterList><Parameter name="p0"/><Parameter name="p1"/><Parameter name="p2"/></ParameterList>'
+               '<FactorList><Predictor name="c"/></FactorList><CovariateList><Predictor name="a"/></CovariateList>'
+               '<PPMatrix><PPCell value="1" predictorName="a" parameterName="p1"/>'
+               '<PPCell value="z" predictorName="c" parameterName="p2"/></PPMatrix><ParamMatrix>'
+               '<PCell parameterName="p0" beta="0.1"/><PCell parameterName="p1" beta="0.2"/>'
+               '<PCell parameterName="p2" beta="-0.7"/></ParamMatrix></GeneralRegressionModel></PMML>')
+    out.append(("GeneralRegressionModel generalizedLinear, log link", glm_log, HEADER, r, None))
     # refusals: constructs without a faithful ONNX form must be named
     probit = (HEAD + DD + '<RegressionModel functionName="regression" normalizationMethod="probit">' +
               MS_REG % '' + '<RegressionTable intercept="1"><NumericPredictor name="a" coefficient="3"/>'
