@@ -21,9 +21,11 @@
 #define S_MAX_THREADS 2
 #define S_MAX_DIAGNOSTICS 20            /* per-row messages printed before "and N more" */
 #define S_FLUSH_BYTES (1u << 20)
+#define S_MAX_NPY_INPUTS 4096           /* --input files of one run */
 
 static const char s_help[] =
     "usage: ferry score MODEL DATA.csv [-o OUT.csv] [-j THREADS]\n"
+    "       ferry score MODEL.onnx --input [NAME=]FILE.npy ... [-o OUT.csv]\n"
     "\n"
     "Score every row of DATA.csv with MODEL and write one output row per input row.\n"
     "\n"
@@ -38,6 +40,9 @@ static const char s_help[] =
     "options:\n"
     "  -o, --output FILE   write to FILE (atomically) instead of standard output\n"
     "  -j, --threads N     worker threads for large files (default 2)\n"
+    "  -i, --input [NAME=]FILE.npy  feed an input tensor of a converted ONNX model directly\n"
+    "                      (float64 or string, shape (N, 1), names from its manifest)\n"
+    "      --runtime R     engine (default: ferry's engine) or ort (needs the ONNX Runtime runner)\n"
     "\n"
     "exit: 0 all rows scored, 1 some rows could not be scored, 2 usage, 3 bad model or\n"
     "malformed CSV, 4 cannot write the output\n";
@@ -186,6 +191,8 @@ static bool s_is_onnx(const char *path)
 static int s_score(int argc, char **argv)
 {
     const char *model_path = NULL, *data_path = NULL, *out_path = NULL;
+    const char *npy[S_MAX_NPY_INPUTS];
+    size_t n_npy = 0;
     int threads = S_MAX_THREADS;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -201,8 +208,20 @@ static int s_score(int argc, char **argv)
             if (*end || v < 1 || v > S_MAX_THREADS)
                 return ferry_cli_usage_error("score", "%s must be 1..%d", a, S_MAX_THREADS);
             threads = (int)v;
-        } else if (a[0] == '-' && a[1]) {
-            return ferry_cli_usage_error("score", "unknown option %s", a);
+        } else if (!strcmp(a, "-i") || !strcmp(a, "--input")) {
+            if (++i >= argc || n_npy == S_MAX_NPY_INPUTS)
+                return ferry_cli_usage_error("score", "%s needs [NAME=]FILE.npy (at most %d)", a, S_MAX_NPY_INPUTS);
+            npy[n_npy++] = argv[i];
+        } else if (!strcmp(a, "--runtime")) {
+            if (++i >= argc)
+                return ferry_cli_usage_error("score", "--runtime needs engine or ort");
+            if (!strcmp(argv[i], "ort")) {
+                fprintf(stderr, "ferry score: --runtime ort: the ONNX Runtime runner (runners/, aux area) is not "
+                                "part of this build yet; use ferry's engine (--runtime engine)\n");
+                return FERRY_EXIT_INPUT;
+            }
+            if (strcmp(argv[i], "engine"))
+                return ferry_cli_usage_error("score", "--runtime must be engine or ort, not '%s'", argv[i]);
         } else if (!model_path) {
             model_path = a;
         } else if (!data_path) {
@@ -211,6 +230,13 @@ static int s_score(int argc, char **argv)
             return ferry_cli_usage_error("score", "unexpected argument %s", a);
         }
     }
+    if (n_npy && model_path && !data_path) {
+        if (!s_is_onnx(model_path))
+            return ferry_cli_usage_error("score", "--input feeds tensors to ONNX models only");
+        return ferry_score_onnx_ex(model_path, NULL, npy, n_npy, out_path);
+    }
+    if (n_npy)
+        return ferry_cli_usage_error("score", "--input replaces DATA.csv: give one or the other");
     if (!model_path || !data_path)
         return ferry_cli_usage_error("score", "needs MODEL and DATA.csv");
     if (access(model_path, R_OK) < 0) {

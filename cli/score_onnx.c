@@ -160,7 +160,89 @@ static int s_flush(s_run_t *r, size_t n)
     return 0;
 }
 
+/* The run's inputs from .npy files instead of a CSV: "NAME=FILE.npy" (or FILE.npy for a
+ * one-input model). Fills every manifest input; returns the row count or -1. */
+static long s_npy_inputs(ferry_engine_t *engine, const ferry_manifest_t *man, const char *const *specs, size_t n,
+                         const char *model_path)
+{
+    long rows = -1;
+    bool *is_set = ferry_calloc(man->n_inputs + 1, sizeof(bool));
+    for (size_t k = 0; k < n; k++) {
+        const char *eq = strchr(specs[k], '=');
+        char *name = eq ? ferry_strndup(specs[k], (size_t)(eq - specs[k])) : NULL;
+        const char *file = eq ? eq + 1 : specs[k];
+        long idx = -1;
+        for (size_t i = 0; i < man->n_inputs; i++)
+            if (name ? !strcmp(man->inputs[i].tensor, name) : man->n_inputs == 1)
+                idx = (long)i;
+        if (idx < 0) {
+            fprintf(stderr, "ferry score: --input %s: %s\n", specs[k],
+                    name ? "no input of that name in the model's manifest" : "name the input (NAME=FILE.npy)");
+            free(name);
+            goto out;
+        }
+        free(name);
+        ferry_err_t err;
+        ferry_npy_t *a = ferry_npy_read(file, &err);
+        if (!a) {
+            fprintf(stderr, "ferry score: %s\n", err.msg);
+            goto out;
+        }
+        bool is_str = man->inputs[idx].is_string;
+        if ((is_str ? a->dtype != FERRY_NPY_STRING : a->dtype != FERRY_NPY_FLOAT64) || a->ndim != 2 ||
+            a->shape[1] != 1 || a->shape[0] > (uint64_t)FERRY_TENSOR_MAX_ELEMS) {
+            fprintf(stderr, "ferry score: %s: input \"%s\" needs a %s array of shape (N, 1)\n", file,
+                    man->inputs[idx].tensor, is_str ? "string" : "float64");
+            ferry_npy_destroy(&a);
+            goto out;
+        }
+        ferry_tensor_t t;
+        ferry_tensor_init(&t);
+        int64_t dims[] = {(int64_t)a->shape[0], 1};
+        int rc = ferry_tensor_reshape(&t, is_str ? FERRY_DT_STRING : FERRY_DT_DOUBLE, 2, dims, &err);
+        if (rc == 0) {
+            if (is_str)
+                for (uint64_t i = 0; i < a->count; i++)
+                    ferry_tensor_set_string(&t, (int64_t)i, a->strings[i], strlen(a->strings[i]));
+            else if (a->count)
+                memcpy(t.data, a->data, a->count * sizeof(double));
+            rc = ferry_engine_set_input(engine, man->inputs[idx].tensor, &t, &err);
+        }
+        ferry_tensor_clear(&t);
+        if (rc < 0) {
+            fprintf(stderr, "ferry score: %s: %s\n", file, err.msg);
+            ferry_npy_destroy(&a);
+            goto out;
+        }
+        if (rows >= 0 && rows != (long)a->shape[0]) {
+            fprintf(stderr, "ferry score: %s: %llu rows, other inputs have %ld\n", file,
+                    (unsigned long long)a->shape[0], rows);
+            ferry_npy_destroy(&a);
+            rows = -1;
+            goto out;
+        }
+        rows = (long)a->shape[0];
+        is_set[idx] = true;
+        ferry_npy_destroy(&a);
+    }
+    for (size_t i = 0; i < man->n_inputs; i++)
+        if (!is_set[i]) {
+            fprintf(stderr, "ferry score: %s: input \"%s\" has no --input\n", model_path, man->inputs[i].tensor);
+            rows = -1;
+            goto out;
+        }
+out:
+    free(is_set);
+    return rows;
+}
+
 int ferry_score_onnx(const char *model_path, const char *data_path, const char *out_path)
+{
+    return ferry_score_onnx_ex(model_path, data_path, NULL, 0, out_path);
+}
+
+int ferry_score_onnx_ex(const char *model_path, const char *data_path, const char *const *npy_specs, size_t n_npy,
+                        const char *out_path)
 {
     ferry_err_t err;
     ferry_onnx_t *model = NULL;
@@ -220,6 +302,26 @@ int ferry_score_onnx(const char *model_path, const char *data_path, const char *
     for (int o = 0; o < ferry_engine_output_count(engine); o++)
         if (man->has_row_valid && !strcmp(ferry_engine_output_name(engine, o), "row_valid"))
             run.valid_out = o;
+    if (n_npy) {
+        long rows = s_npy_inputs(engine, man, npy_specs, n_npy, model_path);
+        if (rows < 0)
+            goto out;
+        size_t nrows = (size_t)rows;
+        run.row_bad = ferry_calloc(nrows + 1, 1);
+        run.row_line = ferry_calloc(nrows + 1, sizeof(size_t));
+        for (size_t i = 0; i < nrows; i++)
+            run.row_line[i] = i + 1;
+        run.data_name = "input row";
+        for (size_t c = 0; c < man->n_columns; c++) {
+            if (c)
+                ferry_buf_putc(&out, ',');
+            s_put_str(&out, man->columns[c].name);
+        }
+        ferry_buf_putc(&out, '\n');
+        if (nrows && s_flush(&run, nrows) < 0)
+            goto out;
+        goto write;
+    }
     if (!(csv = ferry_csv_open(data_path, &err))) {
         fprintf(stderr, "ferry score: %s\n", err.msg);
         goto out;
@@ -327,6 +429,7 @@ int ferry_score_onnx(const char *model_path, const char *data_path, const char *
         if (r == 0)
             break;
     }
+write:
     if (run.diagnostics > S_MAX_DIAGNOSTICS)
         fprintf(stderr, "ferry score: ... and %zu more diagnostics\n", run.diagnostics - S_MAX_DIAGNOSTICS);
     if (out_path) {

@@ -1501,8 +1501,15 @@ static int s_nn(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
             Onnx__NodeProto *n = ferry_cg_node(&cv->g, "Softmax", NULL, in, 1, NULL);
             ferry_cg_attr_int(n, "axis", 1);
             a = ferry_cg_out(n);
+        } else if (L->normalization == FERRY_PMML_NORM_SIMPLEMAX) {
+            /* the evaluator: y / (sequential sum of y) */
+            int64_t ax = 1;
+            const char *in[] = {a, ferry_cg_const_i64(&cv->g, &ax, (int64_t[]){1}, 1)};
+            Onnx__NodeProto *sum = ferry_cg_node(&cv->g, "ReduceSum", NULL, in, 2, NULL);
+            ferry_cg_attr_int(sum, "keepdims", 1);
+            a = OP2("Div", a, ferry_cg_out(sum));
         } else if (L->normalization != FERRY_PMML_NORM_NONE) {
-            return s_unsup(cv, m->line, "NeuralLayer normalizationMethod simplemax");
+            return s_unsup(cv, m->line, "NeuralLayer normalizationMethod #%d", L->normalization);
         }
         prev_first = L->first_neuron;
         prev_n = L->n_neurons;

@@ -53,6 +53,15 @@ sed 's/normalizationMethod="logit"/normalizationMethod="cauchit"/' "$T/m.pmml" >
 check "an unfaithful construct is refused with exit 1" test "$rc" = 1
 check "the refusal names the construct and the line" grep -q "m3.pmml:8: normalizationMethod cauchit" "$T/conv.err"
 check "nothing is written on refusal" test ! -e "$T/m3.onnx"
+/usr/bin/python3 -c "
+import numpy as np
+np.save('$T/a.npy', np.array([[1.5], [np.nan], [-2.0], [0.25], [3.0]]))
+np.save('$T/c.npy', np.array([['x'], ['y'], ['x'], ['w'], ['y']]))"
+"$FERRY" score "$T/m.onnx" --input a="$T/a.npy" --input c="$T/c.npy" -o "$T/npy.csv" 2>/dev/null; rc=$?
+check "score --input NAME=FILE.npy exits 1 for the invalid row, as from the CSV" test "$rc" = 1
+check "score --input writes what the CSV path writes" cmp -s "$T/npy.csv" "$T/onnx.csv"
+"$FERRY" score "$T/m.onnx" --input a="$T/a.npy" 2>/dev/null; rc=$?
+check "score --input with an input left out exits 3" test "$rc" = 3
 printf '<PMML><broken' > "$T/bad.pmml"
 "$FERRY" convert "$T/bad.pmml" -o "$T/bad.onnx" 2>/dev/null; rc=$?
 check "malformed PMML exits 3" test "$rc" = 3
