@@ -785,6 +785,7 @@ static int s_regression(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
 
 /* ---- trees ----------------------------------------------------------------------------------- */
 #define S_MAX_CHAIN_DEPTH 10000 /* recursion bound while lowering one tree */
+#define S_MAX_RESOLVE 64        /* nested compound predicates looked through statically */
 
 typedef struct {
     bool is_leaf;
@@ -828,6 +829,7 @@ typedef struct {
     int64_t tree;        /* target index of this tree */
     double weight;       /* segment weight folded into the leaf table */
     int depth;
+    int8_t *known;       /* per field slot on the path being emitted: 0 ?, 1 present, 2 missing */
 } s_tb_t;
 
 static s_ref_t s_leaf(s_tb_t *tb, int32_t node)
@@ -893,8 +895,202 @@ static s_ref_t s_guard(s_tb_t *tb, int64_t feat, s_ref_t present, s_ref_t missin
 static s_ref_t s_subtree(s_tb_t *tb, int32_t node);
 static s_ref_t s_chain(s_tb_t *tb, int32_t parent, int32_t i);
 
-/* where a missing value of child i's predicate field sends the evaluator */
-typedef enum { S_MISS_FOLLOW_FALSE, S_MISS_TRACK_TRUE, S_MISS_REF } s_miss_kind_t;
+/* Where an outcome of a predicate leads. Outcomes are emitted afresh at each use (a leaf
+ * is reached from one place only), so they are descriptions, built on the stack while
+ * the predicate below them is lowered. */
+typedef enum { S_GO_SUBTREE, S_GO_CHAIN, S_GO_LEAF, S_GO_REST } s_go_kind_t;
+typedef struct s_go {
+    s_go_kind_t kind;
+    int32_t a, b;              /* SUBTREE: node a; CHAIN: parent a, child index b; LEAF: node a (-1 null);
+                                  REST: compound predicate a, from its child b */
+    const struct s_go *t, *f, *u; /* REST: the compound's own outcomes */
+} s_go_t;
+
+static s_ref_t s_cond(s_tb_t *tb, int32_t pred, const s_go_t *t, const s_go_t *f, const s_go_t *u);
+
+static bool s_go_eq(const s_go_t *x, const s_go_t *y)
+{
+    return x == y || (x->kind == y->kind && x->kind != S_GO_REST && x->a == y->a && x->b == y->b);
+}
+
+static s_ref_t s_emit(s_tb_t *tb, const s_go_t *g);
+
+/* three-valued AND / OR / surrogate over the compound's children from index `from` */
+static s_ref_t s_compound(s_tb_t *tb, int32_t pred, int32_t from, const s_go_t *t, const s_go_t *f, const s_go_t *u)
+{
+    const ferry_pmml_t *p = tb->cv->p;
+    const ferry_pmml_pred_t *pr = &p->preds[pred];
+    if (from >= pr->n) /* empty rest: AND -> true, OR -> false, surrogate -> unknown */
+        return s_emit(tb, pr->op == FERRY_PMML_BOOL_AND ? t : pr->op == FERRY_PMML_BOOL_OR ? f : u);
+    int32_t kid = p->int_pool[pr->off + from];
+    s_go_t rest = {S_GO_REST, pred, from + 1, t, f, u};
+    switch (pr->op) {
+    case FERRY_PMML_BOOL_AND: {
+        /* kid true -> rest; false -> false; unknown -> rest, whose "true" becomes unknown */
+        s_go_t rest_u = {S_GO_REST, pred, from + 1, u, f, u};
+        return s_cond(tb, kid, &rest, f, &rest_u);
+    }
+    case FERRY_PMML_BOOL_OR: {
+        s_go_t rest_u = {S_GO_REST, pred, from + 1, t, u, u};
+        return s_cond(tb, kid, t, &rest, &rest_u);
+    }
+    case FERRY_PMML_BOOL_SURROGATE: return s_cond(tb, kid, t, f, &rest);
+    default:
+        s_unsup(tb->cv, p->models[tb->mi].line, "a CompoundPredicate xor in a TreeModel node");
+        return (s_ref_t){true, 0};
+    }
+}
+
+static s_ref_t s_emit(s_tb_t *tb, const s_go_t *g)
+{
+    switch (g->kind) {
+    case S_GO_SUBTREE: return s_subtree(tb, g->a);
+    case S_GO_CHAIN: return s_chain(tb, g->a, g->b);
+    case S_GO_LEAF: return s_leaf(tb, g->a);
+    default: return s_compound(tb, g->a, g->b, g->t, g->f, g->u);
+    }
+}
+
+/* Where outcome g leads when field `slot` is missing, decided statically where g is the
+ * rest of a CompoundPredicate over that field only (KNIME writes "x <= t or x is missing"):
+ * lets the split on x track missing values to one branch instead of copying a subtree. */
+static const s_go_t *s_resolve_missing(s_tb_t *tb, const s_go_t *g, int32_t slot, int budget)
+{
+    const ferry_pmml_t *p = tb->cv->p;
+    if (g->kind != S_GO_REST || budget <= 0)
+        return g;
+    const ferry_pmml_pred_t *pr = &p->preds[g->a];
+    const s_go_t *t = g->t, *f = g->f, *u = g->u;
+    for (int32_t k = g->b; k < pr->n; k++) {
+        const ferry_pmml_pred_t *kid = &p->preds[p->int_pool[pr->off + k]];
+        int v; /* 1 true, 0 false, 2 unknown */
+        if (kid->kind == FERRY_PMML_PR_TRUE)
+            v = 1;
+        else if (kid->kind == FERRY_PMML_PR_FALSE)
+            v = 0;
+        else if ((kid->kind == FERRY_PMML_PR_SIMPLE || kid->kind == FERRY_PMML_PR_SET) && kid->field == slot)
+            v = kid->kind == FERRY_PMML_PR_SIMPLE && kid->op == FERRY_PMML_CMP_ISMISSING      ? 1
+                : kid->kind == FERRY_PMML_PR_SIMPLE && kid->op == FERRY_PMML_CMP_ISNOTMISSING ? 0
+                                                                                              : 2;
+        else
+            return g;
+        if (pr->op == FERRY_PMML_BOOL_AND) {
+            if (v == 0)
+                return s_resolve_missing(tb, f, slot, budget - 1);
+            if (v == 2)
+                t = u;
+        } else if (pr->op == FERRY_PMML_BOOL_OR) {
+            if (v == 1)
+                return s_resolve_missing(tb, t, slot, budget - 1);
+            if (v == 2)
+                f = u;
+        } else if (pr->op == FERRY_PMML_BOOL_SURROGATE) {
+            if (v != 2)
+                return s_resolve_missing(tb, v ? t : f, slot, budget - 1);
+        } else {
+            return g;
+        }
+    }
+    const s_go_t *end = pr->op == FERRY_PMML_BOOL_AND ? t : pr->op == FERRY_PMML_BOOL_OR ? f : u;
+    return s_resolve_missing(tb, end, slot, budget - 1);
+}
+
+/* Lower predicate `pred`: true -> t, false -> f, unknown (a missing operand) -> u. */
+static s_ref_t s_cond(s_tb_t *tb, int32_t pred, const s_go_t *t, const s_go_t *f, const s_go_t *u)
+{
+    s_cv_t *cv = tb->cv;
+    const ferry_pmml_t *p = cv->p;
+    const ferry_pmml_model_t *m = &p->models[tb->mi];
+    const ferry_pmml_pred_t *pr = &p->preds[pred];
+    s_ref_t none = {true, 0};
+    if (cv->rc)
+        return none;
+    if (++tb->depth > S_MAX_CHAIN_DEPTH) {
+        s_unsup(cv, m->line, "a TreeModel nested deeper than %d nodes, siblings and predicates", S_MAX_CHAIN_DEPTH);
+        return none;
+    }
+    s_ref_t r = none;
+    switch (pr->kind) {
+    case FERRY_PMML_PR_TRUE: r = s_emit(tb, t); break;
+    case FERRY_PMML_PR_FALSE: r = s_emit(tb, f); break;
+    case FERRY_PMML_PR_COMPOUND: r = s_compound(tb, pred, 0, t, f, u); break;
+    case FERRY_PMML_PR_SIMPLE:
+    case FERRY_PMML_PR_SET: {
+        const char *x = s_field(cv, pr->field);
+        if (!x)
+            return none;
+        int64_t fi = s_feature(tb->F, x);
+        /* what this path already knows of the field: 0 nothing, 1 present, 2 missing */
+        int8_t *known = &tb->known[pr->field], saved = *known;
+        if (pr->kind == FERRY_PMML_PR_SIMPLE &&
+            (pr->op == FERRY_PMML_CMP_ISMISSING || pr->op == FERRY_PMML_CMP_ISNOTMISSING)) {
+            bool is_m = pr->op == FERRY_PMML_CMP_ISMISSING;
+            if (saved) {
+                r = s_emit(tb, (saved == 2) == is_m ? t : f);
+                break;
+            }
+            *known = 1;
+            s_ref_t present = s_emit(tb, is_m ? f : t);
+            *known = 2;
+            s_ref_t missing = s_emit(tb, is_m ? t : f);
+            *known = saved;
+            r = s_guard(tb, fi, present, missing);
+            break;
+        }
+        if (saved == 2) { /* a comparison with a missing value is unknown */
+            r = s_emit(tb, u);
+            break;
+        }
+        if (pr->kind == FERRY_PMML_PR_SIMPLE && p->fields[pr->field].datatype == FERRY_PMML_DT_STRING &&
+            pr->op != FERRY_PMML_CMP_EQ && pr->op != FERRY_PMML_CMP_NE) {
+            s_unsup(cv, m->line, "an ordering comparison (lessThan...) on the string field \"%s\"",
+                    p->fields[pr->field].name);
+            return none;
+        }
+        if (pr->kind == FERRY_PMML_PR_SET && (pr->n < 1 || pr->n > 256)) {
+            s_unsup(cv, m->line, "a SimpleSetPredicate with %d values", pr->n);
+            return none;
+        }
+        /* NaN fails every mode but "not equal": a missing operand reaches the false
+         * branch, or the true branch where nodes_missing_value_tracks_true is set;
+         * otherwise a guard sends it to the unknown outcome first */
+        bool is_negated = (pr->kind == FERRY_PMML_PR_SIMPLE && pr->op == FERRY_PMML_CMP_NE) ||
+                          (pr->kind == FERRY_PMML_PR_SET && pr->op == 1);
+        const s_go_t *yes = is_negated ? f : t, *no = is_negated ? t : f; /* outcomes of "equal" */
+        const s_go_t *ur = saved == 1 ? NULL : s_resolve_missing(tb, u, pr->field, S_MAX_RESOLVE);
+        bool is_track_true = ur && s_go_eq(ur, yes), is_natural = !ur || s_go_eq(ur, no);
+        bool is_guarded = !is_track_true && !is_natural;
+        int8_t on_yes = is_track_true ? saved : 1, on_no = is_track_true || is_guarded ? 1 : saved;
+        if (pr->kind == FERRY_PMML_PR_SIMPLE && !is_negated) {
+            static const int modes[] = {S_EQ, S_NEQ, S_LT, S_LEQ, S_GT, S_GTE};
+            *known = on_yes;
+            s_ref_t ty = s_emit(tb, t);
+            *known = on_no;
+            s_ref_t tn = s_emit(tb, f);
+            r = s_split(tb, fi, modes[pr->op], s_vnum(&pr->value), is_track_true, ty, tn);
+        } else {
+            const ferry_pmml_value_t *vals = pr->kind == FERRY_PMML_PR_SET ? p->value_pool + pr->off : &pr->value;
+            int32_t n = pr->kind == FERRY_PMML_PR_SET ? pr->n : 1;
+            *known = on_no;
+            r = s_emit(tb, no);
+            for (int32_t k = n - 1; k >= 0; k--) {
+                *known = k == 0 ? on_yes : 1;
+                s_ref_t ty = s_emit(tb, yes);
+                r = s_split(tb, fi, S_EQ, s_vnum(&vals[k]), k == 0 && is_track_true, ty, r);
+            }
+        }
+        if (is_guarded) {
+            *known = 2;
+            r = s_guard(tb, fi, r, s_emit(tb, u));
+        }
+        *known = saved;
+        break;
+    }
+    default: s_unsup(cv, m->line, "predicate kind #%d in a TreeModel node", pr->kind); return none;
+    }
+    tb->depth--;
+    return r;
+}
 
 static bool s_is_plain_pred(const ferry_pmml_pred_t *pr, int32_t field)
 {
@@ -906,124 +1102,46 @@ static bool s_is_plain_pred(const ferry_pmml_pred_t *pr, int32_t field)
            pr->op != FERRY_PMML_CMP_ISNOTMISSING;
 }
 
-static s_miss_kind_t s_missing_route(s_tb_t *tb, int32_t parent, int32_t i, s_ref_t *ref)
+/* Child i of parent: its predicate true -> its subtree, false -> the next sibling, unknown ->
+ * where the tree's missingValueStrategy sends the evaluator (s_eval_tree). */
+static s_ref_t s_chain(s_tb_t *tb, int32_t parent, int32_t i)
 {
     const ferry_pmml_t *p = tb->cv->p;
     const ferry_pmml_tree_t *t = &p->models[tb->mi].u.tree;
     const ferry_pmml_node_t *pn = &t->nodes[parent];
+    if (tb->cv->rc)
+        return (s_ref_t){true, 0};
+    if (i >= pn->n_children)
+        return s_leaf(tb, t->is_no_true_child_last ? parent : -1);
     int32_t child = pn->first_child + i;
+    s_go_t on_true = {S_GO_SUBTREE, child, 0, NULL, NULL, NULL};
+    s_go_t on_false = {S_GO_CHAIN, parent, i + 1, NULL, NULL, NULL};
+    s_go_t on_unknown = on_false;
     switch (t->missing_value_strategy) {
-    case FERRY_PMML_MVS_NONE: return S_MISS_FOLLOW_FALSE;
-    case FERRY_PMML_MVS_LAST: *ref = s_leaf(tb, parent); return S_MISS_REF;
-    case FERRY_PMML_MVS_NULL: *ref = s_leaf(tb, -1); return S_MISS_REF;
-    default: break;
-    }
-    int32_t dc = pn->default_child;
-    if (dc < 0) {
-        *ref = s_leaf(tb, parent);
-        return S_MISS_REF;
-    }
-    if (dc == child)
-        return S_MISS_TRACK_TRUE;
-    const ferry_pmml_pred_t *own = &p->preds[t->nodes[child].pred];
-    bool is_same_field = dc > child && dc < pn->first_child + pn->n_children;
-    for (int32_t j = child + 1; j <= dc && is_same_field; j++)
-        is_same_field = s_is_plain_pred(&p->preds[t->nodes[j].pred], own->field);
-    if (is_same_field)
-        return S_MISS_FOLLOW_FALSE;
-    *ref = s_subtree(tb, dc);
-    return S_MISS_REF;
-}
-
-static s_ref_t s_chain(s_tb_t *tb, int32_t parent, int32_t i)
-{
-    s_cv_t *cv = tb->cv;
-    const ferry_pmml_t *p = cv->p;
-    const ferry_pmml_model_t *m = &p->models[tb->mi];
-    const ferry_pmml_tree_t *t = &m->u.tree;
-    const ferry_pmml_node_t *pn = &t->nodes[parent];
-    s_ref_t none = {true, 0};
-    if (cv->rc)
-        return none;
-    if (++tb->depth > S_MAX_CHAIN_DEPTH) {
-        s_unsup(cv, m->line, "a TreeModel nested deeper than %d nodes and siblings", S_MAX_CHAIN_DEPTH);
-        return none;
-    }
-    s_ref_t r;
-    if (i >= pn->n_children) {
-        r = s_leaf(tb, t->is_no_true_child_last ? parent : -1);
-        tb->depth--;
-        return r;
-    }
-    int32_t child = pn->first_child + i;
-    const ferry_pmml_pred_t *pr = &p->preds[t->nodes[child].pred];
-    switch (pr->kind) {
-    case FERRY_PMML_PR_TRUE: r = s_subtree(tb, child); break;
-    case FERRY_PMML_PR_FALSE: r = s_chain(tb, parent, i + 1); break;
-    case FERRY_PMML_PR_SIMPLE:
-    case FERRY_PMML_PR_SET: {
-        const char *x = s_field(cv, pr->field);
-        if (!x)
-            return none;
-        int64_t fi = s_feature(tb->F, x);
-        bool is_str = p->fields[pr->field].datatype == FERRY_PMML_DT_STRING;
-        if (pr->kind == FERRY_PMML_PR_SIMPLE &&
-            (pr->op == FERRY_PMML_CMP_ISMISSING || pr->op == FERRY_PMML_CMP_ISNOTMISSING)) {
-            s_ref_t yes = s_subtree(tb, child), no = s_chain(tb, parent, i + 1);
-            r = pr->op == FERRY_PMML_CMP_ISMISSING ? s_guard(tb, fi, no, yes) : s_guard(tb, fi, yes, no);
-            break;
-        }
-        if (pr->kind == FERRY_PMML_PR_SIMPLE && is_str && pr->op != FERRY_PMML_CMP_EQ && pr->op != FERRY_PMML_CMP_NE) {
-            s_unsup(cv, m->line, "an ordering comparison (lessThan...) on the string field \"%s\"",
-                    p->fields[pr->field].name);
-            return none;
-        }
-        if (pr->kind == FERRY_PMML_PR_SET && (pr->n < 1 || pr->n > 256)) {
-            s_unsup(cv, m->line, "a SimpleSetPredicate with %d values", pr->n);
-            return none;
-        }
-        s_ref_t miss_ref = none;
-        s_miss_kind_t mk = s_missing_route(tb, parent, i, &miss_ref);
-        s_ref_t no = s_chain(tb, parent, i + 1); /* each use below gets its own copy: leaves are reached once */
-        /* NaN never equals / orders, so these modes send it to the false branch unless tracked */
-        bool is_negated = (pr->kind == FERRY_PMML_PR_SIMPLE && pr->op == FERRY_PMML_CMP_NE) ||
-                          (pr->kind == FERRY_PMML_PR_SET && pr->op == 1);
-        if (pr->kind == FERRY_PMML_PR_SIMPLE && !is_negated) {
-            static const int modes[] = {S_EQ, S_NEQ, S_LT, S_LEQ, S_GT, S_GTE};
-            r = s_split(tb, fi, modes[pr->op], s_vnum(&pr->value), mk == S_MISS_TRACK_TRUE, s_subtree(tb, child), no);
-        } else if (pr->kind == FERRY_PMML_PR_SIMPLE) {
-            /* x != v  ==  not (x == v): the equal branch is the "false" child; NaN lands on the
-             * not-equal side, which is right only when missing tracks true */
-            r = s_split(tb, fi, S_EQ, s_vnum(&pr->value), false, no, s_subtree(tb, child));
-            no = (s_ref_t){true, -1};
+    case FERRY_PMML_MVS_NONE: break;
+    case FERRY_PMML_MVS_LAST: on_unknown = (s_go_t){S_GO_LEAF, parent, 0, NULL, NULL, NULL}; break;
+    case FERRY_PMML_MVS_NULL: on_unknown = (s_go_t){S_GO_LEAF, -1, 0, NULL, NULL, NULL}; break;
+    default: {
+        int32_t dc = pn->default_child;
+        if (dc < 0) {
+            on_unknown = (s_go_t){S_GO_LEAF, parent, 0, NULL, NULL, NULL};
+        } else if (dc == child) {
+            on_unknown = on_true;
         } else {
-            const ferry_pmml_value_t *vals = p->value_pool + pr->off;
-            if (!is_negated) {
-                r = no;
-                for (int32_t k = pr->n - 1; k >= 0; k--)
-                    r = s_split(tb, fi, S_EQ, s_vnum(&vals[k]), k == 0 && mk == S_MISS_TRACK_TRUE,
-                                s_subtree(tb, child), r);
-            } else {
-                r = s_subtree(tb, child);
-                for (int32_t k = pr->n - 1; k >= 0; k--) {
-                    r = s_split(tb, fi, S_EQ, s_vnum(&vals[k]), false, no, r);
-                    no = k ? s_chain(tb, parent, i + 1) : (s_ref_t){true, -1};
-                }
-            }
+            /* the default child further on, every predicate up to it on the same field: a missing
+             * value fails them all until the default child's own split tracks it (no copy) */
+            const ferry_pmml_pred_t *own = &p->preds[t->nodes[child].pred];
+            bool is_same_field = own->kind == FERRY_PMML_PR_SIMPLE || own->kind == FERRY_PMML_PR_SET;
+            is_same_field = is_same_field && dc > child && dc < pn->first_child + pn->n_children;
+            for (int32_t j = child + 1; j <= dc && is_same_field; j++)
+                is_same_field = s_is_plain_pred(&p->preds[t->nodes[j].pred], own->field);
+            if (!is_same_field)
+                on_unknown = (s_go_t){S_GO_SUBTREE, dc, 0, NULL, NULL, NULL};
         }
-        (void)is_str;
-        if (is_negated && mk != S_MISS_TRACK_TRUE)
-            r = s_guard(tb, fi, r, mk == S_MISS_REF ? miss_ref : s_chain(tb, parent, i + 1));
-        else if (mk == S_MISS_REF)
-            r = s_guard(tb, fi, r, miss_ref);
         break;
     }
-    default:
-        s_unsup(cv, m->line, "a CompoundPredicate in a TreeModel node");
-        return none;
     }
-    tb->depth--;
-    return r;
+    return s_cond(tb, t->nodes[child].pred, &on_true, &on_false, &on_unknown);
 }
 
 static s_ref_t s_subtree(s_tb_t *tb, int32_t node)
@@ -1044,7 +1162,9 @@ static int s_forest_add(s_cv_t *cv, s_forest_t *F, int32_t mi, double weight)
     if (cv->p->preds[t->nodes[0].pred].kind != FERRY_PMML_PR_TRUE)
         return s_unsup(cv, m->line, "a TreeModel whose root Node predicate is not True");
     s_tb_t tb = {.cv = cv, .F = F, .mi = mi, .tree = (int64_t)F->n_roots, .weight = weight};
+    tb.known = ferry_calloc((size_t)cv->p->n_fields + 1, 1);
     s_ref_t r = s_subtree(&tb, 0);
+    free(tb.known);
     if (cv->rc)
         return cv->rc;
     if (r.is_leaf) { /* a one-leaf tree still needs a root node: both branches reach copies of the leaf */

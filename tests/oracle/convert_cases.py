@@ -173,10 +173,30 @@ def cases():
               MS_REG % '' + '<RegressionTable intercept="1"><NumericPredictor name="a" coefficient="3"/>'
               '</RegressionTable></RegressionModel></PMML>')
     out.append(("refuse probit normalization", probit, HEADER, r, "probit"))
-    compound = tree_reg("none", "", '<Node score="1"><CompoundPredicate booleanOperator="and">'
-                        '<SimplePredicate field="a" operator="lessThan" value="1"/>'
-                        '<SimplePredicate field="b" operator="lessThan" value="1"/></CompoundPredicate></Node>')
-    out.append(("refuse CompoundPredicate in a tree", compound, HEADER, r, "CompoundPredicate"))
+    # CompoundPredicates: or (KNIME's "x <= t or x is missing"), and, surrogate, under three strategies
+    comp = ('<Node id="A" score="3"><CompoundPredicate booleanOperator="or">'
+            '<SimplePredicate field="a" operator="lessOrEqual" value="1.5"/>'
+            '<SimplePredicate field="b" operator="isMissing"/></CompoundPredicate>'
+            '<Node id="A1" score="4"><CompoundPredicate booleanOperator="and">'
+            '<SimplePredicate field="b" operator="greaterThan" value="-0.5"/>'
+            '<SimplePredicate field="c" operator="notEqual" value="x"/></CompoundPredicate></Node>'
+            '<Node id="A2" score="5"><CompoundPredicate booleanOperator="surrogate">'
+            '<SimplePredicate field="b" operator="lessThan" value="2"/>'
+            '<SimplePredicate field="a" operator="greaterOrEqual" value="-0.5"/><False/></CompoundPredicate></Node>'
+            '</Node><Node id="B" score="6"><CompoundPredicate booleanOperator="or">'
+            '<SimplePredicate field="a" operator="greaterThan" value="1.5"/>'
+            '<SimpleSetPredicate field="c" booleanOperator="isNotIn"><Array type="string">x y</Array>'
+            '</SimpleSetPredicate></CompoundPredicate></Node>')
+    for strategy in ("none", "lastPrediction", "nullPrediction"):
+        out.append(("tree with CompoundPredicate or/and/surrogate, missingValueStrategy=%s" % strategy,
+                    tree_reg(strategy, 'noTrueChildStrategy="returnLastPrediction"', comp), HEADER, r, None))
+    out.append(("tree with CompoundPredicate, defaultChild", tree_reg("defaultChild", "", comp).replace(
+        '<Node id="root" score="0.5">', '<Node id="root" score="0.5" defaultChild="B">').replace(
+        '<Node id="A" score="3">', '<Node id="A" score="3" defaultChild="A2">'), HEADER, r, None))
+    xor = tree_reg("none", "", '<Node score="1"><CompoundPredicate booleanOperator="xor">'
+                   '<SimplePredicate field="a" operator="lessThan" value="1"/>'
+                   '<SimplePredicate field="b" operator="lessThan" value="1"/></CompoundPredicate></Node>')
+    out.append(("refuse CompoundPredicate xor in a tree", xor, HEADER, r, "CompoundPredicate xor"))
     median = wavg.replace("weightedAverage", "median")
     out.append(("refuse median segmentation", median, HEADER, r, "multipleModelMethod"))
     nb = (HEAD + DD + '<NaiveBayesModel functionName="classification" threshold="0">' + MS_CLS % '' +

@@ -218,10 +218,10 @@ static void test_refusals(void **state)
     snprintf(buf, sizeof buf,
              S_HEAD "%s<TreeModel functionName=\"regression\"><MiningSchema><MiningField name=\"x\"/>"
                     "<MiningField name=\"y\" usageType=\"target\"/></MiningSchema><Node score=\"1\"><True/>"
-                    "<Node score=\"2\"><CompoundPredicate booleanOperator=\"surrogate\"><SimplePredicate field=\"x\" "
+                    "<Node score=\"2\"><CompoundPredicate booleanOperator=\"xor\"><SimplePredicate field=\"x\" "
                     "operator=\"lessThan\" value=\"1\"/><True/></CompoundPredicate></Node></Node></TreeModel></PMML>",
              dd);
-    s_expect_refusal(buf, "CompoundPredicate");
+    s_expect_refusal(buf, "CompoundPredicate xor");
     snprintf(buf, sizeof buf,
              S_HEAD "%s<TransformationDictionary><DerivedField name=\"d\" optype=\"continuous\" dataType=\"double\">"
                     "<Apply function=\"sin\"><FieldRef field=\"x\"/></Apply></DerivedField></TransformationDictionary>"
