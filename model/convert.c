@@ -37,7 +37,7 @@
 #define S_ONNX_STRING 8
 
 /* TreeEnsemble (ai.onnx.ml 5) node modes */
-enum { S_LEQ = 0, S_LT = 1, S_GTE = 2, S_GT = 3, S_EQ = 4, S_NEQ = 5 };
+enum { S_LEQ = 0, S_LT = 1, S_GTE = 2, S_GT = 3, S_EQ = 4, S_NEQ = 5, S_MEMBER = 6 };
 
 typedef struct {
     const char *value; /* regression: [N, 1] double, NaN = no prediction */
@@ -50,6 +50,10 @@ typedef struct {
     int64_t *feat, *tid, *fid, *tleaf, *fleaf, *miss, *mode;
     double *split;
     size_t n, cap;
+    /* BRANCH_MEMBER nodes: set of node i at members[set_off[i] .. +set_n[i]) */
+    int64_t *set_off, *set_n;
+    double *members;
+    size_t n_members;
     int64_t *leaf_target;
     double *leaf_weight;
     size_t n_leaves, cap_leaves;
@@ -802,6 +806,9 @@ static void s_forest_free(s_forest_t *F)
     free(F->miss);
     free(F->mode);
     free(F->split);
+    free(F->set_off);
+    free(F->set_n);
+    free(F->members);
     free(F->leaf_target);
     free(F->leaf_weight);
     free(F->roots);
@@ -873,12 +880,16 @@ static s_ref_t s_split(s_tb_t *tb, int64_t feat, int mode, double thr, bool is_m
         F->miss = ferry_reallocarray(F->miss, F->cap, sizeof(int64_t));
         F->mode = ferry_reallocarray(F->mode, F->cap, sizeof(int64_t));
         F->split = ferry_reallocarray(F->split, F->cap, sizeof(double));
+        F->set_off = ferry_reallocarray(F->set_off, F->cap, sizeof(int64_t));
+        F->set_n = ferry_reallocarray(F->set_n, F->cap, sizeof(int64_t));
     }
     size_t i = F->n++;
     F->feat[i] = feat;
     F->mode[i] = mode;
     F->split[i] = thr;
     F->miss[i] = is_miss_true;
+    F->set_off[i] = 0;
+    F->set_n[i] = 0;
     F->tid[i] = t.idx;
     F->tleaf[i] = t.is_leaf;
     F->fid[i] = f.idx;
@@ -890,6 +901,22 @@ static s_ref_t s_split(s_tb_t *tb, int64_t feat, int mode, double thr, bool is_m
 static s_ref_t s_guard(s_tb_t *tb, int64_t feat, s_ref_t present, s_ref_t missing)
 {
     return s_split(tb, feat, S_LEQ, INFINITY, false, present, missing);
+}
+
+/* x in {vals}: one BRANCH_MEMBER node (a chain of equal tests would copy the subtree) */
+static s_ref_t s_member(s_tb_t *tb, int64_t feat, const ferry_pmml_value_t *vals, int32_t n, bool is_miss_true,
+                        s_ref_t t, s_ref_t f)
+{
+    s_forest_t *F = tb->F;
+    s_ref_t r = s_split(tb, feat, S_MEMBER, NAN, is_miss_true, t, f);
+    if (r.is_leaf)
+        return r;
+    F->members = ferry_reallocarray(F->members, F->n_members + (size_t)n + 1, sizeof(double));
+    F->set_off[r.idx] = (int64_t)F->n_members;
+    F->set_n[r.idx] = n;
+    for (int32_t k = 0; k < n; k++)
+        F->members[F->n_members++] = s_vnum(&vals[k]);
+    return r;
 }
 
 static s_ref_t s_subtree(s_tb_t *tb, int32_t node);
@@ -1072,12 +1099,11 @@ static s_ref_t s_cond(s_tb_t *tb, int32_t pred, const s_go_t *t, const s_go_t *f
             const ferry_pmml_value_t *vals = pr->kind == FERRY_PMML_PR_SET ? p->value_pool + pr->off : &pr->value;
             int32_t n = pr->kind == FERRY_PMML_PR_SET ? pr->n : 1;
             *known = on_no;
-            r = s_emit(tb, no);
-            for (int32_t k = n - 1; k >= 0; k--) {
-                *known = k == 0 ? on_yes : 1;
-                s_ref_t ty = s_emit(tb, yes);
-                r = s_split(tb, fi, S_EQ, s_vnum(&vals[k]), k == 0 && is_track_true, ty, r);
-            }
+            s_ref_t tn = s_emit(tb, no);
+            *known = on_yes;
+            s_ref_t ty = s_emit(tb, yes);
+            r = n == 1 ? s_split(tb, fi, S_EQ, s_vnum(&vals[0]), is_track_true, ty, tn)
+                       : s_member(tb, fi, vals, n, is_track_true, ty, tn);
         }
         if (is_guarded) {
             *known = 2;
@@ -1208,6 +1234,20 @@ static const char *s_forest_emit(s_cv_t *cv, s_forest_t *F)
     free(modes);
     ferry_cg_attr_tensor(n, "nodes_splits", ferry_cg_tensor_f64(F->split, d, 1));
     int64_t dl[] = {(int64_t)F->n_leaves};
+    if (F->n_members) { /* in node order, each set closed by NaN */
+        double *mv = ferry_malloc(sizeof(double) * (F->n_members + F->n + 1));
+        size_t k = 0;
+        for (size_t i = 0; i < F->n; i++) {
+            if (F->mode[i] != S_MEMBER)
+                continue;
+            for (int64_t j = 0; j < F->set_n[i]; j++)
+                mv[k++] = F->members[F->set_off[i] + j];
+            mv[k++] = NAN;
+        }
+        int64_t dm[] = {(int64_t)k};
+        ferry_cg_attr_tensor(n, "membership_values", ferry_cg_tensor_f64(mv, dm, 1));
+        free(mv);
+    }
     ferry_cg_attr_ints(n, "leaf_targetids", F->leaf_target, F->n_leaves);
     ferry_cg_attr_tensor(n, "leaf_weights", ferry_cg_tensor_f64(F->leaf_weight, dl, 1));
     ferry_cg_attr_ints(n, "tree_roots", F->roots, F->n_roots);
