@@ -2,6 +2,7 @@
 #include "cli/command.h"
 #include "proto/curve.h"
 #include "util/common.h"
+#include "util/mem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -53,9 +54,9 @@ static int s_run(int argc, char **argv)
         return rc == -EEXIST ? FERRY_EXIT_INPUT : FERRY_EXIT_RUNTIME;
     }
     char pub[41];
-    char *pub_path = NULL;
-    if (asprintf(&pub_path, "%s.pub", base) < 0 || ferry_keys_load(pub_path, pub, NULL, &err) < 0) {
-        fprintf(stderr, "ferry keygen: %s\n", pub_path ? err.msg : "out of memory");
+    char *pub_path = ferry_asprintf("%s.pub", base);
+    if (ferry_keys_load(pub_path, pub, NULL, &err) < 0) {
+        fprintf(stderr, "ferry keygen: %s\n", err.msg);
         free(pub_path);
         return FERRY_EXIT_RUNTIME;
     }

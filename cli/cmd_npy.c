@@ -15,11 +15,11 @@
 static void s_help(void)
 {
     printf("usage: ferry npy show [--json] [--max N|all] FILE...\n"
-           "       ferry npy copy IN.npy OUT.npy\n"
+           "       ferry npy copy IN.npy OUT.npy [IN.npy OUT.npy ...]\n"
            "\n"
            "show   print each file's dtype, shape and first values (default 10; 1000 with --json)\n"
-           "copy   read IN (any .npy version, byte order or Fortran order ferry accepts) and\n"
-           "       write OUT as a C-order little-endian .npy (what runners produce)\n"
+           "copy   read each IN (any .npy version, byte order or Fortran order ferry accepts)\n"
+           "       and write its OUT as a C-order little-endian .npy (what runners produce)\n"
            "\n"
            "dtypes: bool, int8-64, uint8-64, float16/32/64, strings ('<U', '|S').\n"
            "Exit codes: 0 ok, 2 usage error, 3 a file is missing or malformed, 4 cannot write.\n");
@@ -134,21 +134,24 @@ static int s_show(int argc, char **argv)
 
 static int s_copy(int argc, char **argv)
 {
-    if (argc != 4)
-        return ferry_cli_usage_error("npy", "copy needs IN.npy and OUT.npy");
-    ferry_err_t err;
-    ferry_npy_t *a = ferry_npy_read(argv[2], &err);
-    if (!a) {
-        fprintf(stderr, "ferry npy: %s\n", err.msg);
-        return FERRY_EXIT_INPUT;
+    if (argc < 4 || (argc - 2) % 2)
+        return ferry_cli_usage_error("npy", "copy needs pairs of IN.npy OUT.npy");
+    int rc = FERRY_EXIT_OK;
+    for (int i = 2; i + 1 < argc; i += 2) { /* pairs: one process for many files */
+        ferry_err_t err;
+        ferry_npy_t *a = ferry_npy_read(argv[i], &err);
+        if (!a) {
+            fprintf(stderr, "ferry npy: %s\n", err.msg);
+            rc = rc == FERRY_EXIT_OK ? FERRY_EXIT_INPUT : rc;
+            continue;
+        }
+        if (ferry_npy_write(argv[i + 1], a, &err) < 0) {
+            fprintf(stderr, "ferry npy: %s\n", err.msg);
+            rc = FERRY_EXIT_RUNTIME;
+        }
+        ferry_npy_destroy(&a);
     }
-    int rc = ferry_npy_write(argv[3], a, &err);
-    ferry_npy_destroy(&a);
-    if (rc < 0) {
-        fprintf(stderr, "ferry npy: %s\n", err.msg);
-        return FERRY_EXIT_RUNTIME;
-    }
-    return FERRY_EXIT_OK;
+    return rc;
 }
 
 static int s_run(int argc, char **argv)

@@ -42,22 +42,25 @@ static void s_print(ferry_buf_t *b)
 static int s_inspect(int argc, char **argv)
 {
     if (ferry_cli_wants_help(argc, argv)) {
-        printf("usage: ferry inspect MODEL.onnx [--json]\n"
+        printf("usage: ferry inspect MODEL.onnx [--json] [--check]\n"
                "\n"
                "Summarise an ONNX model: IR version, producer, opset imports, operator\n"
                "histogram, inputs and outputs (element type, shape with symbolic dims),\n"
                "initializers (count, bytes, parameters), external data files, subgraphs,\n"
                "functions and the sha256 of the file. --json prints the stable JSON document\n"
-               "described in model/onnx_inspect.h.\n"
+               "described in model/onnx_inspect.h. --check also runs `ferry check` on the\n"
+               "same load (JSON: a \"check\" member) and exits 1 when it finds problems.\n"
                "\n"
-               "Exit codes: 0 ok, 2 usage, 3 the model cannot be read.\n");
+               "Exit codes: 0 ok, 1 --check found problems, 2 usage, 3 the model cannot be read.\n");
         return FERRY_EXIT_OK;
     }
     const char *path = NULL;
-    bool as_json = false;
+    bool as_json = false, with_check = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             as_json = true;
+        else if (!strcmp(argv[i], "--check"))
+            with_check = true;
         else if (argv[i][0] == '-' && argv[i][1])
             return ferry_cli_usage_error("inspect", "unknown option '%s'", argv[i]);
         else if (path)
@@ -73,19 +76,36 @@ static int s_inspect(int argc, char **argv)
         return rc;
     ferry_onnx_summary_t s;
     ferry_onnx_summarize(model, true, &s);
+    ferry_onnx_problems_t p = {0};
+    size_t n_problems = with_check ? ferry_onnx_check(model, &p) : 0;
     ferry_buf_t out = FERRY_BUF_INIT;
     if (as_json) {
         ferry_json_t j;
         ferry_json_init(&j, &out, true);
-        ferry_onnx_summary_json(&s, &j);
+        ferry_json_obj_begin(&j);
+        ferry_onnx_summary_json_members(&s, &j);
+        if (with_check) {
+            ferry_json_key(&j, "check");
+            ferry_onnx_problems_json(&p, &j);
+        }
+        ferry_json_obj_end(&j);
         ferry_buf_putc(&out, '\n');
     } else {
         ferry_onnx_summary_text(&s, &out);
+        if (with_check) {
+            for (size_t i = 0; i < p.count; i++) {
+                char *line = ferry_onnx_problem_format(&p.items[i]);
+                ferry_buf_printf(&out, "problem:     %s\n", line);
+                free(line);
+            }
+            ferry_buf_printf(&out, "check:       %s (%zu problems)\n", n_problems ? "INVALID" : "valid", n_problems);
+        }
     }
     s_print(&out);
+    ferry_onnx_problems_free(&p);
     ferry_onnx_summary_free(&s);
     ferry_onnx_destroy(&model);
-    return FERRY_EXIT_OK;
+    return n_problems ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
 }
 
 /* ---- check ----------------------------------------------------------------------------- */
@@ -243,10 +263,13 @@ static int s_convert(int argc, char **argv)
     ferry_err_t err;
     if (opset) {
         ferry_onnx_convert_report_t report;
-        if (ferry_onnx_convert_opset(model, (int)opset, &report, &err) < 0) {
+        int crc = opset > INT32_MAX ? -ERANGE : ferry_onnx_convert_opset(model, (int)opset, &report, &err);
+        if (crc < 0) {
+            if (opset > INT32_MAX)
+                ferry_err(&err, "target opset %ld is out of range", opset);
             fprintf(stderr, "ferry convert: %s: %s\n", in, err.msg);
             ferry_onnx_destroy(&model);
-            return FERRY_EXIT_FAIL;
+            return crc == -ERANGE ? FERRY_EXIT_USAGE : crc == -EINVAL ? FERRY_EXIT_INPUT : FERRY_EXIT_FAIL;
         }
         fprintf(stderr, "ferry convert: %s: opset %d -> %d, %zu nodes rewritten, %zu added\n", in, report.from_opset,
                 report.to_opset, report.nodes_rewritten, report.nodes_added);

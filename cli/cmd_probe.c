@@ -3,6 +3,7 @@
 #include "util/common.h"
 #include "util/json.h"
 #include "worker/probe.h"
+#include "worker/runtimes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +13,21 @@
 
 static void s_help(void)
 {
-    printf("usage: ferry probe [--json]\n"
+    printf("usage: ferry probe [--json] [--no-runtimes]\n"
            "\n"
            "Print the hardware a worker on this machine advertises: architecture, CPU\n"
            "model, ISA flags (sse4.2, avx2, avx512f, neon, sve...), usable cores, memory,\n"
-           "GPUs (from nvidia-smi, or /proc/driver/nvidia when nvidia-smi is absent) and OS.\n"
+           "GPUs (from nvidia-smi, or /proc/driver/nvidia when nvidia-smi is absent), OS,\n"
+           "and the runners it can run (ort-node, ort-python, ort-python-cuda; names as in a\n"
+           "plan's requires: {runtimes: [...]}).\n"
            "\n"
-           "  --json    one JSON object: arch, cpu_model, isa[], cores, memory_bytes,\n"
-           "            gpus[] {name, memory_bytes, driver, compute_cap, bus_id}, os, kernel\n"
+           "  --json          one JSON object: arch, cpu_model, isa[], cores, memory_bytes,\n"
+           "                  gpus[] {name, memory_bytes, driver, compute_cap, bus_id}, os, kernel,\n"
+           "                  runtimes[] {name, version, program}\n"
+           "  --no-runtimes   skip runner detection (it starts node and python3)\n"
+           "\n"
+           "Environment: FERRY_RUNNERS_DIR (default: the runners/ folder next to ferry),\n"
+           "FERRY_ORT_PYTHON (the python for ort-python; default python3).\n"
            "\n"
            "Exit codes: 0 ok, 2 usage error, 4 nothing could be read from /proc.\n");
 }
@@ -29,7 +37,7 @@ static const char *s_or(const char *s, const char *fallback)
     return s ? s : fallback;
 }
 
-static void s_print_text(const ferry_probe_t *p)
+static void s_print_text(const ferry_probe_t *p, const ferry_runtime_t *rt, size_t n_rt, bool has_runtimes)
 {
     printf("arch:    %s\n", s_or(p->arch, "unknown"));
     printf("cpu:     %s\n", s_or(p->cpu_model, "unknown"));
@@ -49,11 +57,17 @@ static void s_print_text(const ferry_probe_t *p)
     }
     printf("os:      %s\n", s_or(p->os, "unknown"));
     printf("kernel:  %s\n", s_or(p->kernel, "unknown"));
+    if (!has_runtimes)
+        return;
+    printf("runtimes:");
+    for (size_t i = 0; i < n_rt; i++)
+        printf(" %s %s", rt[i].name, s_or(rt[i].version, ""));
+    printf("%s\n", n_rt ? "" : " none");
 }
 
 static int s_run(int argc, char **argv)
 {
-    bool is_json = false;
+    bool is_json = false, has_runtimes = true;
     if (ferry_cli_wants_help(argc, argv)) {
         s_help();
         return FERRY_EXIT_OK;
@@ -61,6 +75,8 @@ static int s_run(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             is_json = true;
+        else if (!strcmp(argv[i], "--no-runtimes"))
+            has_runtimes = false;
         else
             return ferry_cli_usage_error("probe", "unknown argument '%s'", argv[i]);
     }
@@ -70,16 +86,27 @@ static int s_run(int argc, char **argv)
         ferry_probe_free(&probe);
         return FERRY_EXIT_RUNTIME;
     }
+    ferry_runtime_t *rt = NULL;
+    size_t n_rt = 0;
+    if (has_runtimes)
+        ferry_runtimes_detect(NULL, &rt, &n_rt);
     if (is_json) {
         ferry_buf_t out = FERRY_BUF_INIT;
         ferry_json_t j;
         ferry_json_init(&j, &out, true);
-        ferry_probe_to_json(&probe, &j);
+        ferry_json_obj_begin(&j);
+        ferry_probe_json_fields(&probe, &j);
+        if (has_runtimes) {
+            ferry_json_key(&j, "runtimes");
+            ferry_runtimes_to_json(rt, n_rt, &j);
+        }
+        ferry_json_obj_end(&j);
         printf("%s\n", out.data);
         ferry_buf_free(&out);
     } else {
-        s_print_text(&probe);
+        s_print_text(&probe, rt, n_rt, has_runtimes);
     }
+    ferry_runtimes_free(rt, n_rt);
     ferry_probe_free(&probe);
     return fflush(stdout) == 0 ? FERRY_EXIT_OK : FERRY_EXIT_RUNTIME;
 }

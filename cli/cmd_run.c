@@ -5,6 +5,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "worker/runtimes.h"
 #include "worker/worker.h"
 
 #include <errno.h>
@@ -156,6 +157,17 @@ static int s_run(int argc, char **argv)
         }
         state = tmp_state;
     }
+    /* runtimes are detected (about a second) only when some group requires one */
+    ferry_runtime_t *found = NULL;
+    size_t n_found = 0;
+    for (size_t g = 0; g < plan->n_groups; g++)
+        if (plan->groups[g].req.n_runtimes) {
+            ferry_runtimes_detect(NULL, &found, &n_found);
+            break;
+        }
+    const char **rt_names = ferry_calloc(n_found ? n_found : 1, sizeof *rt_names);
+    for (size_t i = 0; i < n_found; i++)
+        rt_names[i] = found[i].name;
     void *ctx = zmq_ctx_new();
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "inproc://ferry-run-%d", (int)getpid());
@@ -176,7 +188,7 @@ static int s_run(int argc, char **argv)
         char name[96];
         snprintf(name, sizeof name, "run-%d-worker-%d", (int)getpid(), i + 1);
         ferry_worker_opts_t wopts = {.endpoint = endpoint, .zmq_ctx = ctx, .slots = slots, .prefetch = prefetch,
-                                     .name = name};
+                                     .name = name, .runtimes = rt_names, .n_runtimes = n_found};
         threads[i].worker = ferry_worker_new(&wopts, &err);
         if (!threads[i].worker) {
             fprintf(stderr, "ferry run: worker %d: %s\n", i + 1, err.msg);
@@ -204,6 +216,8 @@ out:
         ferry_coordinator_destroy(&c);
     }
     zmq_ctx_term(ctx);
+    free(rt_names);
+    ferry_runtimes_free(found, n_found);
     ferry_plan_destroy(&plan);
     free(text);
     return rc;

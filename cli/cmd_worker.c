@@ -4,6 +4,7 @@
 #include "util/common.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "worker/runtimes.h"
 #include "worker/worker.h"
 
 #include <errno.h>
@@ -17,7 +18,7 @@ static void s_help(void)
 {
     printf("usage: ferry worker --connect ENDPOINT [--slots N] [--prefetch N] [--tag T]...\n"
            "                    [--runtime R]... [--name NAME] [--keys BASE --server-key FILE]\n"
-           "                    [--stay]\n"
+           "                    [--stay] [--no-runtimes]\n"
            "\n"
            "Connect to a coordinator, advertise this machine (ferry probe), tags and runtimes,\n"
            "and run the tasks it sends: echo in this process, everything else in a child\n"
@@ -27,7 +28,10 @@ static void s_help(void)
            "  --slots N         child processes at once (default: number of cores)\n"
            "  --prefetch N      tasks held beyond the running ones (default 16; credit)\n"
            "  --tag T           a tag tasks may require (repeatable)\n"
-           "  --runtime R       a runtime tasks may require (repeatable)\n"
+           "  --runtime R       a runtime tasks may require (repeatable); the runtimes\n"
+           "                    found here (ort-node, ort-python, ort-python-cuda: see\n"
+           "                    ferry probe) are advertised too\n"
+           "  --no-runtimes     skip runtime detection (about a second at start)\n"
            "  --name NAME       stable worker name (default host:pid:random)\n"
            "  --keys BASE       CURVE: this worker's key pair BASE.key (ferry keygen)\n"
            "  --server-key FILE CURVE: the coordinator's public key (its BASE.pub)\n"
@@ -57,10 +61,15 @@ static int s_run(int argc, char **argv)
     ferry_worker_opts_t opts = {.handle_signals = true};
     const char *tags[S_MAX_TAGS], *runtimes[S_MAX_TAGS];
     const char *keys = NULL, *server_key = NULL;
+    bool is_detecting = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--stay")) {
             opts.stay_after_bye = true;
+            continue;
+        }
+        if (!strcmp(a, "--no-runtimes")) {
+            is_detecting = false;
             continue;
         }
         if (i + 1 >= argc)
@@ -93,6 +102,12 @@ static int s_run(int argc, char **argv)
         return ferry_cli_usage_error("worker", "--connect ENDPOINT is required");
     if (!!keys != !!server_key)
         return ferry_cli_usage_error("worker", "--keys and --server-key go together");
+    ferry_runtime_t *found = NULL;
+    size_t n_found = 0;
+    if (is_detecting)
+        ferry_runtimes_detect(NULL, &found, &n_found);
+    for (size_t i = 0; i < n_found && opts.n_runtimes < S_MAX_TAGS; i++)
+        runtimes[opts.n_runtimes++] = found[i].name;
     opts.tags = tags;
     opts.runtimes = runtimes;
     ferry_log_set_role("worker");
@@ -106,6 +121,7 @@ static int s_run(int argc, char **argv)
             rc = ferry_keys_load(server_key, spub, NULL, &err);
         if (rc) {
             fprintf(stderr, "ferry worker: %s\n", err.msg);
+            ferry_runtimes_free(found, n_found);
             return FERRY_EXIT_INPUT;
         }
         opts.public_key = pub;
@@ -113,12 +129,13 @@ static int s_run(int argc, char **argv)
         opts.server_key = spub;
     }
     ferry_worker_t *w = ferry_worker_new(&opts, &err);
-    if (!w) {
+    int rc = FERRY_EXIT_RUNTIME;
+    if (!w)
         fprintf(stderr, "ferry worker: %s\n", err.msg);
-        return FERRY_EXIT_RUNTIME;
-    }
-    int rc = ferry_worker_run(w);
+    else
+        rc = ferry_worker_run(w);
     ferry_worker_destroy(&w);
+    ferry_runtimes_free(found, n_found);
     return rc;
 }
 

@@ -378,7 +378,7 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
     else if (l->attempt_no >= c->plan->max_attempts)
         state = FERRY_TASK_FAILED;
     else {
-        state = FERRY_TASK_PENDING;
+        state = FERRY_TASK_RETRY;
         is_retry = true;
     }
     int rc = ferry_journal_finish(c->journal, l->attempt, l->task, o, state, now);
@@ -447,6 +447,12 @@ static void s_worker_remove(ferry_coordinator_t *c, s_worker_t *w, bool is_lost,
 }
 
 /* ---- message handlers ---------------------------------------------------------------- */
+static int s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
 {
     ferry_msg_hello_t *h = &in->msg.u.hello;
@@ -487,13 +493,32 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
         w->matches[g] = pg ? ferry_requirements_match(&pg->req, h) : true;
         n_match += w->matches[g];
     }
-    /* leases this worker held before a coordinator restart are its again */
-    for (size_t b = 0; b < c->n_buckets; b++)
-        for (s_lease_t *l = c->buckets[b]; l; l = l->next)
-            if (!l->worker && l->worker_id == w->id) {
-                l->worker = w;
-                w->inflight++;
+    /* Leases of this worker name: those it still holds stay (attached again after a
+     * coordinator restart); those it never received end as lost now. O(leases). */
+    if (h->n_attempts)
+        qsort(h->attempts, h->n_attempts, sizeof *h->attempts, s_cmp_u64);
+    for (size_t b = 0; b < c->n_buckets; b++) {
+        s_lease_t **pp = &c->buckets[b];
+        while (*pp) {
+            s_lease_t *l = *pp;
+            if (l->worker_id != w->id || (l->worker && l->worker != w)) {
+                pp = &l->next;
+                continue;
             }
+            if (h->n_attempts &&
+                bsearch(&l->attempt, h->attempts, h->n_attempts, sizeof *h->attempts, s_cmp_u64)) {
+                if (!l->worker) {
+                    l->worker = w;
+                    w->inflight++;
+                }
+                pp = &l->next;
+            } else {
+                *pp = l->next;
+                c->n_leases--;
+                s_lost(c, l, "the worker does not hold this attempt (its TASK was lost in transit)");
+            }
+        }
+    }
     ferry_log(is_new ? FERRY_LOG_INFO : FERRY_LOG_DEBUG, "worker %s %s: %u slots, credit %u, %s, serves %zu of %zu groups",
               w->name, is_new ? "joined" : "said HELLO again", h->slots, h->credit, h->arch ? h->arch : "?", n_match,
               c->n_groups);
@@ -925,7 +950,8 @@ static void s_finish(ferry_coordinator_t *c)
     /* say BYE to every worker, then close */
     for (s_worker_t *w = c->workers; w; w = w->next) {
         ferry_msg_t m = {.cmd = FERRY_CMD_BYE};
-        m.u.bye.reason = c->exit_code == FERRY_EXIT_INTERRUPTED ? "coordinator stopping" : "plan finished";
+        m.u.bye.reason = c->exit_code == FERRY_EXIT_OK || c->exit_code == FERRY_EXIT_FAIL ? FERRY_BYE_FINISHED
+                                                                                        : FERRY_BYE_STOPPING;
         ferry_proto_send(c->router, w->identity, w->identity_len, &m);
     }
     if (!c->is_broken) {
@@ -1117,6 +1143,29 @@ int ferry_coordinator_run(ferry_coordinator_t *c)
 void ferry_coordinator_stop(ferry_coordinator_t *c)
 {
     uv_async_send(&c->stop_async);
+}
+
+int ferry_coordinator_feed(ferry_coordinator_t *c, const void *identity, size_t identity_len, const void *header,
+                           size_t header_len, const void *body, size_t body_len)
+{
+    if (c->is_finished)
+        return 0;
+    ferry_inbound_t in;
+    memset(&in, 0, sizeof in);
+    in.identity_len = FERRY_MIN(identity_len, (size_t)FERRY_PROTO_MAX_IDENTITY);
+    memcpy(in.identity, identity, in.identity_len);
+    ferry_err_t err = {{0}};
+    int rc = body_len > FERRY_PROTO_MAX_BODY ? FERRY_PROTO_EFRAMES
+                                             : ferry_msg_decode(header, header_len, body, body_len, &in.msg, &err);
+    if (ferry_journal_begin(c->journal))
+        s_journal_failed(c);
+    if (rc == 0)
+        s_handle(c, &in);
+    else
+        s_note_bad_frame(c, &in, rc, &err);
+    ferry_msg_clear(&in.msg);
+    s_pump(c, NULL); /* dispatch, commit, send, as after a real receive */
+    return rc;
 }
 
 uint64_t ferry_coordinator_bad_frames(const ferry_coordinator_t *c)

@@ -68,6 +68,13 @@ uint64_t ferry_coordinator_bad_frames(const ferry_coordinator_t *c);
 
 void ferry_coordinator_destroy(ferry_coordinator_t **c_p);
 
+/* Handle one message as if the ROUTER had received it from identity, then run one
+ * scheduling turn (commit, send). For the dispatch fuzz target and tests; the
+ * coordinator must not be running its loop in another thread. Returns 0 when the
+ * message decoded, else its FERRY_PROTO_E* code. */
+int ferry_coordinator_feed(ferry_coordinator_t *c, const void *identity, size_t identity_len, const void *header,
+                           size_t header_len, const void *body, size_t body_len);
+
 /* Read and parse the plan at path, keeping its bytes (the journal stores and hashes
  * them). Returns 0, or -1 with err naming the file (and line, for YAML errors). */
 int ferry_coordinator_load_plan(const char *path, ferry_plan_t **plan, char **text, size_t *len, ferry_err_t *err);

@@ -46,14 +46,13 @@ static const char *s_schema =
     "  created_ms INTEGER);"
     "CREATE TABLE IF NOT EXISTS groups(idx INTEGER PRIMARY KEY, name TEXT NOT NULL, kind INTEGER NOT NULL,"
     "  sleep_ms INTEGER NOT NULL, count INTEGER NOT NULL, first_task INTEGER NOT NULL);"
-    /* state: 0 pending, 1 leased, 2 done, 3 failed */
+    /* state: 0 pending, 1 leased, 2 done, 3 failed, 4 waiting to retry */
     "CREATE TABLE IF NOT EXISTS tasks(id INTEGER PRIMARY KEY, grp INTEGER NOT NULL,"
     "  state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0);"
     /* outcome NULL = open (the lease is in flight); else ferry_outcome_t */
     "CREATE TABLE IF NOT EXISTS attempts(id INTEGER PRIMARY KEY, task INTEGER NOT NULL, worker INTEGER,"
     "  started_ms INTEGER, ended_ms INTEGER, outcome INTEGER, exit_code INTEGER, signal INTEGER,"
     "  elapsed_ms INTEGER, reason TEXT, stderr TEXT, output TEXT);"
-    "CREATE INDEX IF NOT EXISTS attempts_task ON attempts(task);"
     "CREATE TABLE IF NOT EXISTS workers(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     "  first_seen_ms INTEGER, last_seen_ms INTEGER, state TEXT, caps TEXT);"
     "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, ts_ms INTEGER, kind TEXT NOT NULL,"
@@ -90,6 +89,13 @@ static sqlite3_stmt *s_st(ferry_journal_t *j, int which)
 
 ferry_journal_t *ferry_journal_open(const char *dir, bool read_only, ferry_err_t *err)
 {
+    /* No global allocation statistics: they take a mutex on every SQLite malloc. Only
+     * possible before SQLite initialises; later calls fail harmlessly. */
+    static bool is_configured;
+    if (!is_configured) {
+        is_configured = true;
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
     ferry_journal_t *j = ferry_calloc(1, sizeof *j);
     j->is_read_only = read_only;
     if (!read_only) {
@@ -215,7 +221,8 @@ int ferry_journal_setup(ferry_journal_t *j, const char *plan_path, const char *p
         }
         sqlite3_finalize(st);
         *is_resumed = true;
-        return 0;
+        /* retries that were waiting out a backoff when the last coordinator stopped */
+        return s_exec(j, "UPDATE tasks SET state = 0 WHERE state = 4") ? -EIO : 0;
     }
     sqlite3_finalize(st);
     st = NULL;
@@ -463,7 +470,8 @@ int ferry_journal_counts(ferry_journal_t *j, ferry_journal_counts_t *c)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
         switch (sqlite3_column_int(st, 0)) {
-        case FERRY_TASK_PENDING: c->pending += n; break;
+        case FERRY_TASK_PENDING:
+        case FERRY_TASK_RETRY: c->pending += n; break;
         case FERRY_TASK_LEASED: c->leased += n; break;
         case FERRY_TASK_DONE: c->done += n; break;
         case FERRY_TASK_FAILED: c->failed += n; break;
@@ -486,7 +494,7 @@ int ferry_journal_print_status(ferry_journal_t *j, FILE *out)
         fprintf(out, "plan: %s\n", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(j->db,
-                           "SELECT g.name, g.count, sum(t.state = 0), sum(t.state = 1), sum(t.state = 2), "
+                           "SELECT g.name, g.count, sum(t.state IN (0, 4)), sum(t.state = 1), sum(t.state = 2), "
                            "sum(t.state = 3), sum(t.attempts) FROM groups g JOIN tasks t ON t.grp = g.idx "
                            "GROUP BY g.idx ORDER BY g.idx",
                            -1, &st, NULL) != SQLITE_OK)

@@ -32,6 +32,9 @@ typedef enum {
     FERRY_TASK_LEASED = 1,
     FERRY_TASK_DONE = 2,
     FERRY_TASK_FAILED = 3,
+    FERRY_TASK_RETRY = 4, /* waiting out its backoff in the coordinator's memory; a restart
+                             makes it PENDING again (fetch_pending only reads PENDING, so a
+                             task is never both queued for retry and fetched) */
 } ferry_task_state_t;
 
 typedef struct ferry_journal ferry_journal_t;
@@ -96,7 +99,7 @@ typedef struct {
     const char *reason, *stderr_tail, *output; /* NULL ok; truncated to the limits above */
 } ferry_journal_outcome_t;
 
-/* Close an open attempt and set its task's state (DONE, FAILED, or PENDING to retry).
+/* Close an open attempt and set its task's state (DONE, FAILED, or RETRY).
  * Returns 0, or 1 when the attempt was not open for that task (nothing changed). */
 int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_id, const ferry_journal_outcome_t *o,
                          ferry_task_state_t task_state, int64_t now_ms);

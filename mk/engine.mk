@@ -5,3 +5,10 @@ deps: deps-engine
 .PHONY: deps-engine
 deps-engine: deps-runners
 	@echo "engine: ONNX Runtime (oracle and benchmark) comes from runners/ort-node"
+
+# GCC's -O2 vectoriser uses the "very-cheap" cost model: it skips every loop whose trip
+# count is not a known multiple of the vector width, i.e. all of the engine's elementwise
+# kernels. The engine's objects use the "dynamic" model (runtime alias/trip checks).
+ifeq ($(findstring clang,$(CC)),)
+$(BUILD)/obj/model/engine%.o: CFLAGS_ALL += -fvect-cost-model=dynamic
+endif

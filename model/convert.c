@@ -1500,8 +1500,9 @@ static int s_genreg(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
     int32_t np = g->n_params, nr = g->n_rows;
     if (np < 1 || nr < 1)
         return s_unsup(cv, m->line, "a GeneralRegressionModel without parameters");
-    if (g->kind == FERRY_PMML_GR_ORDINAL)
-        return s_unsup(cv, m->line, "GeneralRegressionModel modelType ordinalMultinomial");
+    if (g->kind != FERRY_PMML_GR_REGRESSION && g->kind != FERRY_PMML_GR_GLM && g->kind != FERRY_PMML_GR_MULTINOMIAL)
+        return s_unsup(cv, m->line, "GeneralRegressionModel modelType %s",
+                       g->kind == FERRY_PMML_GR_ORDINAL ? "ordinalMultinomial" : "CoxRegression (or other)");
     /* design matrix X [N, np]: parameter i = product of its PPCells, in the evaluator's order */
     const char **cols = ferry_calloc((size_t)np, sizeof *cols);
     const char *miss = NULL;
@@ -1787,39 +1788,19 @@ static int s_svm(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
         to_a[(size_t)k * (size_t)nc + (size_t)M->alt_class_idx] = 1;
     }
     double *thr = ferry_malloc(sizeof(double) * (size_t)nm);
-    double *kidx = ferry_malloc(sizeof(double) * (size_t)nm);
-    for (int32_t k = 0; k < nm; k++) {
+    for (int32_t k = 0; k < nm; k++)
         thr[k] = s->machines[k].threshold;
-        kidx[k] = k;
-    }
-    int64_t vd[] = {nm, nc}, td[] = {1, nm}, v3[] = {1, nm, nc}, k3[] = {1, nm, 1}, sh[] = {-1, nm, 1};
+    int64_t vd[] = {nm, nc}, td[] = {1, nm};
     const char *is_t = s_bool(cv, OP2("Less", Fm, ferry_cg_const_f64(&cv->g, thr, td, 2)));
     const char *is_a = OP2("Sub", s_k(cv, 1), is_t);
     const char *votes = OP2("Add", OP2("MatMul", is_t, ferry_cg_const_f64(&cv->g, to_t, vd, 2)),
                             OP2("MatMul", is_a, ferry_cg_const_f64(&cv->g, to_a, vd, 2)));
-    /* the evaluator breaks ties by the order in which classes got their first vote:
-     * first[c] = smallest machine index that voted c (nm when none) */
-    const char *shape3 = ferry_cg_const_i64(&cv->g, sh, (int64_t[]){3}, 1);
-    const char *voted = OP2("Add", OP2("Mul", OP2("Reshape", is_t, shape3), ferry_cg_const_f64(&cv->g, to_t, v3, 3)),
-                            OP2("Mul", OP2("Reshape", is_a, shape3), ferry_cg_const_f64(&cv->g, to_a, v3, 3)));
-    const char *when = OP3("Where", OP2("Greater", voted, s_k(cv, 0)), ferry_cg_const_f64(&cv->g, kidx, k3, 3),
-                           s_k(cv, nm));
-    const char *in[] = {when};
-    Onnx__NodeProto *rm = ferry_cg_node(&cv->g, "ReduceMin", NULL, in, 1, NULL);
-    int64_t ax = 1;
-    ferry_cg_attr_ints(rm, "axes", &ax, 1);
-    ferry_cg_attr_int(rm, "keepdims", 0);
-    const char *key = OP2("Sub", OP2("Mul", votes, s_k(cv, nm + 1)), ferry_cg_out(rm));
-    const char *in2[] = {key};
-    Onnx__NodeProto *am = ferry_cg_node(&cv->g, "ArgMax", NULL, in2, 1, NULL);
-    ferry_cg_attr_int(am, "axis", 1);
-    ferry_cg_attr_int(am, "keepdims", 1);
     free(to_t);
     free(to_a);
     free(thr);
-    free(kidx);
-    res->probs = OP2("Div", votes, s_k(cv, nm));
-    res->cls = s_nan_if(cv, s_isnan(cv, s_col(cv, Fm, 0)), s_cast(cv, ferry_cg_out(am), S_ONNX_DOUBLE));
+    /* the label: most votes, a tie to the category listed first (libsvm's rule, as the
+     * evaluator): ArgMax of the vote shares, which keeps the first maximum */
+    res->probs = s_nan_if(cv, s_isnan(cv, s_col(cv, Fm, 0)), OP2("Div", votes, s_k(cv, nm)));
     return cv->rc;
 }
 
@@ -2193,7 +2174,8 @@ int ferry_convert_pmml(const ferry_pmml_t *pmml, const char *name, const ferry_c
     const char **extra_vals = ferry_calloc((size_t)pmml->n_columns + 1, sizeof(char *));
     ferry_buf_t man = FERRY_BUF_INIT;
     if (m->function != FERRY_PMML_FN_CLASSIFICATION && m->function != FERRY_PMML_FN_REGRESSION) {
-        s_unsup(cv, m->line, "a %s model of functionName clustering", ferry_pmml_model_type_name(m->type));
+        s_unsup(cv, m->line, "a %s whose functionName is neither regression nor classification",
+                ferry_pmml_model_type_name(m->type));
         goto out;
     }
     s_res_t *r = s_model(cv, 0);

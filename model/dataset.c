@@ -3,6 +3,7 @@
 #include "util/file.h"
 #include "util/mem.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,4 +207,81 @@ size_t ferry_csv_offset(const ferry_csv_t *c)
 bool ferry_csv_is_missing(const char *s, size_t len)
 {
     return len == 0 || (len == 2 && s[0] == 'N' && s[1] == 'A') || (len == 3 && !memcmp(s, "N/A", 3));
+}
+
+#define S_MAX_NUMBER_TEXT 400 /* longer cells are not numbers we accept */
+
+bool ferry_parse_double(const char *s, size_t len, double *out)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' || s[len - 1] == '\n'))
+        len--;
+    if (!len || len > S_MAX_NUMBER_TEXT)
+        return false;
+    /* fast path: [+-]digits[.digits][(e|E)[+-]digits] with at most 15 significant digits */
+    size_t i = 0;
+    bool is_negative = false;
+    if (s[i] == '+' || s[i] == '-')
+        is_negative = s[i++] == '-';
+    uint64_t mant = 0;
+    int digits = 0, frac = 0, exp10 = 0;
+    bool any = false, is_fast = true;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        any = true;
+        if (mant || s[i] != '0')
+            digits++;
+        mant = mant * 10 + (uint64_t)(s[i] - '0');
+        if (digits > 15) {
+            is_fast = false;
+            break;
+        }
+    }
+    if (is_fast && i < len && s[i] == '.') {
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            any = true;
+            if (mant || s[i] != '0')
+                digits++;
+            mant = mant * 10 + (uint64_t)(s[i] - '0');
+            frac++;
+            if (digits > 15) {
+                is_fast = false;
+                break;
+            }
+        }
+    }
+    if (is_fast && any && i < len && (s[i] == 'e' || s[i] == 'E')) {
+        size_t k = i + 1;
+        bool is_eneg = false;
+        if (k < len && (s[k] == '+' || s[k] == '-'))
+            is_eneg = s[k++] == '-';
+        int e = 0;
+        size_t start = k;
+        for (; k < len && s[k] >= '0' && s[k] <= '9' && e < 10000; k++)
+            e = e * 10 + (s[k] - '0');
+        if (k == start)
+            is_fast = false;
+        exp10 = is_eneg ? -e : e;
+        i = k;
+    }
+    if (is_fast && any && i == len) {
+        int e = exp10 - frac;
+        if (e >= -22 && e <= 22) {
+            double v = (double)mant; /* exact: mant < 10^15 < 2^53 */
+            v = e >= 0 ? v * pow10[e] : v / pow10[-e];
+            *out = is_negative ? -v : v;
+            return true;
+        }
+    }
+    char buf[S_MAX_NUMBER_TEXT + 1];
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    double v = strtod(buf, &end);
+    if (end == buf || *end)
+        return false;
+    *out = v;
+    return true;
 }

@@ -40,6 +40,12 @@ const char *ferry_csv_data(const ferry_csv_t *csv, size_t *len);
 /* Byte offset where the next record starts. */
 size_t ferry_csv_offset(const ferry_csv_t *csv);
 
+/* Parse a whole cell as a double, exactly like strtod (same acceptance, same correctly
+ * rounded value), ignoring surrounding blanks. Plain decimals of up to 15 significant
+ * digits take a fast exact path (Clinger: one IEEE multiply or divide by an exact power
+ * of ten); anything else goes to strtod. Returns false when the cell is not a number. */
+bool ferry_parse_double(const char *s, size_t len, double *out);
+
 /* The missing-value convention of ferry score: empty, "NA" or "N/A". */
 bool ferry_csv_is_missing(const char *cell, size_t len);
 

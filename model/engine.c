@@ -31,6 +31,8 @@ struct ferry_engine {
     const Onnx__ModelProto *model;
     s_slot_t *slots;
     int n_slots, cap_slots;
+    int *index;          /* hash table of slot numbers, -1 = empty */
+    size_t index_cap;    /* a power of two */
     ferry_node_t *nodes;
     int n_nodes;
     s_io_t *inputs;
@@ -42,7 +44,8 @@ struct ferry_engine {
 };
 
 static const ferry_op_def_t *const s_tables[] = {ferry_engine_ops_math, ferry_engine_ops_shape,
-                                                 ferry_engine_ops_nn, ferry_engine_ops_ml};
+                                                 ferry_engine_ops_nn, ferry_engine_ops_ml,
+                                                 ferry_engine_ops_index};
 
 static bool s_domain_eq(const char *a, const char *b)
 {
@@ -255,14 +258,35 @@ int ferry_op_axis(const ferry_node_t *n, int64_t axis, int rank, int *out, ferry
 
 /* ---- plan ---------------------------------------------------------------------------------- */
 
+/* Value names -> slots: an open-addressing hash table (FNV-1a), rebuilt at 2x growth, so
+ * planning a graph is O(values) even for hostile models with 10^6 nodes. */
+static uint64_t s_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
 static int s_slot_find(const ferry_engine_t *e, const char *name)
 {
-    /* O(slots) per lookup: only at plan time. Graphs here are small (<= 10^4 values);
-     * a hash map would be the fix for very large graphs. */
-    for (int i = 0; i < e->n_slots; i++)
-        if (!strcmp(e->slots[i].name, name))
-            return i;
-    return -1;
+    if (!e->index_cap)
+        return -1;
+    for (size_t i = s_hash(name) & (e->index_cap - 1);; i = (i + 1) & (e->index_cap - 1)) {
+        int s = e->index[i];
+        if (s < 0)
+            return -1;
+        if (!strcmp(e->slots[s].name, name))
+            return s;
+    }
+}
+
+static void s_index_put(ferry_engine_t *e, int slot)
+{
+    size_t i = s_hash(e->slots[slot].name) & (e->index_cap - 1);
+    while (e->index[i] >= 0)
+        i = (i + 1) & (e->index_cap - 1);
+    e->index[i] = slot;
 }
 
 static int s_slot_add(ferry_engine_t *e, const char *name)
@@ -275,7 +299,19 @@ static int s_slot_add(ferry_engine_t *e, const char *name)
     memset(s, 0, sizeof(*s));
     s->name = ferry_strdup(name);
     s->tensor = ferry_tensor_new();
-    return e->n_slots++;
+    int slot = e->n_slots++;
+    if ((size_t)e->n_slots * 2 > e->index_cap) { /* keep the load factor <= 1/2 */
+        free(e->index);
+        e->index_cap = e->index_cap ? 2 * e->index_cap : 128;
+        e->index = ferry_malloc(sizeof(int) * e->index_cap);
+        for (size_t i = 0; i < e->index_cap; i++)
+            e->index[i] = -1;
+        for (int k = 0; k < e->n_slots; k++)
+            s_index_put(e, k);
+    } else {
+        s_index_put(e, slot);
+    }
+    return slot;
 }
 
 static int s_model_opset(const Onnx__ModelProto *m, const char *domain)
@@ -329,6 +365,7 @@ void ferry_engine_destroy(ferry_engine_t **self_p)
         ferry_tensor_destroy(&e->slots[i].tensor);
     }
     free(e->slots);
+    free(e->index);
     for (int i = 0; i < e->n_scratch; i++)
         ferry_tensor_destroy(&e->scratch[i]);
     free(e->scratch);
@@ -368,6 +405,8 @@ static int s_plan_node(ferry_engine_t *e, ferry_node_t *n, const Onnx__NodeProto
         return ferry_err(err, "node '%.80s': operator %s of domain '%s' (opset %d) is not supported by ferry's "
                               "engine", n->name, np->op_type, *domain ? domain : "ai.onnx", opset);
     }
+    if (np->n_output < 1)
+        return ferry_err(err, "node '%.80s' (%s) has no outputs", n->name, np->op_type);
     n->def = def;
     n->opset = opset;
     n->n_in = (int)np->n_input;
@@ -601,9 +640,19 @@ int ferry_engine_run(ferry_engine_t *self, ferry_err_t *err)
         ferry_node_t *n = &self->nodes[i];
         if (n->is_folded)
             continue;
+        uint64_t before[FERRY_ENGINE_CHECKED_OUTPUTS];
+        int checked = n->n_out < FERRY_ENGINE_CHECKED_OUTPUTS ? n->n_out : FERRY_ENGINE_CHECKED_OUTPUTS;
+        for (int k = 0; k < checked; k++)
+            before[k] = n->out[k]->writes;
         int rc = n->def->run(n, err);
         if (rc < 0)
             return rc == FERRY_ENGINE_EUNSUPPORTED ? rc : FERRY_ENGINE_EINVALID;
+        /* an output the operator did not produce (the node declares more outputs than the
+         * operator has) must not reach a consumer as a stale or empty value */
+        for (int k = 0; k < checked; k++)
+            if (n->out[k]->writes == before[k] && n->proto->output[k] && *n->proto->output[k])
+                return ferry_op_fail(n, err, "output %d ('%.80s') was not produced: the operator has fewer outputs "
+                                             "than the node declares", k, n->proto->output[k]);
         if (n->bad_attr) /* an attribute read at run time had the wrong type */
             return ferry_op_fail(n, err, "attribute '%.80s' has the wrong type", n->bad_attr);
     }

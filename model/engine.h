@@ -27,6 +27,7 @@
 /* Plan limits: a hostile model is refused before it can exhaust memory. */
 #define FERRY_ENGINE_MAX_NODES 1000000
 #define FERRY_ENGINE_MAX_NODE_IO 4096
+#define FERRY_ENGINE_CHECKED_OUTPUTS 64 /* outputs per node verified as produced each run */
 
 typedef struct ferry_engine ferry_engine_t;
 

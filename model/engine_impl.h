@@ -47,6 +47,7 @@ extern const ferry_op_def_t ferry_engine_ops_math[];
 extern const ferry_op_def_t ferry_engine_ops_shape[];
 extern const ferry_op_def_t ferry_engine_ops_nn[];
 extern const ferry_op_def_t ferry_engine_ops_ml[];
+extern const ferry_op_def_t ferry_engine_ops_index[];
 
 /* ---- attributes (read at prepare time) ------------------------------------------------ */
 /* The attribute, or NULL. */

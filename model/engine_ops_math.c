@@ -60,8 +60,35 @@ static inline uint64_t s_f2u(double v)
     return (uint64_t)v;
 }
 
+#define S_CONVERT_LOOP(TD, TS)                                                                            \
+    do {                                                                                                  \
+        TD *restrict d_ = dst;                                                                            \
+        const TS *restrict s_ = src;                                                                      \
+        for (int64_t i = 0; i < count; i++)                                                               \
+            d_[i] = (TD)s_[i];                                                                            \
+        return;                                                                                           \
+    } while (0)
+
 void ferry_convert_elems(void *dst, int32_t dt, const void *src, int32_t st, int64_t count)
 {
+    /* fast paths for the conversions hot loops use (all exact or IEEE-rounded in C) */
+    if (dt == st && ferry_dtype_size(dt) && dt != FERRY_DT_STRING && dt != FERRY_DT_BOOL) {
+        if (count > 0)
+            memmove(dst, src, (size_t)count * ferry_dtype_size(dt));
+        return;
+    }
+    if (dt == FERRY_DT_DOUBLE && st == FERRY_DT_FLOAT)
+        S_CONVERT_LOOP(double, float);
+    if (dt == FERRY_DT_FLOAT && st == FERRY_DT_DOUBLE)
+        S_CONVERT_LOOP(float, double);
+    if (dt == FERRY_DT_DOUBLE && st == FERRY_DT_INT64)
+        S_CONVERT_LOOP(double, int64_t);
+    if (dt == FERRY_DT_DOUBLE && st == FERRY_DT_INT32)
+        S_CONVERT_LOOP(double, int32_t);
+    if (dt == FERRY_DT_INT64 && st == FERRY_DT_INT32)
+        S_CONVERT_LOOP(int64_t, int32_t);
+    if (dt == FERRY_DT_FLOAT && st == FERRY_DT_INT64)
+        S_CONVERT_LOOP(float, int64_t);
     for (int64_t i = 0; i < count; i++) {
         /* read as the widest exact form */
         double fv = 0;

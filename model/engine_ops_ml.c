@@ -376,11 +376,20 @@ typedef struct {
     int32_t next[2];    /* [0] false, [1] true: >= 0 node index, < 0 leaf -(index + 1) */
     uint8_t mode;
     uint8_t is_missing_true;
-    int32_t set_start, set_count; /* MEMBER: range in forest->members */
-} s_tnode_t;
+} s_tnode_t; /* 24 bytes: a cache line holds most of a path's top */
+
+/* The fast form for the common case -- float input, float thresholds, every branch LEQ
+ * without missing tracking: 16 bytes a node, compared in float (exact: the thresholds
+ * are floats, so (float)x <= t decides as (double)x <= (double)t). */
+typedef struct {
+    float value;
+    int32_t feature;
+    int32_t next[2];
+} s_fnode_t;
 
 typedef struct {
     s_tnode_t *nodes;
+    s_fnode_t *fnodes; /* NULL unless the fast form applies */
     int32_t n_nodes;
     int32_t *leaf_start, *leaf_count; /* per leaf: range in targets/weights */
     int32_t n_leaves;
@@ -389,6 +398,10 @@ typedef struct {
     int32_t *roots;
     int32_t n_trees;
     double *members;
+    int32_t *set_start, *set_count; /* per node, MEMBER only: range in members */
+    double *acc;       /* [rows, n_targets] accumulators, reused across runs */
+    uint8_t *has;
+    int64_t acc_cap;
     int64_t n_targets;
     int agg, post;
     double *base;
@@ -405,20 +418,26 @@ static void s_forest_free(void *p)
 {
     s_forest_t *f = p;
     free(f->nodes);
+    free(f->fnodes);
     free(f->leaf_start);
     free(f->leaf_count);
     free(f->targets);
     free(f->weights);
     free(f->roots);
     free(f->members);
+    free(f->set_start);
+    free(f->set_count);
+    free(f->acc);
+    free(f->has);
     free(f->base);
     s_labels_free(&f->labels);
     free(f);
 }
 
 /* Check that following children from every root reaches each node and leaf at most once:
- * the structure is a forest, so evaluation terminates. */
-static int s_forest_check(ferry_node_t *n, s_forest_t *f, ferry_err_t *err)
+ * the structure is a forest, so evaluation terminates. With is_complete, every node and
+ * leaf must also be reached (the legacy encoding lists exactly the trees' nodes). */
+static int s_forest_check(ferry_node_t *n, s_forest_t *f, bool is_complete, ferry_err_t *err)
 {
     uint8_t *seen_node = ferry_calloc((size_t)f->n_nodes + 1, 1), *seen_leaf = ferry_calloc((size_t)f->n_leaves + 1, 1);
     int32_t *stack = ferry_malloc(sizeof(int32_t) * ((size_t)f->n_nodes + 2));
@@ -451,9 +470,29 @@ static int s_forest_check(ferry_node_t *n, s_forest_t *f, ferry_err_t *err)
             stack[sp++] = f->nodes[i].next[1];
         }
     }
+    for (int32_t i = 0; rc == 0 && is_complete && i < f->n_nodes; i++)
+        if (!seen_node[i])
+            rc = ferry_op_fail(n, err, "branch node %d is not reachable from its tree's root", i);
+    for (int32_t i = 0; rc == 0 && is_complete && i < f->n_leaves; i++)
+        if (!seen_leaf[i])
+            rc = ferry_op_fail(n, err, "leaf %d is not reachable from its tree's root", i);
     free(seen_node);
     free(seen_leaf);
     free(stack);
+    if (rc == 0 && f->is_simple && !f->fnodes) {
+        bool is_float_exact = true;
+        for (int32_t i = 0; i < f->n_nodes && is_float_exact; i++)
+            is_float_exact = (double)(float)f->nodes[i].value == f->nodes[i].value;
+        if (is_float_exact) {
+            f->fnodes = ferry_malloc(sizeof(s_fnode_t) * ((size_t)f->n_nodes + 1));
+            for (int32_t i = 0; i < f->n_nodes; i++) {
+                f->fnodes[i].value = (float)f->nodes[i].value;
+                f->fnodes[i].feature = f->nodes[i].feature;
+                f->fnodes[i].next[0] = f->nodes[i].next[0];
+                f->fnodes[i].next[1] = f->nodes[i].next[1];
+            }
+        }
+    }
     return rc;
 }
 
@@ -669,7 +708,7 @@ static int s_forest_compile_legacy(ferry_node_t *n, s_forest_t *f, bool is_class
             goto out;
         }
     }
-    rc = s_forest_check(n, f, err);
+    rc = s_forest_check(n, f, true, err);
 out:
     free(values);
     free(wts);
@@ -756,13 +795,14 @@ static int s_prep_tree_ensemble(ferry_node_t *n, ferry_err_t *err)
     if (agg < 0 || agg > 3)
         return ferry_op_fail(n, err, "aggregate_function %lld is not one of 0..3", (long long)agg);
     f->agg = (int)agg; /* same numbering: 0 AVERAGE, 1 SUM, 2 MIN, 3 MAX */
-    static const int post_map[] = {S_PT_NONE, S_PT_SOFTMAX, S_PT_LOGISTIC, S_PT_SOFTMAX_ZERO, S_PT_PROBIT};
     if (post < 0 || post > 4)
         return ferry_op_fail(n, err, "post_transform %lld is not one of 0..4", (long long)post);
-    f->post = post_map[post];
-    if (f->post == S_PT_PROBIT || (f->n_targets == 1 && f->post != S_PT_NONE)) {
-        ferry_op_fail(n, err, "post_transform %lld with %lld target(s) is not supported", (long long)post,
-                      (long long)f->n_targets);
+    f->post = S_PT_NONE;
+    if (post != 0) {
+        /* ONNX numbers these 1 SOFTMAX, 2 LOGISTIC, 3 SOFTMAX_ZERO, 4 PROBIT; ONNX Runtime
+         * 1.30 reads 1 as LOGISTIC (its internal order). No answer satisfies both. */
+        ferry_op_fail(n, err, "post_transform %lld is read differently by ONNX and ONNX Runtime; refused as "
+                              "ambiguous (apply Softmax/Sigmoid as separate nodes)", (long long)post);
         return FERRY_ENGINE_EUNSUPPORTED;
     }
     if (!splits_p || !modes_p || !weights_p)
@@ -817,8 +857,11 @@ static int s_prep_tree_ensemble(ferry_node_t *n, ferry_err_t *err)
     }
     f->is_simple = true;
     int64_t member_pos = 0;
-    if (members_p)
+    if (members_p) {
         f->members = ferry_malloc(sizeof(double) * (size_t)(members.count + 1));
+        f->set_start = ferry_calloc(count + 1, sizeof(int32_t));
+        f->set_count = ferry_calloc(count + 1, sizeof(int32_t));
+    }
     for (size_t i = 0; i < count; i++) {
         s_tnode_t *t = &f->nodes[i];
         int64_t m = ferry_tensor_get_i64(&modes, (int64_t)i);
@@ -841,10 +884,10 @@ static int s_prep_tree_ensemble(ferry_node_t *n, ferry_err_t *err)
                 ferry_op_fail(n, err, "node %zu is BRANCH_MEMBER but membership_values is missing", i);
                 goto out;
             }
-            t->set_start = (int32_t)member_pos;
+            f->set_start[i] = (int32_t)member_pos;
             while (member_pos < members.count && !isnan(ferry_tensor_get_f64(&members, member_pos)))
                 f->members[member_pos] = ferry_tensor_get_f64(&members, member_pos), member_pos++;
-            t->set_count = (int32_t)(member_pos - t->set_start);
+            f->set_count[i] = (int32_t)(member_pos - f->set_start[i]);
             member_pos++; /* the NaN separator */
         }
         for (int side = 0; side < 2; side++) {
@@ -871,7 +914,7 @@ static int s_prep_tree_ensemble(ferry_node_t *n, ferry_err_t *err)
         else
             f->roots[f->n_trees++] = (int32_t)root;
     }
-    rc = s_forest_check(n, f, err);
+    rc = s_forest_check(n, f, false, err);
 out:
     ferry_tensor_clear(&splits);
     ferry_tensor_clear(&modes);
@@ -906,8 +949,8 @@ static inline int32_t s_tree_leaf(const s_forest_t *f, int32_t i, const double *
             case S_M_NEQ: c = v != t->value; break;
             default: {
                 c = false;
-                for (int32_t k = 0; k < t->set_count; k++)
-                    if (f->members[t->set_start + k] == v) {
+                for (int32_t k = 0; k < f->set_count[i]; k++)
+                    if (f->members[f->set_start[i] + k] == v) {
                         c = true;
                         break;
                     }
@@ -919,31 +962,113 @@ static inline int32_t s_tree_leaf(const s_forest_t *f, int32_t i, const double *
     return -i - 1;
 }
 
-/* Aggregated scores of row x into v[n_targets] (base values not yet added). */
-static void s_forest_row(const s_forest_t *f, const double *x, double *v, uint8_t *has)
+static inline void s_accumulate(const s_forest_t *f, int32_t leaf, double *v, uint8_t *has)
 {
-    int64_t nt = f->n_targets;
-    for (int64_t k = 0; k < nt; k++) {
-        v[k] = 0;
-        has[k] = 0;
+    int32_t s = f->leaf_start[leaf], e = s + f->leaf_count[leaf];
+    for (int32_t w = s; w < e; w++) {
+        int32_t k = f->targets[w];
+        double val = f->weights[w];
+        switch (f->agg) {
+        case S_AGG_MIN: v[k] = has[k] && v[k] <= val ? v[k] : val; break;
+        case S_AGG_MAX: v[k] = has[k] && v[k] >= val ? v[k] : val; break;
+        default: v[k] += val; break;
+        }
+        has[k] = 1;
     }
+}
+
+#define S_TREE_LANES 8 /* rows walked through one tree together */
+
+static inline int32_t s_tree_leaf_f32(const s_fnode_t *nodes, int32_t i, const float *x)
+{
+    while (i >= 0) {
+        const s_fnode_t *t = &nodes[i];
+        i = t->next[x[t->feature] <= t->value];
+    }
+    return -i - 1;
+}
+
+/* Aggregated scores of all rows into f->acc[rows, n_targets] (base values not yet added).
+ * Trees outer, rows inner: one tree's nodes stay in cache while every row walks it.
+ * Xf (float input) is used with the fast node form, else X (double). */
+static void s_forest_rows(s_forest_t *f, const double *X, const float *Xf, int64_t rows, int64_t cols)
+{
+    int64_t nt = f->n_targets, need = rows * nt;
+    if (need > f->acc_cap) {
+        free(f->acc);
+        free(f->has);
+        f->acc_cap = need;
+        f->acc = ferry_malloc(sizeof(double) * (size_t)need);
+        f->has = ferry_malloc((size_t)need);
+    }
+    memset(f->acc, 0, sizeof(double) * (size_t)need);
+    memset(f->has, 0, (size_t)need);
     for (int32_t t = 0; t < f->n_trees; t++) {
-        int32_t leaf = s_tree_leaf(f, f->roots[t], x);
-        int32_t s = f->leaf_start[leaf], e = s + f->leaf_count[leaf];
-        for (int32_t w = s; w < e; w++) {
-            int32_t k = f->targets[w];
-            double val = f->weights[w];
-            switch (f->agg) {
-            case S_AGG_MIN: v[k] = has[k] && v[k] <= val ? v[k] : val; break;
-            case S_AGG_MAX: v[k] = has[k] && v[k] >= val ? v[k] : val; break;
-            default: v[k] += val; break;
+        int32_t root = f->roots[t];
+        if (Xf && rows >= S_TREE_LANES) {
+            /* S_TREE_LANES rows walk the tree in lockstep: their node fetches are
+             * independent, so the CPU overlaps the cache misses of one walk with another */
+            int64_t r = 0;
+            for (; r + S_TREE_LANES <= rows; r += S_TREE_LANES) {
+                int32_t idx[S_TREE_LANES];
+                const float *xr[S_TREE_LANES];
+                for (int b = 0; b < S_TREE_LANES; b++) {
+                    idx[b] = root;
+                    xr[b] = Xf + (r + b) * cols;
+                }
+                bool is_active = root >= 0;
+                while (is_active) {
+                    is_active = false;
+                    for (int b = 0; b < S_TREE_LANES; b++) {
+                        if (idx[b] < 0)
+                            continue;
+                        const s_fnode_t *nd = &f->fnodes[idx[b]];
+                        idx[b] = nd->next[xr[b][nd->feature] <= nd->value];
+                        is_active |= idx[b] >= 0;
+                    }
+                }
+                for (int b = 0; b < S_TREE_LANES; b++)
+                    s_accumulate(f, -idx[b] - 1, f->acc + (r + b) * nt, f->has + (r + b) * nt);
             }
-            has[k] = 1;
+            for (; r < rows; r++)
+                s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
+        } else if (Xf) {
+            for (int64_t r = 0; r < rows; r++)
+                s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
+        } else if (f->is_simple && rows >= S_TREE_LANES) {
+            /* the same lockstep walk over double inputs and thresholds */
+            int64_t r = 0;
+            for (; r + S_TREE_LANES <= rows; r += S_TREE_LANES) {
+                int32_t idx[S_TREE_LANES];
+                const double *xr[S_TREE_LANES];
+                for (int b = 0; b < S_TREE_LANES; b++) {
+                    idx[b] = root;
+                    xr[b] = X + (r + b) * cols;
+                }
+                bool is_active = root >= 0;
+                while (is_active) {
+                    is_active = false;
+                    for (int b = 0; b < S_TREE_LANES; b++) {
+                        if (idx[b] < 0)
+                            continue;
+                        const s_tnode_t *nd = &f->nodes[idx[b]];
+                        idx[b] = nd->next[xr[b][nd->feature] <= nd->value];
+                        is_active |= idx[b] >= 0;
+                    }
+                }
+                for (int b = 0; b < S_TREE_LANES; b++)
+                    s_accumulate(f, -idx[b] - 1, f->acc + (r + b) * nt, f->has + (r + b) * nt);
+            }
+            for (; r < rows; r++)
+                s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
+        } else {
+            for (int64_t r = 0; r < rows; r++)
+                s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
         }
     }
     if (f->agg == S_AGG_AVERAGE && f->n_trees > 0)
-        for (int64_t k = 0; k < nt; k++)
-            v[k] /= f->n_trees;
+        for (int64_t k = 0; k < need; k++)
+            f->acc[k] /= f->n_trees;
 }
 
 static int s_run_tree(ferry_node_t *n, ferry_err_t *err)
@@ -954,9 +1079,17 @@ static int s_run_tree(ferry_node_t *n, ferry_err_t *err)
     if (x && f->out_dtype && x->dtype != f->out_dtype)
         return ferry_op_fail(n, err, "X has type %s, the splits are %s", ferry_dtype_name(x->dtype),
                              ferry_dtype_name(f->out_dtype));
-    const double *X = x ? s_rows_f64(n, x, &rows, &cols, &n->tmp[0], err) : NULL;
-    if (!X)
+    if (!x)
         return -1;
+    const double *X = NULL;
+    const float *Xf = NULL;
+    if (f->fnodes && x->dtype == FERRY_DT_FLOAT && (x->ndim == 1 || x->ndim == 2)) {
+        Xf = x->data;
+        rows = x->ndim == 1 ? 1 : x->dims[0];
+        cols = x->dims[x->ndim - 1];
+    } else if (!(X = s_rows_f64(n, x, &rows, &cols, &n->tmp[0], err))) {
+        return -1;
+    }
     if (f->n_nodes > 0 && f->max_feature >= cols)
         return ferry_op_fail(n, err, "the trees use feature %d, the input has %lld columns", f->max_feature,
                              (long long)cols);
@@ -974,10 +1107,9 @@ static int s_run_tree(ferry_node_t *n, ferry_err_t *err)
     int32_t zt = f->out_dtype ? f->out_dtype : FERRY_DT_FLOAT;
     if (ferry_tensor_reshape(z, zt, 2, zd, err) < 0)
         return -1;
-    double vb[64], *v = nt <= 64 ? vb : ferry_malloc(sizeof(double) * (size_t)nt);
-    uint8_t hb[64], *has = nt <= 64 ? hb : ferry_malloc((size_t)nt);
+    s_forest_rows(f, X, Xf, rows, cols);
     for (int64_t r = 0; r < rows; r++) {
-        s_forest_row(f, X + r * cols, v, has);
+        double *v = f->acc + r * nt;
         if (f->is_classifier && f->is_binary_single) {
             /* binary convention: one accumulated score s (whichever class id carries it) */
             double s = v[0] + v[1];
@@ -1018,10 +1150,6 @@ static int s_run_tree(ferry_node_t *n, ferry_err_t *err)
             for (int64_t k = 0; k < zcols; k++)
                 ((float *)z->data)[r * zcols + k] = (float)v[k];
     }
-    if (v != vb)
-        free(v);
-    if (has != hb)
-        free(has);
     return 0;
 }
 

@@ -19,31 +19,94 @@
 #define S_CLONES
 #endif
 
-/* C[m,n] (+)= A[m,k] * B[k,n], all row-major contiguous; C is overwritten. */
+#define S_GEMM_ROWS 4  /* rows of A per micro-tile */
+#define S_GEMM_COLS 32 /* columns of B per micro-tile: 4 x 32 float accumulators fit registers */
+
+/* 16 floats: GCC lowers it to one zmm, two ymm or four xmm registers per clone. */
+typedef float s_v16 __attribute__((vector_size(64)));
+
+/* unaligned load; a macro, as a function returning s_v16 would change the ABI per clone */
+#define S_LOAD16(dst, p) memcpy(&(dst), (p), sizeof(s_v16))
+
+/* One 4 x 32 tile of C from 4 rows of A and a 32-column panel of B (row stride ldb):
+ * eight vector accumulators held in registers across the whole K loop. */
+S_CLONES static void s_tile_4x32(const float *restrict a, int64_t lda, const float *restrict b, int64_t ldb,
+                                 float *restrict c, int64_t ldc, int64_t K)
+{
+    s_v16 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
+    for (int64_t k = 0; k < K; k++) {
+        s_v16 b0, b1;
+        S_LOAD16(b0, b + k * ldb);
+        S_LOAD16(b1, b + k * ldb + 16);
+        float x0 = a[k], x1 = a[lda + k], x2 = a[2 * lda + k], x3 = a[3 * lda + k];
+        c00 += x0 * b0;
+        c01 += x0 * b1;
+        c10 += x1 * b0;
+        c11 += x1 * b1;
+        c20 += x2 * b0;
+        c21 += x2 * b1;
+        c30 += x3 * b0;
+        c31 += x3 * b1;
+    }
+    memcpy(c, &c00, 64);
+    memcpy(c + 16, &c01, 64);
+    memcpy(c + ldc, &c10, 64);
+    memcpy(c + ldc + 16, &c11, 64);
+    memcpy(c + 2 * ldc, &c20, 64);
+    memcpy(c + 2 * ldc + 16, &c21, 64);
+    memcpy(c + 3 * ldc, &c30, 64);
+    memcpy(c + 3 * ldc + 16, &c31, 64);
+}
+
+/* dot product of two contiguous float vectors, 16 lanes at a time */
+static inline float s_dot16(const float *restrict a, const float *restrict b, int64_t K)
+{
+    s_v16 acc = {0};
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        s_v16 x, y;
+        S_LOAD16(x, a + k);
+        S_LOAD16(y, b + k);
+        acc += x * y;
+    }
+    float sum = 0;
+    for (int q = 0; q < 16; q++)
+        sum += acc[q];
+    for (; k < K; k++)
+        sum += a[k] * b[k];
+    return sum;
+}
+
+#define S_GEMM_STACK_FLOATS 4096
+
+/* C[m,n] = A[m,k] * B[k,n], all row-major contiguous. Full 4 x 32 tiles go through the
+ * register kernel; the last N % 32 columns are dot products against a transposed copy of
+ * that panel of B (narrow outputs such as a regression head are common); the last M % 4
+ * rows use the i-k-j row loop. */
 S_CLONES static void s_gemm_f32(const float *restrict A, const float *restrict B, float *restrict C, int64_t M,
                                 int64_t K, int64_t N)
 {
-    int64_t i = 0;
-    for (; i + 4 <= M; i += 4) {
-        float *c0 = C + i * N, *c1 = c0 + N, *c2 = c1 + N, *c3 = c2 + N;
-        const float *a0 = A + i * K, *a1 = a0 + K, *a2 = a1 + K, *a3 = a2 + K;
-        memset(c0, 0, sizeof(float) * (size_t)(4 * N));
-        for (int64_t k = 0; k < K; k++) {
-            const float *b = B + k * N;
-            float x0 = a0[k], x1 = a1[k], x2 = a2[k], x3 = a3[k];
-            for (int64_t j = 0; j < N; j++) {
-                float bj = b[j];
-                c0[j] += x0 * bj;
-                c1[j] += x1 * bj;
-                c2[j] += x2 * bj;
-                c3[j] += x3 * bj;
-            }
-        }
+    int64_t m4 = M - M % S_GEMM_ROWS, n32 = N - N % S_GEMM_COLS, nrem = N - n32;
+    for (int64_t i = 0; i < m4; i += S_GEMM_ROWS)
+        for (int64_t j = 0; j < n32; j += S_GEMM_COLS)
+            s_tile_4x32(A + i * K, K, B + j, N, C + i * N + j, N, K);
+    if (nrem > 0 && m4 > 0) {
+        float stack_bt[S_GEMM_STACK_FLOATS];
+        float *bt = K * nrem <= S_GEMM_STACK_FLOATS ? stack_bt : ferry_malloc(sizeof(float) * (size_t)(K * nrem));
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t j = 0; j < nrem; j++)
+                bt[j * K + k] = B[k * N + n32 + j];
+        for (int64_t i = 0; i < m4; i++)
+            for (int64_t j = 0; j < nrem; j++)
+                C[i * N + n32 + j] = s_dot16(A + i * K, bt + j * K, K);
+        if (bt != stack_bt)
+            free(bt);
     }
-    for (; i < M; i++) {
+    for (int64_t i = m4; i < M; i++) {
         float *c = C + i * N;
         const float *a = A + i * K;
-        memset(c, 0, sizeof(float) * (size_t)N);
+        for (int64_t j = 0; j < N; j++)
+            c[j] = 0;
         for (int64_t k = 0; k < K; k++) {
             const float *b = B + k * N;
             float x = a[k];
@@ -206,9 +269,7 @@ static int s_prep_gemm(ferry_node_t *n, ferry_err_t *err)
     n->fa[1] = ferry_attr_float(n, "beta", 1.0f);
     n->ia[0] = ferry_attr_int(n, "transA", 0);
     n->ia[1] = ferry_attr_int(n, "transB", 0);
-    if (n->opset < 7 && ferry_attr_int(n, "broadcast", 0) == 0 && ferry_attr(n, "broadcast")) {
-        /* legacy: C had to match exactly without broadcast=1; broadcasting is a superset */
-    }
+    /* opset 6's broadcast=0 required C to match exactly: broadcasting C is a superset */
     s_gemm_state_t *s = ferry_calloc(1, sizeof(*s));
     ferry_tensor_init(&s->b);
     n->state = s;
@@ -767,6 +828,104 @@ static int s_run_layernorm(ferry_node_t *n, ferry_err_t *err)
     return 0;
 }
 
+/* ---- NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss ----------------------------------- */
+
+/* loss over log-probabilities lp [N, C, d...] (double, contiguous) and integer targets
+ * [N, d...]; writes the loss (reduction none/sum/mean) into out with x's type. */
+static int s_nll(ferry_node_t *n, const double *lp, const ferry_tensor_t *x, const ferry_tensor_t *target,
+                 const ferry_tensor_t *weight, ferry_tensor_t *out, ferry_err_t *err)
+{
+    char *red = ferry_attr_string(n, "reduction", "mean");
+    int kind = !strcmp(red, "none") ? 0 : !strcmp(red, "sum") ? 1 : !strcmp(red, "mean") ? 2 : -1;
+    free(red);
+    if (kind < 0)
+        return ferry_op_fail(n, err, "reduction must be none, sum or mean");
+    const Onnx__AttributeProto *ig = ferry_attr(n, "ignore_index");
+    int64_t ignore = ferry_attr_int(n, "ignore_index", 0);
+    if (x->ndim < 2 || target->ndim != x->ndim - 1 || target->dims[0] != x->dims[0])
+        return ferry_op_fail(n, err, "input must be [N, C, ...] and target [N, ...]");
+    for (int d = 2; d < x->ndim; d++)
+        if (target->dims[d - 1] != x->dims[d])
+            return ferry_op_fail(n, err, "target shape does not match the input on axis %d", d);
+    int64_t N = x->dims[0], C = x->dims[1], inner = N > 0 && C > 0 ? x->count / (N * C) : 0;
+    if (weight && (weight->ndim != 1 || weight->dims[0] != C || weight->dtype != x->dtype))
+        return ferry_op_fail(n, err, "weight must be a [C] tensor of the input's type");
+    if (kind == 0) {
+        if (ferry_tensor_reshape_like(out, x->dtype, target, err) < 0)
+            return -1;
+    } else if (ferry_tensor_reshape(out, x->dtype, 0, NULL, err) < 0) {
+        return -1;
+    }
+    double sum = 0, wsum = 0;
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t q = 0; q < inner; q++) {
+            int64_t t = ferry_tensor_get_i64(target, b * inner + q);
+            double l = 0, w = 0;
+            if (!(ig && t == ignore)) {
+                if (t < 0 || t >= C)
+                    return ferry_op_fail(n, err, "target %lld is outside [0, %lld)", (long long)t, (long long)C);
+                w = weight ? ferry_tensor_get_f64(weight, t) : 1.0;
+                l = -lp[(b * C + t) * inner + q] * w;
+            }
+            if (kind == 0)
+                ferry_convert_elems((char *)out->data + (b * inner + q) * (int64_t)ferry_dtype_size(x->dtype), x->dtype,
+                                    &l, FERRY_DT_DOUBLE, 1);
+            sum += l;
+            wsum += w;
+        }
+    if (kind) {
+        double v = kind == 1 ? sum : (wsum != 0 ? sum / wsum : 0);
+        ferry_convert_elems(out->data, x->dtype, &v, FERRY_DT_DOUBLE, 1);
+    }
+    return 0;
+}
+
+static int s_run_nll(ferry_node_t *n, ferry_err_t *err)
+{
+    const ferry_tensor_t *x = ferry_op_input(n, 0, err), *t = x ? ferry_op_input(n, 1, err) : NULL;
+    if (!t || ferry_op_check_type(n, 0, FERRY_DTM(FERRY_DT_FLOAT) | FERRY_DTM(FERRY_DT_DOUBLE), err) < 0 ||
+        ferry_op_check_type(n, 1, FERRY_DTM(FERRY_DT_INT32) | FERRY_DTM(FERRY_DT_INT64), err) < 0)
+        return -1;
+    if (ferry_tensor_reshape_like(&n->tmp[0], FERRY_DT_DOUBLE, x, err) < 0)
+        return -1;
+    ferry_convert_elems(n->tmp[0].data, FERRY_DT_DOUBLE, x->data, x->dtype, x->count);
+    return s_nll(n, n->tmp[0].data, x, t, n->n_in > 2 ? n->in[2] : NULL, n->out[0], err);
+}
+
+static int s_run_softmax_ce(ferry_node_t *n, ferry_err_t *err)
+{
+    const ferry_tensor_t *x = ferry_op_input(n, 0, err), *t = x ? ferry_op_input(n, 1, err) : NULL;
+    if (!t || ferry_op_check_type(n, 0, FERRY_DTM(FERRY_DT_FLOAT) | FERRY_DTM(FERRY_DT_DOUBLE), err) < 0 ||
+        ferry_op_check_type(n, 1, FERRY_DTM(FERRY_DT_INT32) | FERRY_DTM(FERRY_DT_INT64), err) < 0)
+        return -1;
+    if (x->ndim < 2)
+        return ferry_op_fail(n, err, "scores must be [N, C, ...]");
+    if (ferry_tensor_reshape_like(&n->tmp[0], FERRY_DT_DOUBLE, x, err) < 0)
+        return -1;
+    double *lp = n->tmp[0].data;
+    int64_t N = x->dims[0], C = x->dims[1], inner = N > 0 && C > 0 ? x->count / (N * C) : 0;
+    for (int64_t b = 0; b < N; b++) /* log-softmax over the class axis */
+        for (int64_t q = 0; q < inner; q++) {
+            double mx = -INFINITY, sum = 0;
+            for (int64_t c = 0; c < C; c++) {
+                double v = ferry_tensor_get_f64(x, (b * C + c) * inner + q);
+                mx = v > mx ? v : mx;
+            }
+            for (int64_t c = 0; c < C; c++)
+                sum += exp(ferry_tensor_get_f64(x, (b * C + c) * inner + q) - mx);
+            for (int64_t c = 0; c < C; c++)
+                lp[(b * C + c) * inner + q] = ferry_tensor_get_f64(x, (b * C + c) * inner + q) - mx - log(sum);
+        }
+    if (s_nll(n, lp, x, t, n->n_in > 2 ? n->in[2] : NULL, n->out[0], err) < 0)
+        return -1;
+    if (n->n_out > 1) {
+        if (ferry_tensor_reshape_like(n->out[1], x->dtype, x, err) < 0)
+            return -1;
+        ferry_convert_elems(n->out[1]->data, x->dtype, lp, FERRY_DT_DOUBLE, x->count);
+    }
+    return 0;
+}
+
 const ferry_op_def_t ferry_engine_ops_nn[] = {
     {"", "MatMul", 1, NULL, s_run_matmul},
     {"", "Gemm", 6, s_prep_gemm, s_run_gemm},
@@ -787,5 +946,7 @@ const ferry_op_def_t ferry_engine_ops_nn[] = {
     {"", "ReduceSumSquare", 1, s_prep_reduce, s_run_reduce},
     {"", "BatchNormalization", 6, s_prep_batchnorm, s_run_batchnorm},
     {"", "LayerNormalization", 17, NULL, s_run_layernorm},
+    {"", "NegativeLogLikelihoodLoss", 12, NULL, s_run_nll},
+    {"", "SoftmaxCrossEntropyLoss", 12, NULL, s_run_softmax_ce},
     {NULL, NULL, 0, NULL, NULL},
 };

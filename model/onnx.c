@@ -46,30 +46,67 @@ struct ferry_onnx {
     ProtobufCAllocator allocator;
     size_t alloc_used;     /* bytes allocated while decoding (budget check) */
     size_t alloc_budget;   /* 0: unlimited */
+    /* While decoding, every allocation is recorded and frees are deferred: protobuf-c
+     * leaks some blocks when a decode fails, so on failure everything recorded is
+     * freed; on success only the deferred frees are carried out. */
+    bool is_decoding;
+    void **decode_allocs, **decode_frees;
+    size_t n_decode_allocs, cap_decode_allocs, n_decode_frees, cap_decode_frees;
     s_extfile_t *ext;
     size_t n_ext;
 };
 
 /* ---- allocator: heap, with a decode budget; never frees into the mapping ---------- */
 
+static void s_record(void ***arr, size_t *n, size_t *cap, void *ptr)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 1024;
+        *arr = ferry_reallocarray(*arr, *cap, sizeof **arr);
+    }
+    (*arr)[(*n)++] = ptr;
+}
+
 static void *s_alloc(void *ad, size_t size)
 {
     ferry_onnx_t *m = ad;
     if (m->alloc_budget) {
         if (size > m->alloc_budget - m->alloc_used)
-            return NULL; /* protobuf-c fails the decode cleanly */
+            return NULL; /* protobuf-c fails the decode */
         m->alloc_used += size;
     }
-    return malloc(size ? size : 1);
+    void *p = malloc(size ? size : 1);
+    if (p && m->is_decoding)
+        s_record(&m->decode_allocs, &m->n_decode_allocs, &m->cap_decode_allocs, p);
+    return p;
 }
 
 static void s_free(void *ad, void *ptr)
 {
     ferry_onnx_t *m = ad;
     const uint8_t *p = ptr;
-    if (m->data && p >= m->data && p < m->data + m->len)
+    if (!ptr || (m->data && p >= m->data && p < m->data + m->len))
         return;
+    if (m->is_decoding) {
+        s_record(&m->decode_frees, &m->n_decode_frees, &m->cap_decode_frees, ptr);
+        return;
+    }
     free(ptr);
+}
+
+/* End of a decode: carry out the deferred frees (success) or free every block
+ * allocated during it (failure). */
+static void s_decode_end(ferry_onnx_t *m, bool ok)
+{
+    m->is_decoding = false;
+    void **list = ok ? m->decode_frees : m->decode_allocs;
+    size_t n = ok ? m->n_decode_frees : m->n_decode_allocs;
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(m->decode_allocs);
+    free(m->decode_frees);
+    m->decode_allocs = m->decode_frees = NULL;
+    m->n_decode_allocs = m->cap_decode_allocs = m->n_decode_frees = m->cap_decode_frees = 0;
 }
 
 /* ---- wire-format walk ---------------------------------------------------------------- */
@@ -636,8 +673,10 @@ static int s_load(ferry_onnx_t *m, ferry_err_t *err)
     }
     m->alloc_used = 0;
     m->alloc_budget = FERRY_ONNX_DECODE_SLACK + FERRY_ONNX_DECODE_FACTOR * nbytes;
+    m->is_decoding = true;
     m->proto = (Onnx__ModelProto *)protobuf_c_message_unpack(&onnx__model_proto__descriptor, &m->allocator, nbytes,
                                                              bytes);
+    s_decode_end(m, m->proto != NULL);
     bool over = m->alloc_used >= m->alloc_budget || (m->proto == NULL && m->alloc_used > m->alloc_budget / 2);
     m->alloc_budget = 0;
     if (!m->proto) {
@@ -656,8 +695,9 @@ static int s_load(ferry_onnx_t *m, ferry_err_t *err)
         goto fail;
     }
     if (fx.n_fixed != w.n_spans) {
-        rc = ferry_err(err, "%s: internal error: %zu of %zu mapped tensors found after decoding", m->name, fx.n_fixed,
-                       w.n_spans);
+        rc = ferry_err(err, "%s: only %zu of %zu large raw_data fields remain after decoding: a tensor repeats its "
+                            "raw_data field or a tensor message appears twice (refused: ambiguous data)",
+                       m->name, fx.n_fixed, w.n_spans);
         rc = -EBADMSG;
         goto fail;
     }
@@ -783,6 +823,8 @@ typedef struct {
 static void s_membuf_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 {
     s_membuf_t *mb = (s_membuf_t *)b;
+    if (!len)
+        return; /* protobuf-c passes NULL data for empty bytes */
     ferry_buf_append(mb->out, data, len);
 }
 
@@ -818,6 +860,8 @@ static void s_write_all(s_filebuf_t *fb, const uint8_t *data, size_t len)
 static void s_filebuf_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 {
     s_filebuf_t *fb = (s_filebuf_t *)b;
+    if (!len)
+        return;
     if (fb->used + len > S_SAVE_CHUNK) {
         s_write_all(fb, fb->chunk, fb->used);
         fb->used = 0;

@@ -201,9 +201,12 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const Onnx
     }
     long *ver = ferry_onnx_map_get(&c->opsets, domain);
     const ferry_onnx_op_def_t *def = NULL;
-    char fkey[512];
-    snprintf(fkey, sizeof fkey, "%s\x1f%s", domain, op);
-    bool is_function = ferry_onnx_map_get(&c->functions, fkey) != NULL;
+    bool is_function = false;
+    if (c->functions.count) { /* model-local functions shadow nothing else: look up only when present */
+        char *fkey = ferry_asprintf("%s\x1f%s", domain, op);
+        is_function = ferry_onnx_map_get(&c->functions, fkey) != NULL;
+        free(fkey);
+    }
     if (!ver) {
         s_problem(c, graph, index, node, "domain '%s' is not imported (no opset_import entry)",
                   *domain ? domain : "ai.onnx");
@@ -319,6 +322,8 @@ static void s_check_nodes(s_check_t *c, const char *graph, Onnx__NodeProto **nod
                           int depth)
 {
     ferry_onnx_map_t producer = FERRY_ONNX_MAP_INIT; /* first producer of each name, to explain ordering problems */
+    ferry_onnx_map_reserve(&producer, n_nodes);
+    ferry_onnx_map_reserve(&scope->defined, scope->defined.count + n_nodes);
     for (size_t i = 0; i < n_nodes; i++)
         for (size_t k = 0; k < nodes[i]->n_output; k++)
             if (nodes[i]->output[k] && *nodes[i]->output[k])

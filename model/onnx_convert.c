@@ -112,6 +112,16 @@ static void s_attr_set_int(s_cvt_t *c, Onnx__NodeProto *n, const char *name, int
     a->i = v;
 }
 
+/* double -> float without undefined behaviour: out-of-range values become +-inf */
+static float s_d2f(double d)
+{
+    if (d > 3.4028234663852886e38)
+        return INFINITY;
+    if (d < -3.4028234663852886e38)
+        return -INFINITY;
+    return (float)d;
+}
+
 static void s_attr_set_float(s_cvt_t *c, Onnx__NodeProto *n, const char *name, float v)
 {
     Onnx__AttributeProto *a = s_attr_new(c, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
@@ -134,7 +144,7 @@ static void s_attr_set_floats(s_cvt_t *c, Onnx__NodeProto *n, const char *name, 
     a->n_floats = k;
     a->floats = ferry_malloc((k ? k : 1) * sizeof *a->floats);
     for (size_t i = 0; i < k; i++)
-        a->floats[i] = (float)v[i];
+        a->floats[i] = s_d2f(v[i]);
 }
 
 static void s_attr_set_string(s_cvt_t *c, Onnx__NodeProto *n, const char *name, const char *v)
@@ -215,10 +225,19 @@ static const char *s_fresh(s_cvt_t *c, const Onnx__NodeProto *n, const char *wha
     }
 }
 
+/* Names are looked up model-wide, but subgraphs may reuse a name with another meaning:
+ * conflicting facts make the name unknown for good (S_CONFLICT), never a guess. */
+#define S_CONFLICT (-2)
+
 static s_vtype_t s_type_of(const s_cvt_t *c, const char *name)
 {
     long *i = ferry_onnx_map_get(&c->types, name);
-    return i ? c->vtypes[*i] : (s_vtype_t){0, -1};
+    s_vtype_t t = i ? c->vtypes[*i] : (s_vtype_t){0, -1};
+    if (t.elem_type == S_CONFLICT)
+        t.elem_type = 0;
+    if (t.rank == S_CONFLICT)
+        t.rank = -1;
+    return t;
 }
 
 static void s_type_set(s_cvt_t *c, const char *name, s_vtype_t t)
@@ -227,10 +246,11 @@ static void s_type_set(s_cvt_t *c, const char *name, s_vtype_t t)
         return;
     long *i = ferry_onnx_map_get(&c->types, name);
     if (i) {
-        if (!c->vtypes[*i].elem_type)
-            c->vtypes[*i].elem_type = t.elem_type;
-        if (c->vtypes[*i].rank < 0)
-            c->vtypes[*i].rank = t.rank;
+        s_vtype_t *old = &c->vtypes[*i];
+        if (t.elem_type && old->elem_type != S_CONFLICT)
+            old->elem_type = !old->elem_type || old->elem_type == t.elem_type ? t.elem_type : S_CONFLICT;
+        if (t.rank >= 0 && old->rank != S_CONFLICT)
+            old->rank = old->rank < 0 || old->rank == t.rank ? t.rank : S_CONFLICT;
         return;
     }
     c->vtypes = ferry_reallocarray(c->vtypes, c->n_vtypes + 1, sizeof *c->vtypes);
@@ -264,6 +284,17 @@ static bool s_same_type(const char *op)
     return false;
 }
 
+/* A name defined as a constant twice (in different subgraphs) is not a constant. */
+static void s_const_add(s_cvt_t *c, const char *name, Onnx__TensorProto *t)
+{
+    c->const_tensors = ferry_reallocarray(c->const_tensors, c->n_consts + 1, sizeof *c->const_tensors);
+    c->const_tensors[c->n_consts] = t;
+    if (ferry_onnx_map_put(&c->consts, name, (long)c->n_consts))
+        c->n_consts++;
+    else
+        *ferry_onnx_map_get(&c->consts, name) = -1;
+}
+
 static void s_index_graph(s_cvt_t *c, Onnx__GraphProto *g)
 {
     for (size_t i = 0; i < g->n_input; i++) {
@@ -279,10 +310,7 @@ static void s_index_graph(s_cvt_t *c, Onnx__GraphProto *g)
         const char *name = s_str(t->name);
         ferry_onnx_map_put(&c->names, name, 1);
         s_type_set(c, name, (s_vtype_t){t->has_data_type ? t->data_type : 0, (int)t->n_dims});
-        c->const_tensors = ferry_reallocarray(c->const_tensors, c->n_consts + 1, sizeof *c->const_tensors);
-        c->const_tensors[c->n_consts] = t;
-        if (ferry_onnx_map_put(&c->consts, name, (long)c->n_consts))
-            c->n_consts++;
+        s_const_add(c, name, t);
     }
     for (size_t i = 0; i < g->n_node; i++) {
         Onnx__NodeProto *n = g->node[i];
@@ -296,10 +324,7 @@ static void s_index_graph(s_cvt_t *c, Onnx__GraphProto *g)
             Onnx__AttributeProto *a = s_attr(n, "value");
             if (a && a->t) {
                 s_type_set(c, n->output[0], (s_vtype_t){a->t->data_type, (int)a->t->n_dims});
-                c->const_tensors = ferry_reallocarray(c->const_tensors, c->n_consts + 1, sizeof *c->const_tensors);
-                c->const_tensors[c->n_consts] = a->t;
-                if (ferry_onnx_map_put(&c->consts, s_str(n->output[0]), (long)c->n_consts))
-                    c->n_consts++;
+                s_const_add(c, s_str(n->output[0]), a->t);
             }
         } else if (is_default && n->n_input && n->n_output && s_same_type(op)) {
             s_vtype_t in = s_type_of(c, s_str(n->input[0]));
@@ -342,6 +367,18 @@ static Onnx__NodeProto *s_node_new(s_cvt_t *c, const Onnx__NodeProto *near, cons
     return n;
 }
 
+/* double -> int64 without undefined behaviour: NaN is 0, out-of-range values saturate */
+static int64_t s_f2i(double d)
+{
+    if (d != d)
+        return 0;
+    if (d >= 9.2233720368547758e18)
+        return INT64_MAX;
+    if (d <= -9.2233720368547758e18)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
 static uint16_t s_float_to_half(float f)
 {
     uint32_t x;
@@ -380,14 +417,14 @@ static Onnx__TensorProto *s_make_tensor(int32_t dt, const int64_t *dims, size_t 
     uint8_t *raw = ferry_malloc(k * esize + 1);
     for (size_t i = 0; i < k; i++) {
         double d = fv ? fv[i] : (double)iv[i];
-        int64_t l = iv ? iv[i] : (int64_t)d;
+        int64_t l = iv ? iv[i] : s_f2i(d);
         uint8_t *p = raw + i * esize;
         switch (dt) {
-        case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: { float f = (float)d; memcpy(p, &f, 4); break; }
+        case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: { float f = s_d2f(d); memcpy(p, &f, 4); break; }
         case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: memcpy(p, &d, 8); break;
-        case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: { uint16_t h = s_float_to_half((float)d); memcpy(p, &h, 2); break; }
+        case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: { uint16_t h = s_float_to_half(s_d2f(d)); memcpy(p, &h, 2); break; }
         case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: {
-            float f = (float)d;
+            float f = s_d2f(d);
             uint32_t x;
             memcpy(&x, &f, 4);
             uint16_t b = (uint16_t)((x + 0x7fff + ((x >> 16) & 1)) >> 16);
@@ -464,7 +501,7 @@ static int s_const_read(s_cvt_t *c, const char *name, s_const_t *out)
 {
     memset(out, 0, sizeof *out);
     long *idx = *name ? ferry_onnx_map_get(&c->consts, name) : NULL;
-    if (!idx)
+    if (!idx || *idx < 0)
         return -1;
     const Onnx__TensorProto *t = c->const_tensors[*idx];
     uint64_t numel;
@@ -473,7 +510,8 @@ static int s_const_read(s_cvt_t *c, const char *name, s_const_t *out)
     out->dt = t->data_type;
     out->n = (size_t)numel;
     out->ndims = t->n_dims;
-    memcpy(out->dims, t->dims, t->n_dims * sizeof *t->dims);
+    if (t->n_dims)
+        memcpy(out->dims, t->dims, t->n_dims * sizeof *t->dims);
     out->fv = ferry_calloc(out->n + 1, sizeof *out->fv);
     out->iv = ferry_calloc(out->n + 1, sizeof *out->iv);
     const uint8_t *raw = NULL;
@@ -493,7 +531,7 @@ static int s_const_read(s_cvt_t *c, const char *name, s_const_t *out)
             else
                 goto fail;
             out->fv[i] = f;
-            out->iv[i] = (int64_t)f;
+            out->iv[i] = s_f2i(f);
             break;
         }
         case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
@@ -505,7 +543,7 @@ static int s_const_read(s_cvt_t *c, const char *name, s_const_t *out)
             else
                 goto fail;
             out->fv[i] = d;
-            out->iv[i] = (int64_t)d;
+            out->iv[i] = s_f2i(d);
             break;
         }
         case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: {
@@ -728,7 +766,7 @@ static int s_dropout_down12(s_cvt_t *c, Onnx__NodeProto *n)
                 s_const_free(&k);
             return s_refuse(c, n, "ratio is computed at run time; opset %d needs it as an attribute", c->to);
         }
-        s_attr_set_float(c, n, "ratio", (float)k.fv[0]);
+        s_attr_set_float(c, n, "ratio", s_d2f(k.fv[0]));
         s_const_free(&k);
     }
     s_inputs_truncate(n, 1);
@@ -777,7 +815,7 @@ static int s_clip_down(s_cvt_t *c, Onnx__NodeProto *n)
             return s_refuse(c, n, "%s is computed at run time; opset %d needs a constant attribute", attrs[i - 1],
                             c->to);
         }
-        s_attr_set_float(c, n, attrs[i - 1], (float)k.fv[0]);
+        s_attr_set_float(c, n, attrs[i - 1], s_d2f(k.fv[0]));
         s_const_free(&k);
     }
     s_inputs_truncate(n, 1);
@@ -814,7 +852,7 @@ static int s_pad_down(s_cvt_t *c, Onnx__NodeProto *n)
             return s_refuse(c, n, "constant_value is computed at run time; opset %d needs the attribute 'value'",
                             c->to);
         }
-        s_attr_set_float(c, n, "value", (float)k.fv[0]);
+        s_attr_set_float(c, n, "value", s_d2f(k.fv[0]));
         s_const_free(&k);
         s_input_set(n, 2, "");
     }
@@ -1378,7 +1416,7 @@ int ferry_onnx_convert_opset(ferry_onnx_t *model, int target, ferry_onnx_convert
     if (target < FERRY_ONNX_OPSET_MIN || target > ferry_onnx_opset_latest)
         return ferry_err(err, "target opset %d is outside the supported range %d..%d", target, FERRY_ONNX_OPSET_MIN,
                          ferry_onnx_opset_latest),
-               -EINVAL;
+               -ERANGE;
     Onnx__OperatorSetIdProto *imp = NULL;
     for (size_t i = 0; i < mp->n_opset_import; i++)
         if (!*ferry_onnx_domain_canonical(mp->opset_import[i]->domain))

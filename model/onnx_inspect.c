@@ -25,13 +25,24 @@ static const char *s_str(const char *s)
 static void s_count_op(s_inspect_t *in, const Onnx__NodeProto *node)
 {
     const char *domain = ferry_onnx_domain_canonical(node->domain);
-    char *key = ferry_asprintf("%s\x1f%s", domain, s_str(node->op_type));
+    const char *op = s_str(node->op_type);
+    char stack_key[256];
+    char *key = stack_key;
+    size_t dl = strlen(domain), ol = strlen(op);
+    if (dl + ol + 2 > sizeof stack_key)
+        key = ferry_malloc(dl + ol + 2);
+    memcpy(key, domain, dl);
+    key[dl] = '\x1f';
+    memcpy(key + dl + 1, op, ol + 1);
     long *idx = ferry_onnx_map_get(&in->op_index, key);
     if (idx) {
         in->s->ops[*idx].count++;
-        free(key);
+        if (key != stack_key)
+            free(key);
         return;
     }
+    if (key == stack_key)
+        key = ferry_strdup(stack_key);
     ferry_onnx_summary_t *s = in->s;
     s->ops = ferry_reallocarray(s->ops, s->n_ops + 1, sizeof *s->ops);
     s->ops[s->n_ops] = (ferry_onnx_opcount_t){ferry_strdup(domain), ferry_strdup(s_str(node->op_type)), 1};
@@ -180,7 +191,8 @@ int ferry_onnx_summarize(ferry_onnx_t *model, bool with_sha256, ferry_onnx_summa
     for (size_t i = 0; i < mp->n_functions; i++)
         for (size_t k = 0; k < mp->functions[i]->n_node; k++)
             s_count_op(&in, mp->functions[i]->node[k]);
-    qsort(s->ops, s->n_ops, sizeof *s->ops, s_cmp_ops);
+    if (s->n_ops > 1)
+        qsort(s->ops, s->n_ops, sizeof *s->ops, s_cmp_ops);
     s->n_functions = mp->n_functions;
     s->function_domains = ferry_calloc(s->n_functions + 1, sizeof(char *));
     s->function_names = ferry_calloc(s->n_functions + 1, sizeof(char *));
@@ -295,6 +307,12 @@ static void s_io_json(ferry_json_t *j, const ferry_onnx_io_t *io, size_t n)
 void ferry_onnx_summary_json(const ferry_onnx_summary_t *s, ferry_json_t *j)
 {
     ferry_json_obj_begin(j);
+    ferry_onnx_summary_json_members(s, j);
+    ferry_json_obj_end(j);
+}
+
+void ferry_onnx_summary_json_members(const ferry_onnx_summary_t *s, ferry_json_t *j)
+{
     ferry_json_key(j, "format");
     ferry_json_str(j, "onnx");
     ferry_json_key(j, "file");
@@ -391,7 +409,6 @@ void ferry_onnx_summary_json(const ferry_onnx_summary_t *s, ferry_json_t *j)
         ferry_json_key(j, s->meta_keys[i]);
         ferry_json_str(j, s->meta_values[i]);
     }
-    ferry_json_obj_end(j);
     ferry_json_obj_end(j);
 }
 

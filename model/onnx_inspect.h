@@ -19,6 +19,7 @@
  *     "external_data": [{"location": S, "tensors": N, "bytes": N}],
  *     "subgraphs": N, "functions": [{"domain": D, "name": S}],
  *     "metadata": {KEY: VALUE} }
+ * `ferry inspect --check` adds "check": the object ferry_onnx_problems_json writes.
  */
 #ifndef FERRY_ONNX_INSPECT_H
 #define FERRY_ONNX_INSPECT_H
@@ -76,6 +77,8 @@ typedef struct {
 int ferry_onnx_summarize(ferry_onnx_t *model, bool with_sha256, ferry_onnx_summary_t *s);
 void ferry_onnx_summary_free(ferry_onnx_summary_t *s);
 void ferry_onnx_summary_json(const ferry_onnx_summary_t *s, ferry_json_t *j);
+/* The same members without the enclosing braces, to embed them in a larger object. */
+void ferry_onnx_summary_json_members(const ferry_onnx_summary_t *s, ferry_json_t *j);
 /* Human-readable multi-line text. */
 void ferry_onnx_summary_text(const ferry_onnx_summary_t *s, ferry_buf_t *out);
 

@@ -441,7 +441,12 @@ static int s_tok_num(s_cc_t *cc, const xmlNode *n, const char *tok, void *arg)
 static int s_array_nums(s_cc_t *cc, xmlNode *arr, s_dvec_t *out)
 {
     memset(out, 0, sizeof *out);
-    return s_array_tokens(cc, arr, s_tok_num, out) < 0 ? -1 : 0;
+    if (s_array_tokens(cc, arr, s_tok_num, out) < 0) {
+        free(out->v);
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    return 0;
 }
 
 typedef struct {
@@ -1177,7 +1182,7 @@ static int s_compile_mining_schema(s_cc_t *cc, int32_t mi, xmlNode *ms)
             continue;
         }
         if (usage && (!strcmp(usage, "supplementary") || !strcmp(usage, "frequencyWeight") ||
-                      !strcmp(usage, "analysisWeight")))
+                      !strcmp(usage, "analysisWeight") || !strcmp(usage, "group")))
             continue;
         const char *ivt = s_attr(c, "invalidValueTreatment");
         int inv = !ivt || !strcmp(ivt, "returnInvalid") ? FERRY_PMML_INVALID_RETURN
@@ -1298,7 +1303,8 @@ static int s_compile_output(s_cc_t *cc, int32_t mi, xmlNode *out, s_scope_t *exp
         const char *name = s_attr(c, "name");
         if (!name)
             return s_fail(cc, c, "missing attribute name");
-        ferry_pmml_output_t *o = &p->models[mi].outputs[p->models[mi].n_outputs];
+        int32_t oi = p->models[mi].n_outputs++; /* counted now so destroy frees the name */
+        ferry_pmml_output_t *o = &p->models[mi].outputs[oi];
         o->name = ferry_strdup(name);
         o->class_idx = -1;
         o->expr = -1;
@@ -1328,8 +1334,30 @@ static int s_compile_output(s_cc_t *cc, int32_t mi, xmlNode *out, s_scope_t *exp
             o->feature = FERRY_PMML_OUT_RESIDUAL;
         else
             return s_fail(cc, c, "unsupported output feature \"%.40s\"", feat);
-        if (o->feature == FERRY_PMML_OUT_RULEVALUE || o->feature == FERRY_PMML_OUT_RESIDUAL)
+        if (o->feature == FERRY_PMML_OUT_RESIDUAL ||
+            (o->feature == FERRY_PMML_OUT_RULEVALUE && p->models[mi].type != FERRY_PMML_ASSOCIATION))
             return s_fail(cc, c, "unsupported output feature \"%.40s\"", feat);
+        if (o->feature == FERRY_PMML_OUT_RULEVALUE) {
+            static const char *const rf[] = {"ruleId", "support", "confidence", "lift", "antecedent", "consequent"};
+            static const char *const alg[] = {"recommendation", "exclusiveRecommendation", "ruleAssociation"};
+            const char *a = s_attr(c, "ruleFeature"), *g = s_attr(c, "algorithm"), *b = s_attr(c, "rankBasis");
+            const char *order = s_attr(c, "rankOrder");
+            int fi = -1, ai = g ? -1 : 1, bi = b ? -1 : FERRY_PMML_RULEF_CONFIDENCE;
+            for (int i = 0; i < 6; i++) {
+                if (!strcmp(a ? a : "consequent", rf[i]))
+                    fi = i;
+                if (b && !strcmp(b, rf[i]) && i >= FERRY_PMML_RULEF_SUPPORT && i <= FERRY_PMML_RULEF_LIFT)
+                    bi = i;
+            }
+            for (int i = 0; g && i < 3; i++)
+                if (!strcmp(g, alg[i]))
+                    ai = i;
+            if (fi < 0 || fi > FERRY_PMML_RULEF_LIFT || ai < 0 || bi < 0 || (order && strcmp(order, "descending")))
+                return s_fail(cc, c, "unsupported ruleValue (ruleFeature, algorithm, rankBasis or rankOrder)");
+            o->rule_feature = (uint8_t)fi;
+            o->rule_algorithm = (uint8_t)ai;
+            o->rank_basis = (uint8_t)bi;
+        }
         if (dt < 0)
             dt = o->feature == FERRY_PMML_OUT_PROBABILITY || o->feature == FERRY_PMML_OUT_AFFINITY ||
                          o->feature == FERRY_PMML_OUT_CONFIDENCE
@@ -1349,17 +1377,16 @@ static int s_compile_output(s_cc_t *cc, int32_t mi, xmlNode *out, s_scope_t *exp
             int32_t e = s_compile_expr_child(cc, c);
             if (e < 0)
                 return -1;
-            o = &p->models[mi].outputs[p->models[mi].n_outputs];
+            o = &p->models[mi].outputs[oi];
             o->expr = e;
         }
         int32_t slot = s_new_field(cc, name, FERRY_PMML_FIELD_OUTPUT);
-        o = &p->models[mi].outputs[p->models[mi].n_outputs];
+        o = &p->models[mi].outputs[oi];
         o->slot = slot;
         p->fields[slot].datatype = (uint8_t)(o->datatype == 255 ? FERRY_PMML_DT_DOUBLE : o->datatype);
         s_scope_add(cc->scope, slot, p->fields[slot].name);
         if (export_scope)
             s_scope_add(export_scope, slot, p->fields[slot].name);
-        p->models[mi].n_outputs++;
     }
     return 0;
 }
@@ -1662,6 +1689,75 @@ static int s_compile_regression(s_cc_t *cc, int32_t mi, xmlNode *n)
 }
 
 /* ---- GeneralRegressionModel --------------------------------------------------------------------------- */
+/* CoxRegression: endTimeVariable, baselineStrataVariable and BaseCumHazardTables */
+static int s_compile_cox(s_cc_t *cc, int32_t mi, xmlNode *n)
+{
+    ferry_pmml_t *p = cc->p;
+    ferry_pmml_genreg_t *g = &p->models[mi].u.genreg;
+    g->end_time_field = s_field_ref(cc, n, "endTimeVariable");
+    if (g->end_time_field < 0)
+        return -1;
+    g->strata_field = s_attr(n, "baselineStrataVariable") ? s_field_ref(cc, n, "baselineStrataVariable") : -1;
+    if (s_attr(n, "baselineStrataVariable") && g->strata_field < 0)
+        return -1;
+    xmlNode *tables = s_child(n, "BaseCumHazardTables");
+    if (!tables)
+        return s_fail(cc, n, "CoxRegression without BaseCumHazardTables");
+    int32_t ns = 0, ncell = 0;
+    S_EACH(c, tables) {
+        if (s_is(c, "BaselineStratum")) {
+            ns++;
+            S_EACH(x, c) ncell++;
+        } else if (s_is(c, "BaselineCell")) {
+            ncell++;
+        } else {
+            return s_unsupported(cc, c);
+        }
+    }
+    bool is_flat = ns == 0;
+    if (is_flat)
+        ns = 1;
+    g->n_strata = ns;
+    g->strata_value = ferry_calloc((size_t)ns, sizeof(ferry_pmml_value_t));
+    g->strata_max_time = ferry_calloc((size_t)ns, sizeof(double));
+    g->strata_off = ferry_calloc((size_t)ns, sizeof(int32_t));
+    g->strata_n = ferry_calloc((size_t)ns, sizeof(int32_t));
+    g->cell_time = ferry_calloc((size_t)ncell + 1, sizeof(double));
+    g->cell_hazard = ferry_calloc((size_t)ncell + 1, sizeof(double));
+    int32_t cell = 0, si = 0;
+    if (is_flat) {
+        if (s_attr_num_req(cc, tables, "maxTime", &g->strata_max_time[0]) < 0)
+            return -1;
+    }
+    S_EACH(c, tables) {
+        xmlNode *holder = is_flat ? tables : c;
+        if (!is_flat) {
+            const char *v = s_attr(c, "value");
+            if (!v || g->strata_field < 0)
+                return s_fail(cc, c, "BaselineStratum needs a value and a baselineStrataVariable");
+            if (s_typed_value(cc, c, v, p->fields[g->strata_field].datatype, &g->strata_value[si]) < 0 ||
+                s_attr_num_req(cc, c, "maxTime", &g->strata_max_time[si]) < 0)
+                return -1;
+        }
+        g->strata_off[si] = cell;
+        S_EACH(x, holder) {
+            if (!s_is(x, "BaselineCell"))
+                return s_unsupported(cc, x);
+            if (s_attr_num_req(cc, x, "time", &g->cell_time[cell]) < 0 ||
+                s_attr_num_req(cc, x, "cumHazard", &g->cell_hazard[cell]) < 0)
+                return -1;
+            if (cell > g->strata_off[si] && g->cell_time[cell] < g->cell_time[cell - 1])
+                return s_fail(cc, x, "BaselineCell times must not decrease");
+            cell++;
+        }
+        g->strata_n[si] = cell - g->strata_off[si];
+        si++;
+        if (is_flat)
+            break;
+    }
+    return 0;
+}
+
 static int s_compile_genreg(s_cc_t *cc, int32_t mi, xmlNode *n)
 {
     ferry_pmml_t *p = cc->p;
@@ -1675,6 +1771,8 @@ static int s_compile_genreg(s_cc_t *cc, int32_t mi, xmlNode *n)
         g->kind = FERRY_PMML_GR_GLM;
     else if (!strcmp(mt, "multinomialLogistic"))
         g->kind = FERRY_PMML_GR_MULTINOMIAL;
+    else if (!strcmp(mt, "CoxRegression") && p->models[mi].function == FERRY_PMML_FN_REGRESSION)
+        g->kind = FERRY_PMML_GR_COX;
     else
         return s_fail(cc, n, "unsupported modelType \"%.40s\"", mt);
     const char *lf = s_attr(n, "linkFunction");
@@ -1717,6 +1815,10 @@ static int s_compile_genreg(s_cc_t *cc, int32_t mi, xmlNode *n)
     }
     g = &p->models[mi].u.genreg;
     g->n_params = np;
+    g->ref_point = ferry_calloc((size_t)np + 1, sizeof(double));
+    k = 0;
+    S_EACH(c, plist)
+        g->ref_point[k++] = s_attr_num(c, "referencePoint", 0);
     g->cell_off = ferry_calloc((size_t)np + 1, sizeof(int32_t));
     g->cell_n = ferry_calloc((size_t)np + 1, sizeof(int32_t));
     /* factor names */
@@ -1830,6 +1932,9 @@ static int s_compile_genreg(s_cc_t *cc, int32_t mi, xmlNode *n)
             goto out;
         g->beta[ri * np + pi] = beta;
     }
+    if (g->kind == FERRY_PMML_GR_COX && s_compile_cox(cc, mi, n) < 0)
+        goto out;
+    g = &p->models[mi].u.genreg;
     if (is_class) {
         const char *ref = s_attr(n, "targetReferenceCategory");
         g->ref_class = ref ? s_class(cc, &p->models[mi], ref) : -1;
@@ -2008,6 +2113,33 @@ static int s_compile_nn(s_cc_t *cc, int32_t mi, xmlNode *n)
             L->n_neurons++;
         }
     }
+    /* transposed weights for fully connected layers (the row evaluator's fast form) */
+    nn = &p->models[mi].u.nn;
+    size_t nwt = 0;
+    for (int32_t l = 0; l < nn->n_layers; l++) {
+        ferry_pmml_layer_t *L = &nn->layers[l];
+        L->wt_off = -1;
+        int32_t f0 = L->first_neuron;
+        bool is_dense = L->n_neurons > 0 && L->activation != FERRY_PMML_ACT_RADIALBASIS && nn->dense_from[f0] >= 0;
+        for (int32_t q = 1; is_dense && q < L->n_neurons; q++)
+            is_dense = nn->dense_from[f0 + q] == nn->dense_from[f0] && nn->con_n[f0 + q] == nn->con_n[f0];
+        if (!is_dense)
+            continue;
+        L->dense_from = nn->dense_from[f0];
+        L->dense_n = nn->con_n[f0];
+        L->wt_off = (int32_t)nwt;
+        nwt += (size_t)L->dense_n * (size_t)L->n_neurons;
+    }
+    nn->wt = ferry_calloc(nwt + 1, sizeof(double));
+    for (int32_t l = 0; l < nn->n_layers; l++) {
+        const ferry_pmml_layer_t *L = &nn->layers[l];
+        if (L->wt_off < 0)
+            continue;
+        for (int32_t q = 0; q < L->n_neurons; q++)
+            for (int32_t j = 0; j < L->dense_n; j++)
+                nn->wt[(size_t)L->wt_off + (size_t)j * (size_t)L->n_neurons + (size_t)q] =
+                    nn->con_w[nn->con_off[L->first_neuron + q] + j];
+    }
     xmlNode *outs = s_child(n, "NeuralOutputs");
     if (!outs) {
         s_fail(cc, n, "missing NeuralOutputs");
@@ -2147,9 +2279,9 @@ static int s_compile_svm(s_cc_t *cc, int32_t mi, xmlNode *n)
             }
             for (int32_t i = 0; i < a.n; i++) {
                 if (!(a.v[i] >= 1 && a.v[i] <= nf)) {
+                    s_fail(cc, sparse, "index %g out of range 1..%d", a.v[i], nf);
                     free(a.v);
                     free(b.v);
-                    s_fail(cc, sparse, "index %g out of range 1..%d", a.v[i], nf);
                     goto out;
                 }
                 row[(int32_t)a.v[i] - 1] = b.v[i];
@@ -2553,10 +2685,117 @@ static int s_compile_scorecard(s_cc_t *cc, int32_t mi, xmlNode *n)
     return 0;
 }
 
+/* ---- AssociationModel ----------------------------------------------------------------------------------- */
+static int s_compile_association(s_cc_t *cc, int32_t mi, xmlNode *n, xmlNode *ms)
+{
+    ferry_pmml_t *p = cc->p;
+    ferry_pmml_association_t *a = &p->models[mi].u.association;
+    a->group_field = a->item_field = -1;
+    S_EACH(c, ms) {
+        const char *usage = s_attr(c, "usageType");
+        int32_t f = s_field_ref(cc, c, "name");
+        if (f < 0)
+            return -1;
+        if (usage && !strcmp(usage, "group"))
+            a->group_field = f;
+        else if (!usage || !strcmp(usage, "active"))
+            a->item_field = f;
+    }
+    if (a->item_field < 0)
+        return s_fail(cc, ms, "AssociationModel needs one active (item) field");
+    int32_t ni = 0, ns = 0, nr = 0, nsi = 0;
+    S_EACH(c, n) {
+        if (s_is(c, "Item"))
+            ni++;
+        else if (s_is(c, "Itemset")) {
+            ns++;
+            S_EACH(x, c) nsi++;
+        } else if (s_is(c, "AssociationRule"))
+            nr++;
+    }
+    a->item_sym = ferry_calloc((size_t)ni + 1, sizeof(int32_t));
+    a->set_off = ferry_calloc((size_t)ns + 1, sizeof(int32_t));
+    a->set_n = ferry_calloc((size_t)ns + 1, sizeof(int32_t));
+    a->set_items = ferry_calloc((size_t)nsi + 1, sizeof(int32_t));
+    a->rules = ferry_calloc((size_t)nr + 1, sizeof(ferry_pmml_assoc_rule_t));
+    const char **item_ids = ferry_calloc((size_t)ni + 1, sizeof(char *));
+    const char **set_ids = ferry_calloc((size_t)ns + 1, sizeof(char *));
+    int rc = -1;
+    S_EACH(c, n) {
+        if (!s_is(c, "Item"))
+            continue;
+        const char *id = s_attr(c, "id"), *v = s_attr(c, "value");
+        if (!id || !v) {
+            s_fail(cc, c, "Item needs id and value");
+            goto out;
+        }
+        item_ids[a->n_items] = id;
+        int32_t sym = s_sym(cc, v);
+        a = &p->models[mi].u.association;
+        a->item_sym[a->n_items++] = sym;
+    }
+    int32_t k = 0;
+    S_EACH(c, n) {
+        if (!s_is(c, "Itemset"))
+            continue;
+        const char *id = s_attr(c, "id");
+        if (!id) {
+            s_fail(cc, c, "Itemset without id");
+            goto out;
+        }
+        set_ids[a->n_itemsets] = id;
+        a->set_off[a->n_itemsets] = k;
+        S_EACH(x, c) {
+            const char *ref = s_attr(x, "itemRef");
+            int32_t idx = -1;
+            for (int32_t i = 0; ref && i < a->n_items && idx < 0; i++)
+                if (!strcmp(item_ids[i], ref))
+                    idx = i;
+            if (!s_is(x, "ItemRef") || idx < 0) {
+                s_fail(cc, x, "expected ItemRef to a known Item");
+                goto out;
+            }
+            a->set_items[k++] = idx;
+        }
+        a->set_n[a->n_itemsets] = k - a->set_off[a->n_itemsets];
+        a->n_itemsets++;
+    }
+    S_EACH(c, n) {
+        if (!s_is(c, "AssociationRule"))
+            continue;
+        ferry_pmml_assoc_rule_t *r = &a->rules[a->n_rules];
+        const char *ant = s_attr(c, "antecedent"), *con = s_attr(c, "consequent"), *id = s_attr(c, "id");
+        r->antecedent = r->consequent = -1;
+        for (int32_t i = 0; i < a->n_itemsets; i++) {
+            if (ant && !strcmp(set_ids[i], ant))
+                r->antecedent = i;
+            if (con && !strcmp(set_ids[i], con))
+                r->consequent = i;
+        }
+        if (r->antecedent < 0 || r->consequent < 0) {
+            s_fail(cc, c, "AssociationRule names unknown itemsets");
+            goto out;
+        }
+        if (s_attr_num_req(cc, c, "support", &r->support) < 0 || s_attr_num_req(cc, c, "confidence", &r->confidence) < 0)
+            goto out;
+        r->lift = s_attr_num(c, "lift", NAN);
+        char buf[32];
+        snprintf(buf, sizeof buf, "%d", a->n_rules + 1);
+        int32_t sym = s_sym(cc, id ? id : buf);
+        a = &p->models[mi].u.association;
+        a->rules[a->n_rules++].id_sym = sym;
+    }
+    rc = 0;
+out:
+    free(item_ids);
+    free(set_ids);
+    return rc;
+}
+
 /* ---- a model element ------------------------------------------------------------------------------------- */
 static const char *const s_model_elements[FERRY_PMML_MODEL_TYPE_COUNT] = {
     "TreeModel", "MiningModel", "RegressionModel", "GeneralRegressionModel", "NeuralNetwork",
-    "SupportVectorMachineModel", "NaiveBayesModel", "ClusteringModel", "Scorecard", "RuleSetModel"};
+    "SupportVectorMachineModel", "NaiveBayesModel", "ClusteringModel", "Scorecard", "RuleSetModel", "AssociationModel"};
 
 const char *ferry_pmml_model_type_name(int type)
 {
@@ -2609,6 +2848,8 @@ static int32_t s_compile_model(s_cc_t *cc, xmlNode *n, int32_t *idx_out)
         m->function = FERRY_PMML_FN_CLASSIFICATION;
     else if (!strcmp(fn, "clustering"))
         m->function = FERRY_PMML_FN_CLUSTERING;
+    else if (!strcmp(fn, "associationRules") && type == FERRY_PMML_ASSOCIATION)
+        m->function = FERRY_PMML_FN_ASSOCIATION;
     else {
         cc->depth--;
         return s_fail(cc, n, "unsupported functionName \"%.40s\"", fn);
@@ -2660,6 +2901,7 @@ static int32_t s_compile_model(s_cc_t *cc, xmlNode *n, int32_t *idx_out)
     case FERRY_PMML_CLUSTERING: rc = s_compile_clustering(cc, mi, n); break;
     case FERRY_PMML_SCORECARD: rc = s_compile_scorecard(cc, mi, n); break;
     case FERRY_PMML_RULESET: rc = s_compile_ruleset(cc, mi, n); break;
+    case FERRY_PMML_ASSOCIATION: rc = s_compile_association(cc, mi, n, ms); break;
     }
     if (rc < 0)
         goto out;
@@ -2684,6 +2926,7 @@ static int32_t s_compile_model(s_cc_t *cc, xmlNode *n, int32_t *idx_out)
             {"ComparisonMeasure", "ClusteringField", "MissingValueWeights", "Cluster", "CenterFields"},
             {"Characteristics"},
             {"RuleSet"},
+            {"Item", "Itemset", "AssociationRule"},
         };
         for (size_t i = 0; i < 12 && specific[type][i]; i++)
             is_known |= s_is(c, specific[type][i]);
@@ -2776,6 +3019,8 @@ static void s_fix_strings(ferry_pmml_t *p)
                 for (int32_t k = 0; k < m->u.regression.tables[t].n_cat; k++)
                     s_fix_value(p, &m->u.regression.tables[t].cat_value[k]);
         if (m->type == FERRY_PMML_GENREG) {
+            for (int32_t k = 0; k < m->u.genreg.n_strata; k++)
+                s_fix_value(p, &m->u.genreg.strata_value[k]);
             int32_t nc = 0;
             for (int32_t k = 0; k < m->u.genreg.n_params; k++)
                 nc += m->u.genreg.cell_n[k];
@@ -2786,6 +3031,79 @@ static void s_fix_strings(ferry_pmml_t *p)
             for (int32_t k = 0; k < m->u.bayes.n_inputs; k++)
                 for (int32_t v = 0; v < m->u.bayes.inputs[k].n_values; v++)
                     s_fix_value(p, &m->u.bayes.inputs[k].values[v]);
+    }
+}
+
+/* ---- fast trees ---------------------------------------------------------------------------------------- */
+static bool s_is_complement(const ferry_pmml_pred_t *a, const ferry_pmml_pred_t *b)
+{
+    if (a->kind != FERRY_PMML_PR_SIMPLE || b->kind != FERRY_PMML_PR_SIMPLE || a->field != b->field ||
+        a->value.kind != FERRY_PMML_NUM || b->value.kind != FERRY_PMML_NUM || a->value.num != b->value.num)
+        return false;
+    return (a->op == FERRY_PMML_CMP_LE && b->op == FERRY_PMML_CMP_GT) ||
+           (a->op == FERRY_PMML_CMP_LT && b->op == FERRY_PMML_CMP_GE) ||
+           (a->op == FERRY_PMML_CMP_GT && b->op == FERRY_PMML_CMP_LE) ||
+           (a->op == FERRY_PMML_CMP_GE && b->op == FERRY_PMML_CMP_LT) ||
+           (a->op == FERRY_PMML_CMP_EQ && b->op == FERRY_PMML_CMP_NE) ||
+           (a->op == FERRY_PMML_CMP_NE && b->op == FERRY_PMML_CMP_EQ);
+}
+
+static void s_build_fast_trees(ferry_pmml_t *p)
+{
+    for (int32_t i = 0; i < p->n_models; i++) {
+        ferry_pmml_model_t *m = &p->models[i];
+        if (m->type != FERRY_PMML_TREE)
+            continue;
+        ferry_pmml_tree_t *t = &m->u.tree;
+        bool ok = true;
+        for (int32_t k = 0; k < t->n_nodes && ok; k++) {
+            const ferry_pmml_pred_t *pr = &p->preds[t->nodes[k].pred];
+            if (pr->kind == FERRY_PMML_PR_TRUE || pr->kind == FERRY_PMML_PR_FALSE)
+                continue;
+            ok = pr->kind == FERRY_PMML_PR_SIMPLE && pr->op <= FERRY_PMML_CMP_GE && pr->value.kind == FERRY_PMML_NUM &&
+                 p->fields[pr->field].origin == FERRY_PMML_FIELD_DATA && p->fields[pr->field].datatype != FERRY_PMML_DT_STRING;
+        }
+        if (!ok)
+            continue;
+        t->fast = ferry_calloc((size_t)t->n_nodes, sizeof(ferry_pmml_fastnode_t));
+        for (int32_t k = 0; k < t->n_nodes; k++) {
+            const ferry_pmml_node_t *n = &t->nodes[k];
+            const ferry_pmml_pred_t *pr = &p->preds[n->pred];
+            ferry_pmml_fastnode_t *f = &t->fast[k];
+            f->kind = pr->kind;
+            f->op = pr->op;
+            f->field = pr->kind == FERRY_PMML_PR_SIMPLE ? pr->field : -1;
+            f->threshold = pr->value.num;
+            f->first_child = n->first_child;
+            f->n_children = n->n_children;
+            if (n->n_children == 2) {
+                const ferry_pmml_pred_t *a = &p->preds[t->nodes[n->first_child].pred];
+                f->is_pair = s_is_complement(a, &p->preds[t->nodes[n->first_child + 1].pred]);
+                if (f->is_pair) {
+                    f->split_field = a->field;
+                    f->split_op = a->op;
+                    f->split_threshold = a->value.num;
+                }
+            }
+        }
+        bool is_binary = t->fast[0].kind == FERRY_PMML_PR_TRUE;
+        for (int32_t k = 0; k < t->n_nodes && is_binary; k++)
+            is_binary = t->fast[k].n_children == 0 ||
+                        (t->fast[k].is_pair && t->fast[k].split_op >= FERRY_PMML_CMP_LT && t->fast[k].split_op <= FERRY_PMML_CMP_GE);
+        if (!is_binary)
+            continue;
+        t->bin = ferry_calloc((size_t)t->n_nodes, sizeof(ferry_pmml_binnode_t));
+        for (int32_t k = 0; k < t->n_nodes; k++) {
+            const ferry_pmml_fastnode_t *f = &t->fast[k];
+            ferry_pmml_binnode_t *b = &t->bin[k];
+            b->is_leaf = f->n_children == 0;
+            b->left = f->n_children ? f->first_child : -1;
+            b->field = f->n_children ? f->split_field : 0;
+            b->is_lt = f->split_op == FERRY_PMML_CMP_LT || f->split_op == FERRY_PMML_CMP_GE;
+            b->flip = f->split_op == FERRY_PMML_CMP_LT || f->split_op == FERRY_PMML_CMP_LE;
+            /* a leaf keeps its regression score where inner nodes keep the threshold */
+            b->threshold = f->n_children ? f->split_threshold : (t->nodes[k].has_score ? t->nodes[k].score : NAN);
+        }
     }
 }
 
@@ -2880,6 +3198,7 @@ ferry_pmml_t *ferry_pmml_load_mem(const char *data, size_t len, const char *name
     if (s_compile_model(&cc, model_el, &top) < 0)
         goto out;
     s_fix_strings(p);
+    s_build_fast_trees(p);
     s_columns(p);
     rc = 0;
 out:
@@ -2946,7 +3265,11 @@ void ferry_pmml_destroy(ferry_pmml_t **self_p)
         free(m->tgt.prior);
         free(m->tgt.display);
         switch (m->type) {
-        case FERRY_PMML_TREE: free(m->u.tree.nodes); break;
+        case FERRY_PMML_TREE:
+            free(m->u.tree.nodes);
+            free(m->u.tree.fast);
+            free(m->u.tree.bin);
+            break;
         case FERRY_PMML_MINING: free(m->u.mining_model.segments); break;
         case FERRY_PMML_REGRESSION:
             for (int32_t t = 0; t < m->u.regression.n_tables; t++) {
@@ -2958,6 +3281,9 @@ void ferry_pmml_destroy(ferry_pmml_t **self_p)
             free(m->u.regression.tables);
             break;
         case FERRY_PMML_GENREG:
+            free(m->u.genreg.ref_point); free(m->u.genreg.strata_value); free(m->u.genreg.strata_max_time);
+            free(m->u.genreg.strata_off); free(m->u.genreg.strata_n); free(m->u.genreg.cell_time);
+            free(m->u.genreg.cell_hazard);
             free(m->u.genreg.cell_off); free(m->u.genreg.cell_n); free(m->u.genreg.cells);
             free(m->u.genreg.row_class); free(m->u.genreg.beta);
             break;
@@ -2965,6 +3291,7 @@ void ferry_pmml_destroy(ferry_pmml_t **self_p)
             ferry_pmml_nn_t *nn = &m->u.nn;
             free(nn->input_expr); free(nn->layers); free(nn->bias); free(nn->width); free(nn->altitude);
             free(nn->con_off); free(nn->con_n); free(nn->dense_from); free(nn->con_from); free(nn->con_w);
+            free(nn->wt);
             free(nn->output_neuron); free(nn->output_expr); free(nn->output_class);
             break;
         }
@@ -2990,6 +3317,10 @@ void ferry_pmml_destroy(ferry_pmml_t **self_p)
             break;
         case FERRY_PMML_SCORECARD: free(m->u.scorecard.chars); free(m->u.scorecard.attrs); break;
         case FERRY_PMML_RULESET: free(m->u.ruleset.rules); break;
+        case FERRY_PMML_ASSOCIATION:
+            free(m->u.association.item_sym); free(m->u.association.set_off); free(m->u.association.set_n);
+            free(m->u.association.set_items); free(m->u.association.rules);
+            break;
         }
     }
     free(p->models);

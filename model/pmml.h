@@ -163,9 +163,11 @@ typedef struct {
 typedef enum {
     FERRY_PMML_TREE = 0, FERRY_PMML_MINING, FERRY_PMML_REGRESSION, FERRY_PMML_GENREG, FERRY_PMML_NN,
     FERRY_PMML_SVM, FERRY_PMML_NAIVEBAYES, FERRY_PMML_CLUSTERING, FERRY_PMML_SCORECARD, FERRY_PMML_RULESET,
-    FERRY_PMML_MODEL_TYPE_COUNT
+    FERRY_PMML_ASSOCIATION, FERRY_PMML_MODEL_TYPE_COUNT
 } ferry_pmml_model_type_t;
-typedef enum { FERRY_PMML_FN_REGRESSION = 0, FERRY_PMML_FN_CLASSIFICATION, FERRY_PMML_FN_CLUSTERING } ferry_pmml_function_name_t;
+typedef enum {
+    FERRY_PMML_FN_REGRESSION = 0, FERRY_PMML_FN_CLASSIFICATION, FERRY_PMML_FN_CLUSTERING, FERRY_PMML_FN_ASSOCIATION
+} ferry_pmml_function_name_t;
 
 /* TreeModel: nodes[0] is the root; children of a node are nodes[first_child .. +n_children). */
 enum { FERRY_PMML_MVS_NONE = 0, FERRY_PMML_MVS_LAST, FERRY_PMML_MVS_NULL, FERRY_PMML_MVS_DEFAULT };
@@ -179,9 +181,42 @@ typedef struct {
     double score;            /* regression (and numeric class labels) */
     int32_t dist_off;        /* classification: probabilities at num_pool[dist_off .. +n_classes), -1 none */
 } ferry_pmml_node_t;
+/* Fast form of a tree whose predicates are all True/False or numeric comparisons of
+ * DataDictionary fields with constants (the common case): one compact record per node,
+ * same indexes as nodes[]. Built after compilation; NULL when the tree does not qualify.
+ * A row with a missing value on its path is evaluated by the general walker instead. */
+typedef struct {
+    int32_t field;           /* DATA slot, -1 for True/False */
+    uint8_t kind;            /* FERRY_PMML_PR_TRUE/FALSE/SIMPLE */
+    uint8_t op;              /* ferry_pmml_cmp_t (EQ..GE) */
+    bool is_pair;            /* two children with complementary predicates: the split below */
+    int32_t first_child, n_children;
+    double threshold;
+    /* is_pair: the first child's test; true -> first_child, false -> first_child + 1 */
+    int32_t split_field;
+    uint8_t split_op;
+    double split_threshold;
+} ferry_pmml_fastnode_t;
+
+/* Compact form of a fast tree that is a plain binary tree (root True, every inner node
+ * split by one comparison and its complement): 16 bytes a node, children adjacent.
+ * Comparisons are normalised so the walk is branch-free: lessOrEqual and greaterThan
+ * become (a <= t), lessThan and greaterOrEqual (a < t), flip selects the side. */
+typedef struct {
+    double threshold; /* leaves: the node's score (NaN when it has none) */
+    int32_t field;  /* DATA slot */
+    uint8_t is_lt;  /* the test is a < threshold (else a <= threshold) ... */
+    uint8_t flip;   /* ... and the row goes to left + (test ^ flip) */
+    int16_t is_leaf;
+    int32_t left;
+    int32_t pad;
+} ferry_pmml_binnode_t;
+
 typedef struct {
     int32_t n_nodes;
     ferry_pmml_node_t *nodes;
+    ferry_pmml_fastnode_t *fast;
+    ferry_pmml_binnode_t *bin;
     uint8_t missing_value_strategy; /* FERRY_PMML_MVS_* */
     bool is_no_true_child_last;     /* noTrueChildStrategy returnLastPrediction */
     double missing_value_penalty;
@@ -231,7 +266,7 @@ typedef struct {
 
 /* GeneralRegressionModel: parameters p; design value x_p = prod over PPCells of the
  * parameter (factor: field == value ? 1 : 0; covariate: field^exponent); beta[class][p]. */
-enum { FERRY_PMML_GR_REGRESSION = 0, FERRY_PMML_GR_GLM, FERRY_PMML_GR_MULTINOMIAL, FERRY_PMML_GR_ORDINAL };
+enum { FERRY_PMML_GR_REGRESSION = 0, FERRY_PMML_GR_GLM, FERRY_PMML_GR_MULTINOMIAL, FERRY_PMML_GR_ORDINAL, FERRY_PMML_GR_COX };
 enum {
     FERRY_PMML_LINK_IDENTITY = 0, FERRY_PMML_LINK_LOGIT, FERRY_PMML_LINK_PROBIT, FERRY_PMML_LINK_CLOGLOG,
     FERRY_PMML_LINK_LOGLOG, FERRY_PMML_LINK_LOG, FERRY_PMML_LINK_POWER, FERRY_PMML_LINK_CAUCHIT,
@@ -252,6 +287,15 @@ typedef struct {
     int32_t *row_class;              /* class index per row (-1 regression) */
     double *beta;                    /* n_rows x n_params */
     int32_t ref_class;               /* multinomial reference class (logit 0) */
+    /* CoxRegression: cumulative hazard H0(t) * exp(sum beta_p (x_p - ref_p)), H0 from the
+     * baseline stratum of strata_field (or the single unnamed stratum) */
+    double *ref_point;               /* per parameter */
+    int32_t end_time_field, strata_field;
+    int32_t n_strata;
+    ferry_pmml_value_t *strata_value;
+    double *strata_max_time;
+    int32_t *strata_off, *strata_n;  /* cells in cell_time / cell_hazard */
+    double *cell_time, *cell_hazard;
 } ferry_pmml_genreg_t;
 
 /* NeuralNetwork: neurons 0..n_inputs-1 are the inputs, then every Neuron in document
@@ -268,6 +312,9 @@ typedef struct {
     int32_t first_neuron, n_neurons;
     uint8_t activation, normalization; /* normalization: FERRY_PMML_NORM_NONE/SOFTMAX/SIMPLEMAX */
     double threshold, altitude, width;
+    /* fully connected layer (every neuron reads the same dense_n consecutive neurons from
+     * dense_from): its weights transposed at wt[wt_off + j * n_neurons + q]; wt_off -1 otherwise */
+    int32_t dense_from, dense_n, wt_off;
 } ferry_pmml_layer_t;
 typedef struct {
     int32_t n_inputs;
@@ -278,6 +325,7 @@ typedef struct {
     double *bias, *width, *altitude; /* per neuron (NaN width/altitude: use the layer's) */
     int32_t *con_off, *con_n, *dense_from;
     int32_t *con_from; double *con_w;
+    double *wt;              /* transposed weights of fully connected layers */
     int32_t n_outputs;
     int32_t *output_neuron;
     int32_t *output_expr;    /* the NeuralOutput DerivedField expression */
@@ -363,6 +411,26 @@ typedef struct {
     int32_t default_class; double default_confidence;
 } ferry_pmml_ruleset_t;
 
+/* AssociationModel: the input is a basket of items (rows grouped by the group field) */
+typedef struct {
+    int32_t antecedent, consequent; /* itemset indexes */
+    double support, confidence, lift;
+    int32_t id_sym;                 /* id attribute, or the 1-based rule number */
+} ferry_pmml_assoc_rule_t;
+typedef struct {
+    int32_t group_field, item_field;  /* DATA slots (usageType group / active) */
+    int32_t n_items;
+    int32_t *item_sym;                /* Item value */
+    int32_t n_itemsets;
+    int32_t *set_off, *set_n;         /* items of an itemset: set_items[set_off[i] .. +set_n[i]) */
+    int32_t *set_items;
+    int32_t n_rules;
+    ferry_pmml_assoc_rule_t *rules;
+} ferry_pmml_association_t;
+enum { FERRY_PMML_RULE_RECOMMENDATION = 0, FERRY_PMML_RULE_EXCLUSIVE, FERRY_PMML_RULE_ASSOCIATION };
+enum { FERRY_PMML_RULEF_ID = 0, FERRY_PMML_RULEF_SUPPORT, FERRY_PMML_RULEF_CONFIDENCE, FERRY_PMML_RULEF_LIFT,
+       FERRY_PMML_RULEF_ANTECEDENT, FERRY_PMML_RULEF_CONSEQUENT };
+
 /* Output features */
 typedef enum {
     FERRY_PMML_OUT_PREDICTED = 0, FERRY_PMML_OUT_DISPLAY, FERRY_PMML_OUT_PROBABILITY,
@@ -378,6 +446,8 @@ typedef struct {
     ferry_pmml_value_t value;
     int32_t rank;          /* REASON */
     int32_t expr;          /* TRANSFORMED */
+    uint8_t rule_feature, rule_algorithm, rank_basis; /* RULEVALUE: FERRY_PMML_RULEF_*, FERRY_PMML_RULE_*,
+                                                         basis as FERRY_PMML_RULEF_SUPPORT/CONFIDENCE/LIFT */
     bool is_final;
 } ferry_pmml_output_t;
 
@@ -415,6 +485,7 @@ typedef struct ferry_pmml_model {
         ferry_pmml_clustering_t clustering;
         ferry_pmml_scorecard_t scorecard;
         ferry_pmml_ruleset_t ruleset;
+        ferry_pmml_association_t association;
     } u;
 } ferry_pmml_model_t;
 
@@ -472,6 +543,9 @@ void ferry_pmml_ctx_set_missing(ferry_pmml_ctx_t *ctx, int32_t slot);
 /* Returns 0, or -1 when a numeric field got text that is not a number. */
 int ferry_pmml_ctx_set_str(ferry_pmml_ctx_t *ctx, int32_t slot, const char *s, size_t len);
 
+/* AssociationModel input: add one item to the row's basket (unknown items are ignored). */
+void ferry_pmml_ctx_add_item(ferry_pmml_ctx_t *ctx, const char *s, size_t len);
+
 /* Evaluate the row set in ctx. On success fills out[0..n_columns) (strings borrowed from
  * the model or ctx until the next clear) and returns 0. Returns -1 when the row cannot
  * be scored (invalid value with returnInvalid, unsupported case); err says why. A model
@@ -487,5 +561,10 @@ int ferry_pmml_eval_row(ferry_pmml_ctx_t *ctx, ferry_pmml_value_t *out, ferry_er
 int ferry_pmml_eval_batch(ferry_pmml_ctx_t *ctx, int32_t n_inputs, const int32_t *input_slots,
                           const double *const *cols, const uint8_t *const *is_missing, size_t n_rows,
                           double *out_values, int32_t *out_syms, uint8_t *row_ok);
+
+/* True when every result column of the model is a number or a string known to the
+ * model (a symbol), so ferry_pmml_eval_batch can carry it: no transformedValue output,
+ * no number cast to text. */
+bool ferry_pmml_is_batchable(const ferry_pmml_t *pmml);
 
 #endif

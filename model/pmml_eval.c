@@ -3,6 +3,7 @@
  * Works only on the flat structure of pmml.h: slot values, memoised derived fields,
  * flattened trees, dense coefficient arrays. Missing and invalid values follow the
  * PMML 4.4 rules; a row that cannot be scored fails with a message, never a number. */
+#include "model/dataset.h"
 #include "model/pmml.h"
 #include "util/mem.h"
 
@@ -14,6 +15,12 @@
 #include <string.h>
 
 #define S_ARENA_CHUNK 4096
+#define S_BLOCK 256   /* rows per batch block: a block's inputs and results stay in cache */
+#define S_LANES 8     /* rows evaluated side by side in the neural network kernel */
+#define S_MIN_PRECOMP 1  /* batches of at least this many rows use the block kernels */
+typedef double s_v2_t __attribute__((vector_size(16))); /* one SSE2 register of lanes */
+
+enum { S_PRE_NONE = 0, S_PRE_ENSEMBLE, S_PRE_REGRESSION, S_PRE_NN };
 
 typedef struct s_chunk {
     struct s_chunk *next;
@@ -46,6 +53,28 @@ struct ferry_pmml_ctx {
     s_chunk_t *arena;
     ferry_err_t *err;
     int call_depth;
+    int get_depth;         /* nested derived-field evaluations */
+    uint8_t *basket;       /* AssociationModel: items present in the row's basket */
+    int32_t n_basket;
+    int32_t *rule_match;   /* AssociationModel: matching rules, ranked */
+    /* batch precomputation (ferry_pmml_eval_batch): models evaluated block-wise before
+     * the rows are walked one by one; see s_precompute */
+    int32_t n_precomp;
+    int32_t *precomp;      /* model indexes */
+    uint8_t *precomp_kind;
+    int32_t *cache_index;  /* per model: position in precomp or -1 */
+    int32_t *cache_probs_off;
+    int32_t cache_row;     /* row of the block being walked, -1 outside batches */
+    double *X;             /* scratch columns for masked inputs: X[slot * S_BLOCK + r], NaN = missing */
+    const double **xcol;   /* block input column per DATA slot: the caller's array, X, or NaNs */
+    double *nan_col;       /* S_BLOCK NaNs: a field the batch does not provide */
+    uint8_t *cache_ok;     /* n_precomp x S_BLOCK */
+    double *cache_value;
+    int32_t *cache_cls;
+    double *cache_probs;
+    double *tmp;           /* S_BLOCK x max(n_tables, 2) */
+    double *nn_block;      /* n_neurons x S_LANES */
+    bool is_direct;        /* outputs written straight from the cache */
 };
 
 static const ferry_pmml_value_t s_missing = {0};
@@ -114,6 +143,8 @@ static int s_fail(ferry_pmml_ctx_t *ctx, const char *fmt, ...)
 }
 
 /* ---- context ------------------------------------------------------------------------------ */
+static void s_precomp_setup(ferry_pmml_ctx_t *ctx);
+
 ferry_pmml_ctx_t *ferry_pmml_ctx_new(const ferry_pmml_t *p)
 {
     ferry_pmml_ctx_t *ctx = ferry_calloc(1, sizeof *ctx);
@@ -146,6 +177,16 @@ ferry_pmml_ctx_t *ferry_pmml_ctx_new(const ferry_pmml_t *p)
     ctx->neurons = ferry_calloc(nneur, sizeof(double));
     ctx->work = ferry_calloc(nwork * 2, sizeof(double));
     ctx->reason_store = ferry_calloc(nreason * 2, sizeof(int32_t));
+    int32_t nitems = 1, nrules = 1;
+    for (int32_t i = 0; i < p->n_models; i++)
+        if (p->models[i].type == FERRY_PMML_ASSOCIATION) {
+            nitems = FERRY_MAX(nitems, p->models[i].u.association.n_items);
+            nrules = FERRY_MAX(nrules, p->models[i].u.association.n_rules);
+        }
+    ctx->basket = ferry_calloc((size_t)nitems, 1);
+    ctx->n_basket = nitems;
+    ctx->rule_match = ferry_calloc((size_t)nrules, sizeof(int32_t));
+    s_precomp_setup(ctx);
     size_t off = 0, roff = 0;
     for (int32_t i = 0; i < p->n_models; i++) {
         ctx->preds[i].probs = ctx->prob_store + off;
@@ -176,6 +217,21 @@ void ferry_pmml_ctx_destroy(ferry_pmml_ctx_t **self_p)
     free(ctx->neurons);
     free(ctx->work);
     free(ctx->reason_store);
+    free(ctx->basket);
+    free(ctx->rule_match);
+    free(ctx->precomp);
+    free(ctx->precomp_kind);
+    free(ctx->cache_index);
+    free(ctx->cache_probs_off);
+    free(ctx->X);
+    free(ctx->xcol);
+    free(ctx->nan_col);
+    free(ctx->cache_ok);
+    free(ctx->cache_value);
+    free(ctx->cache_cls);
+    free(ctx->cache_probs);
+    free(ctx->tmp);
+    free(ctx->nn_block);
     free(ctx);
     *self_p = NULL;
 }
@@ -190,6 +246,7 @@ void ferry_pmml_ctx_clear(ferry_pmml_ctx_t *ctx)
     }
     for (int32_t i = 0; i < p->n_data_fields; i++)
         ctx->vals[i].kind = FERRY_PMML_MISSING;
+    memset(ctx->basket, 0, (size_t)ctx->n_basket);
     /* keep one arena chunk */
     if (ctx->arena) {
         while (ctx->arena->next) {
@@ -260,6 +317,18 @@ void ferry_pmml_ctx_set_num(ferry_pmml_ctx_t *ctx, int32_t slot, double v)
     s_set_checked(ctx, slot, s_num_value(v));
 }
 
+void ferry_pmml_ctx_add_item(ferry_pmml_ctx_t *ctx, const char *s, size_t len)
+{
+    const ferry_pmml_t *p = ctx->p;
+    if (p->models[0].type != FERRY_PMML_ASSOCIATION)
+        return;
+    const ferry_pmml_association_t *a = &p->models[0].u.association;
+    int32_t sym = ferry_pmml_sym_find(p, s, len);
+    for (int32_t i = 0; sym >= 0 && i < a->n_items; i++)
+        if (a->item_sym[i] == sym)
+            ctx->basket[i] = 1;
+}
+
 void ferry_pmml_ctx_set_missing(ferry_pmml_ctx_t *ctx, int32_t slot)
 {
     if (slot >= 0 && slot < ctx->p->n_data_fields)
@@ -268,21 +337,7 @@ void ferry_pmml_ctx_set_missing(ferry_pmml_ctx_t *ctx, int32_t slot)
 
 static bool s_parse_full(const char *s, size_t len, double *out)
 {
-    char buf[64];
-    while (len && (*s == ' ' || *s == '\t'))
-        s++, len--;
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
-        len--;
-    if (!len || len >= sizeof buf)
-        return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    double d = strtod(buf, &end);
-    if (*end)
-        return false;
-    *out = d;
-    return true;
+    return ferry_parse_double(s, len, out);
 }
 
 int ferry_pmml_ctx_set_str(ferry_pmml_ctx_t *ctx, int32_t slot, const char *s, size_t len)
@@ -384,6 +439,7 @@ static ferry_pmml_value_t s_cast(ferry_pmml_ctx_t *ctx, ferry_pmml_value_t v, in
 
 /* ---- fields ------------------------------------------------------------------------------------- */
 static int s_eval_expr(ferry_pmml_ctx_t *ctx, int32_t e, ferry_pmml_value_t *out);
+static const ferry_pmml_value_t *s_get(ferry_pmml_ctx_t *ctx, int32_t slot);
 
 static int s_compute_mining(ferry_pmml_ctx_t *ctx, int32_t slot)
 {
@@ -395,8 +451,7 @@ static int s_compute_mining(ferry_pmml_ctx_t *ctx, int32_t slot)
     if (sf->origin == FERRY_PMML_FIELD_DATA || sf->origin == FERRY_PMML_FIELD_PARAM) {
         v = ctx->vals[src];
     } else {
-        extern const ferry_pmml_value_t *ferry_pmml_s_get(ferry_pmml_ctx_t * ctx, int32_t slot);
-        const ferry_pmml_value_t *sv = ferry_pmml_s_get(ctx, src);
+        const ferry_pmml_value_t *sv = s_get(ctx, src);
         if (!sv)
             return -1;
         v = *sv;
@@ -433,8 +488,9 @@ static int s_compute_mining(ferry_pmml_ctx_t *ctx, int32_t slot)
     return 0;
 }
 
-const ferry_pmml_value_t *ferry_pmml_s_get(ferry_pmml_ctx_t *ctx, int32_t slot);
-const ferry_pmml_value_t *ferry_pmml_s_get(ferry_pmml_ctx_t *ctx, int32_t slot)
+/* The value of a slot for this row: DATA/PARAM as set, DERIVED and MINING computed on
+ * first use and memoised, OUTPUT once its model produced it. NULL on error (ctx->err). */
+static const ferry_pmml_value_t *s_get(ferry_pmml_ctx_t *ctx, int32_t slot)
 {
     const ferry_pmml_field_t *f = &ctx->p->fields[slot];
     switch (f->origin) {
@@ -449,20 +505,28 @@ const ferry_pmml_value_t *ferry_pmml_s_get(ferry_pmml_ctx_t *ctx, int32_t slot)
         s_fail(ctx, "field \"%s\" depends on itself", f->name);
         return NULL;
     }
+    /* derived fields may chain through each other: bound the recursion */
+    if (ctx->get_depth >= FERRY_PMML_MAX_DEPTH) {
+        s_fail(ctx, "field \"%s\": derived fields nested deeper than %d", f->name, FERRY_PMML_MAX_DEPTH);
+        return NULL;
+    }
     ctx->state[slot] = 1;
+    ctx->get_depth++;
+    int rc = 0;
     if (f->origin == FERRY_PMML_FIELD_MINING) {
-        if (s_compute_mining(ctx, slot) < 0)
-            return NULL;
+        rc = s_compute_mining(ctx, slot);
     } else {
         ferry_pmml_value_t v;
-        if (s_eval_expr(ctx, f->expr, &v) < 0)
-            return NULL;
-        ctx->vals[slot] = s_cast(ctx, v, f->datatype);
+        rc = s_eval_expr(ctx, f->expr, &v);
+        if (rc == 0)
+            ctx->vals[slot] = s_cast(ctx, v, f->datatype);
     }
+    ctx->get_depth--;
+    if (rc < 0)
+        return NULL;
     ctx->state[slot] = 2;
     return &ctx->vals[slot];
 }
-#define s_get ferry_pmml_s_get
 
 /* ---- expressions --------------------------------------------------------------------------------- */
 static double s_norm_cdf(double x)
@@ -1092,10 +1156,75 @@ static void s_set_class(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pr
     pr->value = cls >= 0 ? m->class_num[cls] : NAN;
 }
 
+/* The fast walker: same result as the general one for rows without missing values on the
+ * path. Returns the node reached, -1 for no prediction, -2 when a value is missing. */
+static inline bool s_fast_test(const ferry_pmml_fastnode_t *f, const ferry_pmml_value_t *vals, bool *is_missing)
+{
+    if (f->kind != FERRY_PMML_PR_SIMPLE)
+        return f->kind == FERRY_PMML_PR_TRUE;
+    const ferry_pmml_value_t *v = &vals[f->field];
+    if (v->kind != FERRY_PMML_NUM) {
+        *is_missing = true;
+        return false;
+    }
+    double a = v->num, b = f->threshold;
+    switch (f->op) {
+    case FERRY_PMML_CMP_EQ: return a == b;
+    case FERRY_PMML_CMP_NE: return a != b;
+    case FERRY_PMML_CMP_LT: return a < b;
+    case FERRY_PMML_CMP_LE: return a <= b;
+    case FERRY_PMML_CMP_GT: return a > b;
+    default: return a >= b;
+    }
+}
+
+static int32_t s_fast_walk(const ferry_pmml_tree_t *t, const ferry_pmml_value_t *vals)
+{
+    const ferry_pmml_fastnode_t *fast = t->fast;
+    bool is_missing = false;
+    if (!s_fast_test(&fast[0], vals, &is_missing))
+        return is_missing ? -2 : -1;
+    int32_t cur = 0;
+    for (;;) {
+        const ferry_pmml_fastnode_t *n = &fast[cur];
+        if (!n->n_children)
+            return cur;
+        int32_t c = n->first_child;
+        if (n->is_pair) {
+            bool is_first = s_fast_test(&fast[c], vals, &is_missing);
+            if (is_missing)
+                return -2;
+            cur = is_first ? c : c + 1;
+            continue;
+        }
+        int32_t next = -1;
+        for (int32_t end = c + n->n_children; c < end; c++) {
+            if (s_fast_test(&fast[c], vals, &is_missing)) {
+                next = c;
+                break;
+            }
+            if (is_missing)
+                return -2;
+        }
+        if (next < 0)
+            return t->is_no_true_child_last ? cur : -1;
+        cur = next;
+    }
+}
+
+static void s_tree_result(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_t *pr, int32_t cur);
+
 static int s_eval_tree(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_t *pr)
 {
     const ferry_pmml_tree_t *t = &m->u.tree;
     const ferry_pmml_node_t *nodes = t->nodes;
+    if (t->fast) {
+        int32_t cur = s_fast_walk(t, ctx->vals);
+        if (cur >= 0)
+            s_tree_result(ctx, m, pr, cur);
+        if (cur != -2)
+            return 0;
+    }
     int r = s_pred(ctx, nodes[0].pred);
     if (r < 0)
         return -1;
@@ -1136,8 +1265,14 @@ static int s_eval_tree(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pre
         }
         cur = next;
     }
-done:;
-    const ferry_pmml_node_t *n = &nodes[cur];
+done:
+    s_tree_result(ctx, m, pr, cur);
+    return 0;
+}
+
+static void s_tree_result(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_t *pr, int32_t cur)
+{
+    const ferry_pmml_node_t *n = &m->u.tree.nodes[cur];
     pr->entity_sym = n->id_sym;
     if (m->function == FERRY_PMML_FN_CLASSIFICATION) {
         int32_t nc = m->n_classes;
@@ -1151,13 +1286,12 @@ done:;
         }
         int32_t cls = n->has_score ? n->score_class : (n->dist_off >= 0 ? s_argmax(pr->probs, nc) : -1);
         s_set_class(ctx, m, pr, cls);
-        return 0;
+        return;
     }
     if (!n->has_score)
-        return 0;
+        return;
     pr->has = true;
     pr->value = n->score;
-    return 0;
 }
 
 static double s_weighted_median(double *vals, double *w, int32_t n)
@@ -1407,6 +1541,8 @@ static void s_normalize_probs(int norm, double *y, int32_t n)
     }
 }
 
+static void s_reg_finish(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_t *pr, double *y);
+
 static int s_eval_regression(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_t *pr)
 {
     const ferry_pmml_regression_t *r = &m->u.regression;
@@ -1419,13 +1555,22 @@ static int s_eval_regression(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m,
         pr->value = s_regnorm(r->normalization, y);
         return 0;
     }
-    int32_t nc = m->n_classes, nt = r->n_tables;
+    int32_t nt = r->n_tables;
     double y[nt > 0 ? nt : 1];
     for (int32_t t = 0; t < nt; t++) {
         int rc = s_regtable(ctx, &r->tables[t], &y[t]);
         if (rc)
             return rc < 0 ? -1 : 0;
     }
+    s_reg_finish(ctx, m, pr, y);
+    return 0;
+}
+
+/* classification probabilities from the table values y[] (overwritten) */
+static void s_reg_finish(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_t *pr, double *y)
+{
+    const ferry_pmml_regression_t *r = &m->u.regression;
+    int32_t nc = m->n_classes, nt = r->n_tables;
     s_normalize_probs(r->normalization, y, nt);
     for (int32_t k = 0; k < nc; k++)
         pr->probs[k] = 0;
@@ -1434,7 +1579,6 @@ static int s_eval_regression(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m,
             pr->probs[r->tables[t].class_idx] = y[t];
     pr->has_probs = true;
     s_set_class(ctx, m, pr, s_argmax(pr->probs, nc));
-    return 0;
 }
 
 static double s_inverse_link(const ferry_pmml_genreg_t *g, double eta)
@@ -1492,6 +1636,38 @@ static int s_eval_genreg(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_p
         if (!s_as_num(v, &d))
             return 0;
         offset += d;
+    }
+    if (g->kind == FERRY_PMML_GR_COX) {
+        /* PMML "CoxRegression": H(t) = H0(t) * exp(sum beta_p (x_p - referencePoint_p)) */
+        double r = 0;
+        for (int32_t i = 0; i < np; i++)
+            r += g->beta[i] * (x[i] - g->ref_point[i]);
+        const ferry_pmml_value_t *tv = s_get(ctx, g->end_time_field);
+        double t;
+        if (!tv)
+            return -1;
+        if (!s_as_num(tv, &t))
+            return 0;
+        int32_t si = 0;
+        if (g->strata_field >= 0) {
+            const ferry_pmml_value_t *sv = s_get(ctx, g->strata_field);
+            if (!sv)
+                return -1;
+            if (sv->kind == FERRY_PMML_MISSING)
+                return 0;
+            for (si = 0; si < g->n_strata && !s_value_eq(sv, &g->strata_value[si]); si++)
+                ;
+            if (si == g->n_strata)
+                return 0; /* no baseline for this stratum */
+        }
+        if (t > g->strata_max_time[si])
+            return 0;
+        double h0 = 0;
+        for (int32_t c = g->strata_off[si]; c < g->strata_off[si] + g->strata_n[si] && g->cell_time[c] <= t; c++)
+            h0 = g->cell_hazard[c];
+        pr->has = true;
+        pr->value = h0 * exp(r);
+        return 0;
     }
     double eta[g->n_rows > 0 ? g->n_rows : 1];
     for (int32_t r = 0; r < g->n_rows; r++) {
@@ -1558,9 +1734,10 @@ static double s_activate(int act, double z, double threshold)
     }
 }
 
+static void s_nn_finish(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_t *pr, const double *a);
+
 static int s_eval_nn(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_t *pr)
 {
-    const ferry_pmml_t *p = ctx->p;
     const ferry_pmml_nn_t *nn = &m->u.nn;
     double *a = ctx->neurons;
     for (int32_t i = 0; i < nn->n_inputs; i++) {
@@ -1572,10 +1749,73 @@ static int s_eval_nn(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_
     }
     for (int32_t l = 0; l < nn->n_layers; l++) {
         const ferry_pmml_layer_t *L = &nn->layers[l];
-        for (int32_t k = L->first_neuron; k < L->first_neuron + L->n_neurons; k++) {
+        int32_t end = L->first_neuron + L->n_neurons;
+        if (L->wt_off >= 0) {
+            /* fully connected: all the layer's sums advance together over the inputs,
+             * two neurons per SSE2 operation, each neuron adding in its input order */
+            double *z = a + L->first_neuron;
+            const double *src = a + L->dense_from, *wt = nn->wt + L->wt_off;
+            int32_t nq = L->n_neurons, nj = L->dense_n, q = 0;
+            /* eight neurons at a time in four registers */
+            for (; q + 8 <= nq; q += 8) {
+                s_v2_t z0 = {0, 0}, z1 = {0, 0}, z2 = {0, 0}, z3 = {0, 0};
+                for (int32_t j = 0; j < nj; j++) {
+                    const double *wj = wt + (size_t)j * (size_t)nq + q;
+                    s_v2_t xv = {src[j], src[j]}, w0, w1, w2, w3;
+                    memcpy(&w0, wj, sizeof w0);
+                    memcpy(&w1, wj + 2, sizeof w1);
+                    memcpy(&w2, wj + 4, sizeof w2);
+                    memcpy(&w3, wj + 6, sizeof w3);
+                    z0 += w0 * xv;
+                    z1 += w1 * xv;
+                    z2 += w2 * xv;
+                    z3 += w3 * xv;
+                }
+                memcpy(z + q, &z0, sizeof z0);
+                memcpy(z + q + 2, &z1, sizeof z1);
+                memcpy(z + q + 4, &z2, sizeof z2);
+                memcpy(z + q + 6, &z3, sizeof z3);
+            }
+            for (; q < nq; q++) {
+                double zq = 0;
+                for (int32_t j = 0; j < nj; j++)
+                    zq += wt[(size_t)j * (size_t)nq + (size_t)q] * src[j];
+                z[q] = zq;
+            }
+            for (q = 0; q < nq; q++)
+                z[q] = s_activate(L->activation, z[q] + nn->bias[L->first_neuron + q], L->threshold);
+            if (L->normalization != FERRY_PMML_NORM_NONE)
+                s_normalize_probs(L->normalization, a + L->first_neuron, L->n_neurons);
+            continue;
+        }
+        for (int32_t k = L->first_neuron; k < end; k++) {
             int32_t off = nn->con_off[k], cnt = nn->con_n[k];
             const double *w = nn->con_w + off;
             double z;
+            if (L->activation != FERRY_PMML_ACT_RADIALBASIS && k + 3 < end && nn->dense_from[k] >= 0 &&
+                nn->dense_from[k + 1] == nn->dense_from[k] && nn->dense_from[k + 2] == nn->dense_from[k] &&
+                nn->dense_from[k + 3] == nn->dense_from[k] && nn->con_n[k + 1] == cnt && nn->con_n[k + 2] == cnt &&
+                nn->con_n[k + 3] == cnt) {
+                /* four neurons over the same inputs side by side: four independent sums,
+                 * each in its own input order (same result, four times the throughput) */
+                const double *src = a + nn->dense_from[k];
+                const double *w1 = nn->con_w + nn->con_off[k + 1], *w2 = nn->con_w + nn->con_off[k + 2],
+                             *w3 = nn->con_w + nn->con_off[k + 3];
+                double z0 = 0, z1 = 0, z2 = 0, z3 = 0;
+                for (int32_t j = 0; j < cnt; j++) {
+                    double x = src[j];
+                    z0 += w[j] * x;
+                    z1 += w1[j] * x;
+                    z2 += w2[j] * x;
+                    z3 += w3[j] * x;
+                }
+                a[k] = s_activate(L->activation, z0 + nn->bias[k], L->threshold);
+                a[k + 1] = s_activate(L->activation, z1 + nn->bias[k + 1], L->threshold);
+                a[k + 2] = s_activate(L->activation, z2 + nn->bias[k + 2], L->threshold);
+                a[k + 3] = s_activate(L->activation, z3 + nn->bias[k + 3], L->threshold);
+                k += 3;
+                continue;
+            }
             if (L->activation == FERRY_PMML_ACT_RADIALBASIS) {
                 double d2 = 0;
                 for (int32_t j = 0; j < cnt; j++) {
@@ -1602,6 +1842,15 @@ static int s_eval_nn(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_
         if (L->normalization != FERRY_PMML_NORM_NONE)
             s_normalize_probs(L->normalization, a + L->first_neuron, L->n_neurons);
     }
+    s_nn_finish(ctx, m, pr, a);
+    return 0;
+}
+
+/* probabilities or value from the neuron activations a[] */
+static void s_nn_finish(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_t *pr, const double *a)
+{
+    const ferry_pmml_t *p = ctx->p;
+    const ferry_pmml_nn_t *nn = &m->u.nn;
     if (m->function == FERRY_PMML_FN_CLASSIFICATION) {
         for (int32_t k = 0; k < m->n_classes; k++)
             pr->probs[k] = 0;
@@ -1609,10 +1858,10 @@ static int s_eval_nn(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_
             pr->probs[nn->output_class[o]] = a[nn->output_neuron[o]];
         pr->has_probs = true;
         s_set_class(ctx, m, pr, s_argmax(pr->probs, m->n_classes));
-        return 0;
+        return;
     }
     if (nn->n_outputs < 1)
-        return 0;
+        return;
     double y = a[nn->output_neuron[0]];
     const ferry_pmml_expr_t *x = &p->exprs[nn->output_expr[0]];
     if (x->kind == FERRY_PMML_EX_NORMCONT) {
@@ -1625,7 +1874,6 @@ static int s_eval_nn(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_
     }
     pr->has = true;
     pr->value = y;
-    return 0;
 }
 
 static int s_eval_svm(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred_t *pr)
@@ -1642,12 +1890,8 @@ static int s_eval_svm(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred
     }
     int32_t nc = m->n_classes;
     double *votes = ctx->work + ni;
-    int32_t *order = (int32_t *)(ctx->work + ni + nc); /* first-vote order */
-    for (int32_t k = 0; k < nc; k++) {
+    for (int32_t k = 0; k < nc; k++)
         votes[k] = 0;
-        order[k] = -1;
-    }
-    int32_t n_order = 0;
     int32_t best = -1;
     double best_f = 0;
     for (int32_t mi = 0; mi < s->n_machines; mi++) {
@@ -1679,8 +1923,6 @@ static int s_eval_svm(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred
         if (M->alt_class_idx >= 0) {
             bool is_target = s->is_max_wins ? f > M->threshold : f < M->threshold;
             int32_t c = is_target ? M->class_idx : M->alt_class_idx;
-            if (votes[c] == 0)
-                order[n_order++] = c;
             votes[c] += 1;
         } else {
             bool better = best < 0 || (s->is_max_wins ? f > best_f : f < best_f);
@@ -1693,12 +1935,13 @@ static int s_eval_svm(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, s_pred
     if (m->function != FERRY_PMML_FN_CLASSIFICATION)
         return 0;
     if (best < 0) {
+        /* most votes; a tie goes to the category listed first (libsvm's rule) */
         double mx = 0, total = 0;
-        for (int32_t i = 0; i < n_order; i++) {
-            total += votes[order[i]];
-            if (votes[order[i]] > mx) {
-                mx = votes[order[i]];
-                best = order[i];
+        for (int32_t k = 0; k < nc; k++) {
+            total += votes[k];
+            if (votes[k] > mx) {
+                mx = votes[k];
+                best = k;
             }
         }
         /* probabilities of a voting SVM: the share of the votes */
@@ -1922,6 +2165,25 @@ static int s_eval_scorecard(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, 
     return 0;
 }
 
+static double s_apply_target(const ferry_pmml_model_t *m, double v)
+{
+    const ferry_pmml_target_t *t = &m->tgt;
+    v = v * t->factor + t->constant;
+    if (t->has_min && v < t->min)
+        v = t->min;
+    if (t->has_max && v > t->max)
+        v = t->max;
+    if (t->cast == 1)
+        v = floor(v + 0.5);
+    else if (t->cast == 2)
+        v = ceil(v);
+    else if (t->cast == 3)
+        v = floor(v);
+    return m->is_float ? (double)(float)v : v;
+}
+
+static bool s_cached(ferry_pmml_ctx_t *ctx, int32_t mi, const ferry_pmml_model_t *m, s_pred_t *pr);
+
 static int s_eval_model(ferry_pmml_ctx_t *ctx, int32_t mi)
 {
     const ferry_pmml_t *p = ctx->p;
@@ -1941,6 +2203,8 @@ static int s_eval_model(ferry_pmml_ctx_t *ctx, int32_t mi)
         if (!s_get(ctx, m->mining[i]))
             return -1;
     int rc;
+    if (ctx->cache_row >= 0 && ctx->cache_index[mi] >= 0 && s_cached(ctx, mi, m, pr))
+        goto targets;
     switch (m->type) {
     case FERRY_PMML_TREE: rc = s_eval_tree(ctx, m, pr); break;
     case FERRY_PMML_MINING: rc = s_eval_mining(ctx, mi, m, pr); break;
@@ -1952,25 +2216,18 @@ static int s_eval_model(ferry_pmml_ctx_t *ctx, int32_t mi)
     case FERRY_PMML_CLUSTERING: rc = s_eval_clustering(ctx, m, pr); break;
     case FERRY_PMML_SCORECARD: rc = s_eval_scorecard(ctx, m, pr); break;
     case FERRY_PMML_RULESET: rc = s_eval_ruleset(ctx, m, pr); break;
+    case FERRY_PMML_ASSOCIATION:
+        pr->has = true; /* the rules are picked per OutputField */
+        rc = 0;
+        break;
     default: rc = s_fail(ctx, "unknown model type");
     }
     if (rc < 0)
         return -1;
+targets:
     /* Targets: rescale, clamp, cast (regression) */
     if (pr->has && m->function == FERRY_PMML_FN_REGRESSION) {
-        const ferry_pmml_target_t *t = &m->tgt;
-        double v = pr->value * t->factor + t->constant;
-        if (t->has_min && v < t->min)
-            v = t->min;
-        if (t->has_max && v > t->max)
-            v = t->max;
-        if (t->cast == 1)
-            v = floor(v + 0.5);
-        else if (t->cast == 2)
-            v = ceil(v);
-        else if (t->cast == 3)
-            v = floor(v);
-        pr->value = m->is_float ? (double)(float)v : v;
+        pr->value = s_apply_target(m, pr->value);
     } else if (!pr->has && m->function == FERRY_PMML_FN_REGRESSION && m->tgt.has_default) {
         pr->has = true;
         pr->value = m->tgt.default_value;
@@ -1989,6 +2246,62 @@ static ferry_pmml_value_t s_predicted(ferry_pmml_ctx_t *ctx, const ferry_pmml_mo
         return v;
     }
     return s_num_value(pr->value);
+}
+
+/* every item of the itemset is in the basket */
+static bool s_itemset_in(const ferry_pmml_association_t *a, const uint8_t *basket, int32_t set)
+{
+    for (int32_t i = a->set_off[set]; i < a->set_off[set] + a->set_n[set]; i++)
+        if (!basket[a->set_items[i]])
+            return false;
+    return true;
+}
+
+static double s_rule_basis(const ferry_pmml_assoc_rule_t *r, int basis)
+{
+    return basis == FERRY_PMML_RULEF_SUPPORT ? r->support : basis == FERRY_PMML_RULEF_LIFT ? r->lift : r->confidence;
+}
+
+/* ruleValue (section "AssociationModel" / Output): the rank-th matching rule by rankBasis,
+ * descending, document order among equals */
+static ferry_pmml_value_t s_rule_value(ferry_pmml_ctx_t *ctx, const ferry_pmml_model_t *m, const ferry_pmml_output_t *o)
+{
+    const ferry_pmml_association_t *a = &m->u.association;
+    int32_t n = 0;
+    for (int32_t r = 0; r < a->n_rules; r++) {
+        const ferry_pmml_assoc_rule_t *rule = &a->rules[r];
+        if (!s_itemset_in(a, ctx->basket, rule->antecedent))
+            continue;
+        bool has_consequent = s_itemset_in(a, ctx->basket, rule->consequent);
+        if ((o->rule_algorithm == FERRY_PMML_RULE_EXCLUSIVE && has_consequent) ||
+            (o->rule_algorithm == FERRY_PMML_RULE_ASSOCIATION && !has_consequent))
+            continue;
+        /* insertion into the ranked list: O(matches * rank), only the first `rank` matter */
+        double b = s_rule_basis(rule, o->rank_basis);
+        int32_t pos = n < o->rank ? n : o->rank;
+        while (pos > 0 && s_rule_basis(&a->rules[ctx->rule_match[pos - 1]], o->rank_basis) < b)
+            pos--;
+        if (pos >= o->rank)
+            continue;
+        int32_t last = n < o->rank ? n : o->rank - 1;
+        for (int32_t k = last; k > pos; k--)
+            ctx->rule_match[k] = ctx->rule_match[k - 1];
+        ctx->rule_match[pos] = r;
+        if (n < o->rank)
+            n++;
+    }
+    if (o->rank < 1 || n < o->rank)
+        return s_missing;
+    const ferry_pmml_assoc_rule_t *rule = &a->rules[ctx->rule_match[o->rank - 1]];
+    switch (o->rule_feature) {
+    case FERRY_PMML_RULEF_ID: {
+        ferry_pmml_value_t v = {.kind = FERRY_PMML_STR, .sym = rule->id_sym, .str = ctx->p->syms[rule->id_sym]};
+        return v;
+    }
+    case FERRY_PMML_RULEF_SUPPORT: return s_num_value(rule->support);
+    case FERRY_PMML_RULEF_CONFIDENCE: return s_num_value(rule->confidence);
+    default: return isnan(rule->lift) ? s_missing : s_num_value(rule->lift);
+    }
 }
 
 static int s_eval_outputs(ferry_pmml_ctx_t *ctx, int32_t mi)
@@ -2043,6 +2356,10 @@ static int s_eval_outputs(ferry_pmml_ctx_t *ctx, int32_t mi)
                 v.str = p->syms[v.sym];
             }
             break;
+        case FERRY_PMML_OUT_RULEVALUE:
+            if (m->type == FERRY_PMML_ASSOCIATION)
+                v = s_rule_value(ctx, m, o);
+            break;
         case FERRY_PMML_OUT_TRANSFORMED:
             ctx->state[o->slot] = 1;
             if (s_eval_expr(ctx, o->expr, &v) < 0)
@@ -2063,6 +2380,7 @@ int ferry_pmml_eval_row(ferry_pmml_ctx_t *ctx, ferry_pmml_value_t *out, ferry_er
     ctx->err = err ? err : &local;
     ctx->err->msg[0] = '\0';
     ctx->call_depth = 0;
+    ctx->get_depth = 0;
     if (s_eval_model(ctx, 0) < 0 || s_eval_outputs(ctx, 0) < 0) {
         if (!ctx->err->msg[0])
             snprintf(ctx->err->msg, sizeof ctx->err->msg, "evaluation failed");
@@ -2082,6 +2400,576 @@ int ferry_pmml_eval_row(ferry_pmml_ctx_t *ctx, ferry_pmml_value_t *out, ferry_er
     return 0;
 }
 
+/* ---- batch evaluation ----------------------------------------------------------------------------------
+ *
+ * Models that only read plain numeric DataDictionary fields are evaluated for a whole
+ * block of rows first, in the loop order that keeps their data in cache: tree ensembles
+ * tree by tree (each tree stays in L1/L2 while every row walks it), regressions column
+ * by column, neural networks S_LANES rows side by side. Every row keeps exactly the
+ * arithmetic order of the row evaluator, so results are bit-identical; rows with a
+ * missing value on the way are left to the row evaluator. */
+
+/* a DATA field whose value reaches a model unchanged as a number */
+static bool s_is_plain(const ferry_pmml_t *p, int32_t slot)
+{
+    const ferry_pmml_field_t *f = &p->fields[slot];
+    return f->origin == FERRY_PMML_FIELD_DATA && f->n_values == 0 && f->datatype != FERRY_PMML_DT_STRING &&
+           f->datatype != FERRY_PMML_DT_BOOLEAN;
+}
+
+static bool s_tree_is_plain(const ferry_pmml_t *p, const ferry_pmml_model_t *t)
+{
+    if (t->type != FERRY_PMML_TREE || !t->u.tree.fast || t->n_mining)
+        return false;
+    for (int32_t k = 0; k < t->u.tree.n_nodes; k++) {
+        int32_t f = t->u.tree.fast[k].field;
+        if (f >= 0 && !s_is_plain(p, f))
+            return false;
+    }
+    return true;
+}
+
+static int s_precomp_kind(const ferry_pmml_t *p, const ferry_pmml_model_t *m)
+{
+    if (m->n_mining)
+        return S_PRE_NONE;
+    if (m->type == FERRY_PMML_MINING) {
+        int meth = m->u.mining_model.method;
+        bool is_class = m->function == FERRY_PMML_FN_CLASSIFICATION;
+        bool ok = is_class ? (meth == FERRY_PMML_SEG_AVERAGE || meth == FERRY_PMML_SEG_WAVERAGE ||
+                              meth == FERRY_PMML_SEG_VOTE || meth == FERRY_PMML_SEG_WVOTE)
+                           : (m->function == FERRY_PMML_FN_REGRESSION &&
+                              (meth == FERRY_PMML_SEG_AVERAGE || meth == FERRY_PMML_SEG_WAVERAGE ||
+                               meth == FERRY_PMML_SEG_SUM || meth == FERRY_PMML_SEG_WSUM));
+        for (int32_t s = 0; ok && s < m->u.mining_model.n_segments; s++) {
+            const ferry_pmml_segment_t *seg = &m->u.mining_model.segments[s];
+            const ferry_pmml_model_t *t = &p->models[seg->model];
+            ok = p->preds[seg->pred].kind == FERRY_PMML_PR_TRUE && s_tree_is_plain(p, t) && t->function == m->function;
+        }
+        return ok ? S_PRE_ENSEMBLE : S_PRE_NONE;
+    }
+    if (m->type == FERRY_PMML_REGRESSION) {
+        const ferry_pmml_regression_t *r = &m->u.regression;
+        if (m->function == FERRY_PMML_FN_CLASSIFICATION && r->n_tables > m->n_classes + 8)
+            return S_PRE_NONE;
+        for (int32_t t = 0; t < r->n_tables; t++) {
+            const ferry_pmml_regtable_t *tb = &r->tables[t];
+            if (tb->n_cat || tb->n_terms)
+                return S_PRE_NONE;
+            for (int32_t i = 0; i < tb->n_num; i++)
+                if (tb->num_exp[i] != 1 || !s_is_plain(p, tb->num_field[i]))
+                    return S_PRE_NONE;
+        }
+        return S_PRE_REGRESSION;
+    }
+    if (m->type == FERRY_PMML_NN) {
+        const ferry_pmml_nn_t *nn = &m->u.nn;
+        for (int32_t i = 0; i < nn->n_inputs; i++) {
+            const ferry_pmml_expr_t *x = &p->exprs[nn->input_expr[i]];
+            if (x->kind != FERRY_PMML_EX_FIELDREF || x->map_missing_to.kind != FERRY_PMML_MISSING ||
+                !s_is_plain(p, x->field))
+                return S_PRE_NONE;
+        }
+        for (int32_t l = 0; l < nn->n_layers; l++)
+            if (nn->layers[l].activation == FERRY_PMML_ACT_RADIALBASIS)
+                return S_PRE_NONE;
+        return S_PRE_NN;
+    }
+    return S_PRE_NONE;
+}
+
+static bool s_can_be_invalid(const ferry_pmml_t *p, int32_t slot)
+{
+    const ferry_pmml_field_t *f = &p->fields[slot];
+    return f->n_intervals || f->n_values || f->datatype == FERRY_PMML_DT_INTEGER;
+}
+
+static void s_precomp_setup(ferry_pmml_ctx_t *ctx)
+{
+    const ferry_pmml_t *p = ctx->p;
+    ctx->cache_row = -1;
+    ctx->cache_index = ferry_calloc((size_t)p->n_models + 1, sizeof(int32_t));
+    ctx->cache_probs_off = ferry_calloc((size_t)p->n_models + 1, sizeof(int32_t));
+    ctx->precomp = ferry_calloc((size_t)p->n_models + 1, sizeof(int32_t));
+    ctx->precomp_kind = ferry_calloc((size_t)p->n_models + 1, 1);
+    size_t nprobs = 0, maxt = 2, maxn = 1;
+    for (int32_t i = 0; i < p->n_models; i++) {
+        const ferry_pmml_model_t *m = &p->models[i];
+        ctx->cache_index[i] = -1;
+        int kind = s_precomp_kind(p, m);
+        if (!kind)
+            continue;
+        ctx->cache_index[i] = ctx->n_precomp;
+        ctx->precomp[ctx->n_precomp] = i;
+        ctx->precomp_kind[ctx->n_precomp] = (uint8_t)kind;
+        ctx->n_precomp++;
+        ctx->cache_probs_off[i] = (int32_t)nprobs;
+        nprobs += (size_t)m->n_classes * S_BLOCK;
+        if (kind == S_PRE_REGRESSION && (size_t)m->u.regression.n_tables > maxt)
+            maxt = (size_t)m->u.regression.n_tables;
+        if (kind == S_PRE_NN && (size_t)m->u.nn.n_neurons > maxn)
+            maxn = (size_t)m->u.nn.n_neurons;
+    }
+    if (!ctx->n_precomp)
+        return;
+    ctx->X = ferry_malloc((size_t)(p->n_data_fields ? p->n_data_fields : 1) * S_BLOCK * sizeof(double));
+    ctx->xcol = ferry_calloc((size_t)p->n_data_fields + 1, sizeof(double *));
+    ctx->nan_col = ferry_malloc(S_BLOCK * sizeof(double));
+    for (size_t r = 0; r < S_BLOCK; r++)
+        ctx->nan_col[r] = NAN;
+    ctx->cache_ok = ferry_calloc((size_t)ctx->n_precomp * S_BLOCK, 1);
+    ctx->cache_value = ferry_calloc((size_t)ctx->n_precomp * S_BLOCK, sizeof(double));
+    ctx->cache_cls = ferry_calloc((size_t)ctx->n_precomp * S_BLOCK, sizeof(int32_t));
+    ctx->cache_probs = ferry_calloc(nprobs + 1, sizeof(double));
+    ctx->tmp = ferry_calloc(maxt * S_BLOCK, sizeof(double));
+    ctx->nn_block = ferry_calloc(maxn * S_LANES, sizeof(double));
+    /* direct output: the top model is precomputed, cannot fail, and its outputs come
+     * straight from its prediction */
+    const ferry_pmml_model_t *top = &p->models[0];
+    bool is_direct = ctx->cache_index[0] >= 0 && top->n_mining == 0;
+    for (int32_t i = 0; is_direct && i < top->n_checks; i++)
+        is_direct = !s_can_be_invalid(p, top->checks[i]);
+    for (int32_t i = 0; is_direct && i < top->n_outputs; i++) {
+        const ferry_pmml_output_t *o = &top->outputs[i];
+        bool is_class = top->function == FERRY_PMML_FN_CLASSIFICATION;
+        if (o->feature == FERRY_PMML_OUT_PREDICTED)
+            is_direct = o->datatype == 255 || (is_class ? o->datatype == FERRY_PMML_DT_STRING : o->datatype == FERRY_PMML_DT_DOUBLE);
+        else if (o->feature == FERRY_PMML_OUT_PROBABILITY)
+            is_direct = is_class && (o->datatype == 255 || o->datatype == FERRY_PMML_DT_DOUBLE);
+        else
+            is_direct = false;
+    }
+    ctx->is_direct = is_direct;
+}
+
+static bool s_cached(ferry_pmml_ctx_t *ctx, int32_t mi, const ferry_pmml_model_t *m, s_pred_t *pr)
+{
+    int32_t ci = ctx->cache_index[mi];
+    size_t at = (size_t)ci * S_BLOCK + (size_t)ctx->cache_row;
+    if (!ctx->cache_ok[at])
+        return false;
+    if (m->function == FERRY_PMML_FN_CLASSIFICATION) {
+        memcpy(pr->probs, ctx->cache_probs + ctx->cache_probs_off[mi] + (size_t)ctx->cache_row * (size_t)m->n_classes,
+               (size_t)m->n_classes * sizeof(double));
+        pr->has_probs = true;
+        s_set_class(ctx, m, pr, ctx->cache_cls[at]);
+    } else {
+        pr->has = true;
+        pr->value = ctx->cache_value[at];
+    }
+    return true;
+}
+
+static inline bool s_cmp_op(int op, double a, double b)
+{
+    switch (op) {
+    case FERRY_PMML_CMP_EQ: return a == b;
+    case FERRY_PMML_CMP_NE: return a != b;
+    case FERRY_PMML_CMP_LT: return a < b;
+    case FERRY_PMML_CMP_LE: return a <= b;
+    case FERRY_PMML_CMP_GT: return a > b;
+    default: return a >= b;
+    }
+}
+
+/* s_fast_walk over block column r of X: the node reached, -1 no prediction, -2 missing */
+static inline int32_t s_fast_walk_x(const ferry_pmml_tree_t *t, const double *const *X, size_t r)
+{
+    const ferry_pmml_fastnode_t *fast = t->fast;
+    if (fast[0].kind != FERRY_PMML_PR_TRUE) {
+        if (fast[0].kind == FERRY_PMML_PR_FALSE)
+            return -1;
+        double a = X[fast[0].field][r];
+        if (isnan(a))
+            return -2;
+        if (!s_cmp_op(fast[0].op, a, fast[0].threshold))
+            return -1;
+    }
+    int32_t cur = 0;
+    for (;;) {
+        const ferry_pmml_fastnode_t *n = &fast[cur];
+        if (n->is_pair) {
+            double a = X[n->split_field][r];
+            if (isnan(a))
+                return -2;
+            cur = n->first_child + !s_cmp_op(n->split_op, a, n->split_threshold);
+            continue;
+        }
+        if (!n->n_children)
+            return cur;
+        int32_t next = -1;
+        for (int32_t c = n->first_child, end = c + n->n_children; c < end; c++) {
+            const ferry_pmml_fastnode_t *f = &fast[c];
+            if (f->kind != FERRY_PMML_PR_SIMPLE) {
+                if (f->kind == FERRY_PMML_PR_TRUE) {
+                    next = c;
+                    break;
+                }
+                continue;
+            }
+            double a = X[f->field][r];
+            if (isnan(a))
+                return -2;
+            if (s_cmp_op(f->op, a, f->threshold)) {
+                next = c;
+                break;
+            }
+        }
+        if (next < 0)
+            return t->is_no_true_child_last ? cur : -1;
+        cur = next;
+    }
+}
+
+/* add the leaf cur reached by row r in segment seg to the ensemble's accumulators */
+static inline __attribute__((always_inline)) void s_ens_add(const ferry_pmml_t *p, const ferry_pmml_model_t *m, const ferry_pmml_segment_t *seg,
+                             int32_t cur, size_t r, uint8_t *ok, double *sum, double *wsum, double *probs)
+{
+    const ferry_pmml_model_t *sm = &p->models[seg->model];
+    const ferry_pmml_tree_t *t = &sm->u.tree;
+    const int32_t *map = p->int_pool + seg->class_map_off;
+    int32_t nc = m->n_classes;
+    bool is_class = m->function == FERRY_PMML_FN_CLASSIFICATION;
+    int meth = m->u.mining_model.method;
+    double w = seg->weight;
+    if (cur < 0) {
+        ok[r] = 0;
+        return;
+    }
+    const ferry_pmml_node_t *n = &t->nodes[cur];
+    if (!is_class) {
+        if (!n->has_score) {
+            ok[r] = 0;
+            return;
+        }
+        double v = s_apply_target(sm, n->score);
+        switch (meth) {
+        case FERRY_PMML_SEG_AVERAGE: sum[r] += v; wsum[r] += 1; break;
+        case FERRY_PMML_SEG_WAVERAGE: sum[r] += w * v; wsum[r] += w; break;
+        case FERRY_PMML_SEG_SUM: sum[r] += v; break;
+        default: sum[r] += w * v; break;
+        }
+        return;
+    }
+    double *pr = probs + r * (size_t)nc;
+    const double *dist = n->dist_off >= 0 ? p->num_pool + n->dist_off : NULL;
+    if (meth == FERRY_PMML_SEG_VOTE || meth == FERRY_PMML_SEG_WVOTE) {
+        int32_t cls = n->has_score ? n->score_class : -1;
+        if (cls < 0 && dist)
+            cls = s_argmax(dist, sm->n_classes);
+        if (cls < 0) {
+            ok[r] = 0;
+            return;
+        }
+        double vw = meth == FERRY_PMML_SEG_WVOTE ? w : 1;
+        pr[map[cls]] += vw;
+        wsum[r] += vw;
+    } else {
+        double vw = meth == FERRY_PMML_SEG_WAVERAGE ? w : 1;
+        if (dist) {
+            for (int32_t k = 0; k < sm->n_classes; k++)
+                pr[map[k]] += vw * dist[k];
+        } else if (n->has_score) {
+            for (int32_t k = 0; k < sm->n_classes; k++)
+                pr[map[k]] += vw * (k == n->score_class ? 1.0 : 0.0);
+        } else {
+            ok[r] = 0;
+            return;
+        }
+        wsum[r] += vw;
+    }
+}
+
+/* Walk S_WALK_LANES rows through a binary tree side by side: independent walks overlap
+ * their memory latency. cur[l] gets the leaf, or -2 when the row has a missing value. */
+#define S_WALK_LANES 8
+static inline void s_bin_walk(const ferry_pmml_binnode_t *bin, const double *const *X, size_t r0, int32_t *cur)
+{
+    int32_t c[S_WALK_LANES];
+    for (int l = 0; l < S_WALK_LANES; l++)
+        c[l] = 0;
+    for (;;) {
+        int active = 0;
+        for (int l = 0; l < S_WALK_LANES; l++) {
+            if (c[l] < 0)
+                continue;
+            const ferry_pmml_binnode_t *n = &bin[c[l]];
+            if (n->is_leaf)
+                continue;
+            double a = X[n->field][r0 + (size_t)l];
+            if (isnan(a)) {
+                c[l] = -2;
+                continue;
+            }
+            int test = n->is_lt ? a < n->threshold : a <= n->threshold;
+            c[l] = n->left + (test ^ n->flip);
+            active++;
+        }
+        if (!active)
+            break;
+    }
+    for (int l = 0; l < S_WALK_LANES; l++)
+        cur[l] = c[l];
+}
+
+/* one row through a binary tree (the tail of a block) */
+static inline int32_t s_bin_walk1(const ferry_pmml_binnode_t *bin, const double *const *X, size_t r)
+{
+    int32_t c = 0;
+    while (!bin[c].is_leaf) {
+        const ferry_pmml_binnode_t *n = &bin[c];
+        double a = X[n->field][r];
+        if (isnan(a))
+            return -2;
+        int test = n->is_lt ? a < n->threshold : a <= n->threshold;
+        c = n->left + (test ^ n->flip);
+    }
+    return c;
+}
+
+static void s_pre_ensemble(ferry_pmml_ctx_t *ctx, int32_t ci, const ferry_pmml_model_t *m, size_t nb)
+{
+    const ferry_pmml_t *p = ctx->p;
+    const ferry_pmml_mining_t *mm = &m->u.mining_model;
+    uint8_t *ok = ctx->cache_ok + (size_t)ci * S_BLOCK;
+    double *sum = ctx->cache_value + (size_t)ci * S_BLOCK, *wsum = ctx->tmp;
+    int32_t nc = m->n_classes;
+    double *probs = ctx->cache_probs + ctx->cache_probs_off[m - p->models];
+    bool is_class = m->function == FERRY_PMML_FN_CLASSIFICATION;
+    int meth = mm->method;
+    for (size_t r = 0; r < nb; r++) {
+        sum[r] = 0;
+        wsum[r] = 0;
+    }
+    if (is_class)
+        memset(probs, 0, nb * (size_t)nc * sizeof(double));
+    for (int32_t s = 0; s < mm->n_segments; s++) {
+        const ferry_pmml_segment_t *seg = &mm->segments[s];
+        const ferry_pmml_tree_t *t = &p->models[seg->model].u.tree;
+        const ferry_pmml_model_t *sm = &p->models[seg->model];
+        const ferry_pmml_target_t *tg = &sm->tgt;
+        if (t->bin && !is_class && tg->factor == 1 && tg->constant == 0 && !tg->has_min && !tg->has_max &&
+            !tg->cast && !sm->is_float) {
+            /* regression trees: leaf scores straight from the compact nodes */
+            double w = meth == FERRY_PMML_SEG_WAVERAGE || meth == FERRY_PMML_SEG_WSUM ? seg->weight : 1;
+            bool is_weighted = meth == FERRY_PMML_SEG_WAVERAGE || meth == FERRY_PMML_SEG_WSUM;
+            size_t r = 0;
+            for (; r + S_WALK_LANES <= nb; r += S_WALK_LANES) {
+                int32_t cur[S_WALK_LANES];
+                s_bin_walk(t->bin, ctx->xcol, r, cur);
+                for (int l = 0; l < S_WALK_LANES; l++) {
+                    size_t q = r + (size_t)l;
+                    double v = cur[l] >= 0 ? t->bin[cur[l]].threshold : NAN;
+                    if (isnan(v)) {
+                        ok[q] = 0;
+                        continue;
+                    }
+                    sum[q] += is_weighted ? w * v : v;
+                    wsum[q] += w;
+                }
+            }
+            for (; r < nb; r++) {
+                if (!ok[r])
+                    continue;
+                int32_t cur = s_bin_walk1(t->bin, ctx->xcol, r);
+                double v = cur >= 0 ? t->bin[cur].threshold : NAN;
+                if (isnan(v)) {
+                    ok[r] = 0;
+                    continue;
+                }
+                sum[r] += is_weighted ? w * v : v;
+                wsum[r] += w;
+            }
+            continue;
+        }
+        if (t->bin) {
+            size_t r = 0;
+            for (; r + S_WALK_LANES <= nb; r += S_WALK_LANES) {
+                int32_t cur[S_WALK_LANES];
+                s_bin_walk(t->bin, ctx->xcol, r, cur);
+                for (int l = 0; l < S_WALK_LANES; l++)
+                    if (ok[r + (size_t)l])
+                        s_ens_add(p, m, seg, cur[l], r + (size_t)l, ok, sum, wsum, probs);
+            }
+            for (; r < nb; r++)
+                if (ok[r])
+                    s_ens_add(p, m, seg, s_bin_walk1(t->bin, ctx->xcol, r), r, ok, sum, wsum, probs);
+            continue;
+        }
+        for (size_t r = 0; r < nb; r++)
+            if (ok[r])
+                s_ens_add(p, m, seg, s_fast_walk_x(t, ctx->xcol, r), r, ok, sum, wsum, probs);
+    }
+    int32_t *cls = ctx->cache_cls + (size_t)ci * S_BLOCK;
+    for (size_t r = 0; r < nb; r++) {
+        if (!ok[r])
+            continue;
+        if (!is_class) {
+            if (meth == FERRY_PMML_SEG_AVERAGE || meth == FERRY_PMML_SEG_WAVERAGE)
+                sum[r] /= wsum[r];
+            continue;
+        }
+        if (wsum[r] <= 0) {
+            ok[r] = 0;
+            continue;
+        }
+        double *pr = probs + r * (size_t)nc;
+        for (int32_t k = 0; k < nc; k++)
+            pr[k] /= wsum[r];
+        cls[r] = s_argmax(pr, nc);
+    }
+}
+
+static void s_pre_regression(ferry_pmml_ctx_t *ctx, int32_t ci, int32_t mi, const ferry_pmml_model_t *m, size_t nb)
+{
+    const ferry_pmml_regression_t *rg = &m->u.regression;
+    uint8_t *ok = ctx->cache_ok + (size_t)ci * S_BLOCK;
+    int32_t nt = rg->n_tables;
+    double *y = ctx->tmp; /* y[t * S_BLOCK + r] */
+    for (int32_t t = 0; t < nt; t++) {
+        const ferry_pmml_regtable_t *tb = &rg->tables[t];
+        double *yt = y + (size_t)t * S_BLOCK;
+        for (size_t r = 0; r < nb; r++)
+            yt[r] = tb->intercept;
+        for (int32_t i = 0; i < tb->n_num; i++) {
+            const double *col = ctx->xcol[tb->num_field[i]];
+            double c = tb->num_coef[i];
+            s_v2_t cv = {c, c};
+            size_t r = 0;
+            /* two rows per SSE2 operation; every row adds its terms in table order */
+            for (; r + 2 <= nb; r += 2) {
+                s_v2_t yv, xv;
+                memcpy(&yv, yt + r, sizeof yv);
+                memcpy(&xv, col + r, sizeof xv);
+                yv += cv * xv;
+                memcpy(yt + r, &yv, sizeof yv);
+            }
+            for (; r < nb; r++)
+                yt[r] += c * col[r];
+        }
+        for (size_t r = 0; r < nb; r++)
+            if (isnan(yt[r]))
+                ok[r] = 0; /* a missing input (or an overflow): the row evaluator decides */
+    }
+    double *val = ctx->cache_value + (size_t)ci * S_BLOCK;
+    int32_t *cls = ctx->cache_cls + (size_t)ci * S_BLOCK;
+    if (m->function != FERRY_PMML_FN_CLASSIFICATION) {
+        for (size_t r = 0; r < nb; r++)
+            val[r] = s_regnorm(rg->normalization, y[r]);
+        return;
+    }
+    int32_t nc = m->n_classes;
+    int norm = rg->normalization;
+    if (nt == 2 && nc == 2 && norm != FERRY_PMML_NORM_SOFTMAX && norm != FERRY_PMML_NORM_SIMPLEMAX &&
+        norm != FERRY_PMML_NORM_EXP && rg->tables[0].class_idx >= 0 && rg->tables[1].class_idx >= 0 &&
+        rg->tables[0].class_idx != rg->tables[1].class_idx) {
+        /* binary: what s_reg_finish does, one tight loop per block */
+        double *probs = ctx->cache_probs + ctx->cache_probs_off[mi];
+        int32_t c0 = rg->tables[0].class_idx, c1 = rg->tables[1].class_idx;
+        for (size_t r = 0; r < nb; r++) {
+            if (!ok[r])
+                continue;
+            double a = s_regnorm(norm, y[r]);
+            probs[r * 2 + (size_t)c0] = a;
+            probs[r * 2 + (size_t)c1] = 1 - a;
+            cls[r] = probs[r * 2 + 1] > probs[r * 2] ? 1 : 0;
+        }
+        return;
+    }
+    double yv[nt > 0 ? nt : 1];
+    s_pred_t tmp = {0};
+    for (size_t r = 0; r < nb; r++) {
+        if (!ok[r])
+            continue;
+        for (int32_t t = 0; t < nt; t++)
+            yv[t] = y[(size_t)t * S_BLOCK + r];
+        tmp.probs = ctx->cache_probs + ctx->cache_probs_off[mi] + r * (size_t)nc;
+        s_reg_finish(ctx, m, &tmp, yv);
+        cls[r] = tmp.cls;
+    }
+}
+
+static void s_pre_nn(ferry_pmml_ctx_t *ctx, int32_t ci, int32_t mi, const ferry_pmml_model_t *m, size_t nb)
+{
+    const ferry_pmml_t *p = ctx->p;
+    const ferry_pmml_nn_t *nn = &m->u.nn;
+    uint8_t *ok = ctx->cache_ok + (size_t)ci * S_BLOCK;
+    double *A = ctx->nn_block;
+    int32_t nc = m->n_classes;
+    for (size_t b0 = 0; b0 < nb; b0 += S_LANES) {
+        size_t lanes = nb - b0 < S_LANES ? nb - b0 : S_LANES;
+        for (int32_t i = 0; i < nn->n_inputs; i++) {
+            const double *col = ctx->xcol[p->exprs[nn->input_expr[i]].field] + b0;
+            for (size_t b = 0; b < S_LANES; b++) {
+                double v = b < lanes ? col[b] : 0;
+                if (isnan(v)) {
+                    ok[b0 + b] = 0;
+                    v = 0;
+                }
+                A[(size_t)i * S_LANES + b] = v;
+            }
+        }
+        for (int32_t l = 0; l < nn->n_layers; l++) {
+            const ferry_pmml_layer_t *L = &nn->layers[l];
+            for (int32_t k = L->first_neuron; k < L->first_neuron + L->n_neurons; k++) {
+                int32_t off = nn->con_off[k], cnt = nn->con_n[k];
+                const double *w = nn->con_w + off;
+                /* four 2-wide accumulators kept in registers; each lane adds in the
+                 * row evaluator's order (no reassociation, no fused multiply-add) */
+                s_v2_t z0 = {0, 0}, z1 = {0, 0}, z2 = {0, 0}, z3 = {0, 0};
+                const double *src = A + (size_t)(nn->dense_from[k] >= 0 ? nn->dense_from[k] : 0) * S_LANES;
+                for (int32_t j = 0; j < cnt; j++) {
+                    if (nn->dense_from[k] < 0)
+                        src = A + (size_t)nn->con_from[off + j] * S_LANES;
+                    s_v2_t wj = {w[j], w[j]}, a0, a1, a2, a3;
+                    memcpy(&a0, src, sizeof a0);
+                    memcpy(&a1, src + 2, sizeof a1);
+                    memcpy(&a2, src + 4, sizeof a2);
+                    memcpy(&a3, src + 6, sizeof a3);
+                    z0 += wj * a0;
+                    z1 += wj * a1;
+                    z2 += wj * a2;
+                    z3 += wj * a3;
+                    src += S_LANES;
+                }
+                double z[S_LANES];
+                memcpy(z, &z0, sizeof z0);
+                memcpy(z + 2, &z1, sizeof z1);
+                memcpy(z + 4, &z2, sizeof z2);
+                memcpy(z + 6, &z3, sizeof z3);
+                double *dst = A + (size_t)k * S_LANES;
+                for (int b = 0; b < S_LANES; b++)
+                    dst[b] = s_activate(L->activation, z[b] + nn->bias[k], L->threshold);
+            }
+            if (L->normalization != FERRY_PMML_NORM_NONE)
+                for (size_t b = 0; b < lanes; b++) {
+                    double *v = ctx->neurons;
+                    for (int32_t q = 0; q < L->n_neurons; q++)
+                        v[q] = A[(size_t)(L->first_neuron + q) * S_LANES + b];
+                    s_normalize_probs(L->normalization, v, L->n_neurons);
+                    for (int32_t q = 0; q < L->n_neurons; q++)
+                        A[(size_t)(L->first_neuron + q) * S_LANES + b] = v[q];
+                }
+        }
+        for (size_t b = 0; b < lanes; b++) {
+            size_t r = b0 + b;
+            if (!ok[r])
+                continue;
+            for (int32_t o = 0; o < nn->n_outputs; o++)
+                ctx->neurons[nn->output_neuron[o]] = A[(size_t)nn->output_neuron[o] * S_LANES + b];
+            s_pred_t tmp = {0};
+            tmp.probs = ctx->cache_probs + ctx->cache_probs_off[mi] + r * (size_t)nc;
+            s_nn_finish(ctx, m, &tmp, ctx->neurons);
+            if (!tmp.has) {
+                ok[r] = 0;
+                continue;
+            }
+            ctx->cache_value[(size_t)ci * S_BLOCK + r] = tmp.value;
+            ctx->cache_cls[(size_t)ci * S_BLOCK + r] = tmp.cls;
+        }
+    }
+}
+
 int ferry_pmml_eval_batch(ferry_pmml_ctx_t *ctx, int32_t n_inputs, const int32_t *input_slots,
                           const double *const *cols, const uint8_t *const *is_missing, size_t n_rows,
                           double *out_values, int32_t *out_syms, uint8_t *row_ok)
@@ -2091,31 +2979,120 @@ int ferry_pmml_eval_batch(ferry_pmml_ctx_t *ctx, int32_t n_inputs, const int32_t
     ferry_pmml_value_t outv[nc > 0 ? nc : 1];
     ferry_err_t err;
     int failures = 0;
-    for (size_t r = 0; r < n_rows; r++) {
-        ferry_pmml_ctx_clear(ctx);
-        for (int32_t i = 0; i < n_inputs; i++) {
-            if (is_missing && is_missing[i] && is_missing[i][r])
-                ferry_pmml_ctx_set_missing(ctx, input_slots[i]);
-            else
-                ferry_pmml_ctx_set_num(ctx, input_slots[i], cols[i][r]);
-        }
-        int rc = ferry_pmml_eval_row(ctx, outv, &err);
-        row_ok[r] = rc == 0;
-        if (rc < 0)
-            failures++;
-        for (int32_t c = 0; c < nc; c++) {
-            double d = NAN;
-            int32_t sym = -1;
-            if (rc == 0) {
-                if (outv[c].kind == FERRY_PMML_NUM)
-                    d = outv[c].num;
-                else if (outv[c].kind == FERRY_PMML_STR)
-                    sym = outv[c].sym;
+    for (size_t b0 = 0; b0 < n_rows; b0 += S_BLOCK) {
+        size_t nb = n_rows - b0 < S_BLOCK ? n_rows - b0 : S_BLOCK;
+        bool is_pre = ctx->n_precomp && nb >= S_MIN_PRECOMP;
+        if (is_pre) {
+            /* the caller's columns as they are; a copy only where a mask marks missing cells */
+            for (int32_t f = 0; f < p->n_data_fields; f++)
+                ctx->xcol[f] = ctx->nan_col;
+            for (int32_t i = 0; i < n_inputs; i++) {
+                int32_t slot = input_slots[i];
+                if (slot < 0 || slot >= p->n_data_fields)
+                    continue;
+                const uint8_t *mask = is_missing && is_missing[i] ? is_missing[i] + b0 : NULL;
+                bool any = false;
+                for (size_t r = 0; mask && r < nb && !any; r++)
+                    any = mask[r];
+                if (!any) {
+                    ctx->xcol[slot] = cols[i] + b0;
+                    continue;
+                }
+                double *x = ctx->X + (size_t)slot * S_BLOCK;
+                for (size_t r = 0; r < nb; r++)
+                    x[r] = mask[r] ? NAN : cols[i][b0 + r];
+                ctx->xcol[slot] = x;
             }
-            out_values[r * (size_t)nc + (size_t)c] = d;
-            if (out_syms)
-                out_syms[r * (size_t)nc + (size_t)c] = sym;
+            for (int32_t c = 0; c < ctx->n_precomp; c++) {
+                int32_t mi = ctx->precomp[c];
+                memset(ctx->cache_ok + (size_t)c * S_BLOCK, 1, nb);
+                switch (ctx->precomp_kind[c]) {
+                case S_PRE_ENSEMBLE: s_pre_ensemble(ctx, c, &p->models[mi], nb); break;
+                case S_PRE_REGRESSION: s_pre_regression(ctx, c, mi, &p->models[mi], nb); break;
+                default:
+                    /* a network evaluates S_LANES rows at a time: tiny batches are cheaper row by row */
+                    if (nb * 2 < S_LANES)
+                        memset(ctx->cache_ok + (size_t)c * S_BLOCK, 0, nb);
+                    else
+                        s_pre_nn(ctx, c, mi, &p->models[mi], nb);
+                    break;
+                }
+            }
+        }
+        for (size_t rb = 0; rb < nb; rb++) {
+            size_t r = b0 + rb;
+            double *ov = out_values + r * (size_t)nc;
+            int32_t *os = out_syms ? out_syms + r * (size_t)nc : NULL;
+            if (is_pre && ctx->is_direct && ctx->cache_ok[rb]) {
+                /* top model precomputed and unable to fail: outputs straight from the cache */
+                const ferry_pmml_model_t *m = &p->models[0];
+                bool is_class = m->function == FERRY_PMML_FN_CLASSIFICATION;
+                const double *probs = ctx->cache_probs + rb * (size_t)m->n_classes;
+                int32_t cls = ctx->cache_cls[rb];
+                double value = is_class ? NAN : s_apply_target(m, ctx->cache_value[rb]);
+                for (int32_t c = 0; c < nc; c++) {
+                    const ferry_pmml_column_t *col = &p->columns[c];
+                    const ferry_pmml_output_t *o = col->output >= 0 ? &m->outputs[col->output] : NULL;
+                    double d = NAN;
+                    int32_t sym = -1;
+                    if (!o || o->feature == FERRY_PMML_OUT_PREDICTED) {
+                        if (is_class)
+                            sym = m->class_sym[cls];
+                        else
+                            d = value;
+                    } else {
+                        d = probs[o->class_idx >= 0 ? o->class_idx : cls];
+                    }
+                    ov[c] = d;
+                    if (os)
+                        os[c] = sym;
+                }
+                row_ok[r] = 1;
+                continue;
+            }
+            ferry_pmml_ctx_clear(ctx);
+            for (int32_t i = 0; i < n_inputs; i++) {
+                if (is_missing && is_missing[i] && is_missing[i][r])
+                    ferry_pmml_ctx_set_missing(ctx, input_slots[i]);
+                else
+                    ferry_pmml_ctx_set_num(ctx, input_slots[i], cols[i][r]);
+            }
+            ctx->cache_row = is_pre ? (int32_t)rb : -1;
+            int rc = ferry_pmml_eval_row(ctx, outv, &err);
+            ctx->cache_row = -1;
+            row_ok[r] = rc == 0;
+            if (rc < 0)
+                failures++;
+            for (int32_t c = 0; c < nc; c++) {
+                double d = NAN;
+                int32_t sym = -1;
+                if (rc == 0) {
+                    if (outv[c].kind == FERRY_PMML_NUM)
+                        d = outv[c].num;
+                    else if (outv[c].kind == FERRY_PMML_STR)
+                        sym = outv[c].sym;
+                }
+                ov[c] = d;
+                if (os)
+                    os[c] = sym;
+            }
         }
     }
     return failures;
+}
+
+bool ferry_pmml_is_batchable(const ferry_pmml_t *p)
+{
+    const ferry_pmml_model_t *m = &p->models[0];
+    bool is_labelled = m->function != FERRY_PMML_FN_REGRESSION;
+    for (int32_t i = 0; i < m->n_outputs; i++) {
+        const ferry_pmml_output_t *o = &m->outputs[i];
+        if (o->feature == FERRY_PMML_OUT_TRANSFORMED)
+            return false;
+        bool is_text = o->feature == FERRY_PMML_OUT_ENTITY || o->feature == FERRY_PMML_OUT_REASON ||
+                       ((o->feature == FERRY_PMML_OUT_PREDICTED || o->feature == FERRY_PMML_OUT_DISPLAY) && is_labelled);
+        if (o->datatype == FERRY_PMML_DT_STRING && !is_text)
+            return false;
+    }
+    return true;
 }

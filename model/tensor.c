@@ -40,7 +40,9 @@ void ferry_tensor_init(ferry_tensor_t *t)
 {
     memset(t, 0, sizeof(*t));
     t->dtype = FERRY_DT_FLOAT;
-    t->count = 1;
+    t->ndim = 1;
+    t->dims[0] = 0;
+    t->count = 0;
 }
 
 static void s_free_strings(ferry_tensor_t *t)
@@ -114,6 +116,7 @@ int ferry_tensor_reshape(ferry_tensor_t *t, int32_t dtype, int ndim, const int64
     for (int i = 0; i < ndim; i++)
         t->dims[i] = dims[i];
     t->count = count;
+    t->writes++;
     if (dtype == FERRY_DT_STRING)
         memset(t->data, 0, need);
     return 0;

@@ -39,8 +39,13 @@ enum {
 /* Limits on what a model or tensor file may ask for (hostile input is bounded before
  * any allocation). */
 #define FERRY_TENSOR_MAX_DIMS 12
+#ifdef FERRY_FUZZING /* the fuzzer's memory limit: hostile shapes fail fast */
+#define FERRY_TENSOR_MAX_ELEMS ((int64_t)1 << 22)
+#define FERRY_TENSOR_MAX_BYTES ((size_t)64 << 20)
+#else
 #define FERRY_TENSOR_MAX_ELEMS ((int64_t)1 << 31)        /* 2^31 elements */
 #define FERRY_TENSOR_MAX_BYTES ((size_t)4 << 30)         /* 4 GiB per tensor */
+#endif
 
 typedef enum { FERRY_VALUE_TENSOR = 0, FERRY_VALUE_SEQ_MAP = 1 } ferry_value_kind_t;
 
@@ -53,6 +58,8 @@ typedef struct ferry_tensor {
     size_t cap;                           /* bytes allocated at data */
     ferry_value_kind_t kind;
     struct ferry_tensor *map_keys;        /* SEQ_MAP only: the C keys; owned */
+    uint64_t writes;                      /* bumped by every reshape: lets the engine see
+                                             which outputs an operator produced */
 } ferry_tensor_t;
 
 /* Size in bytes of one element, 0 for unknown types. STRING counts a pointer. */
@@ -61,7 +68,8 @@ size_t ferry_dtype_size(int32_t dtype);
 const char *ferry_dtype_name(int32_t dtype);
 bool ferry_dtype_is_supported(int32_t dtype);
 
-/* Initialise an empty float scalar-less tensor (no allocation). */
+/* Initialise an empty tensor: float, shape [0], no buffer (no allocation). Reading it
+ * touches no memory, so a value that was never produced cannot crash a consumer. */
 void ferry_tensor_init(ferry_tensor_t *t);
 /* Free what t owns and leave it empty (reusable). */
 void ferry_tensor_clear(ferry_tensor_t *t);

@@ -31,6 +31,7 @@
 #define S_ZAP_MAX_FRAME 256       /* bytes of a frame we keep (request ids, addresses) */
 #define S_ZAP_LOG_PER_SECOND 10   /* denials logged per second; the rest are counted */
 #define S_TERM "$TERM"
+#define S_RELOAD "$RELOAD" /* + a frame holding an s_key_list_t */
 
 static const char s_z85_alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 
@@ -376,8 +377,10 @@ struct ferry_zap {
     char pipe_endpoint[64];
     pthread_t thread;
     bool is_running;
-    s_key_t *keys;        /* sorted; read-only once the thread runs */
+    s_key_t *keys;        /* sorted; once the thread runs, only the thread touches them */
     size_t n_keys;
+    atomic_size_t allowed; /* n_keys, for other threads */
+    char *allow_list_path;
     atomic_uint_least64_t denied;
     int start_error;      /* errno of a failed start, set by the thread */
     /* log rate limit (thread only) */
@@ -385,6 +388,11 @@ struct ferry_zap {
     int logged_this_second;
     uint64_t log_suppressed;
 };
+
+typedef struct {
+    s_key_t *keys;
+    size_t n;
+} s_key_list_t;
 
 typedef struct {
     size_t n;
@@ -539,6 +547,17 @@ static void *s_zap_thread(void *arg)
             int n = zmq_recv(pipe, cmd, sizeof cmd, 0);
             if (n < 0 || (n == (int)strlen(S_TERM) && !memcmp(cmd, S_TERM, (size_t)n)))
                 break;
+            if (n == (int)strlen(S_RELOAD) && !memcmp(cmd, S_RELOAD, (size_t)n)) {
+                /* the new list arrives by pointer: same process, handed over, never shared */
+                s_key_list_t list;
+                if (zmq_recv(pipe, &list, sizeof list, 0) == (int)sizeof list) {
+                    free(self->keys);
+                    self->keys = list.keys;
+                    self->n_keys = list.n;
+                    atomic_store(&self->allowed, list.n);
+                }
+                zmq_send(pipe, "OK", 2, 0);
+            }
         }
         if (items[1].revents & ZMQ_POLLIN) {
             if (s_recv_request(rep, req) < 0)
@@ -568,6 +587,8 @@ ferry_zap_t *ferry_zap_new(void *zmq_ctx, const char *allow_list_path, ferry_err
     }
     if (s_load_allow_list(allow_list_path, &self->keys, &self->n_keys, err) < 0)
         goto fail;
+    atomic_init(&self->allowed, self->n_keys);
+    self->allow_list_path = ferry_strdup(allow_list_path);
     if (self->n_keys == 0)
         ferry_warn("%s: the allow-list is empty: every worker will be denied", allow_list_path);
     snprintf(self->pipe_endpoint, sizeof self->pipe_endpoint, "inproc://ferry-zap-pipe-%d-%u", (int)getpid(),
@@ -614,7 +635,30 @@ uint64_t ferry_zap_denied(ferry_zap_t *self)
 
 size_t ferry_zap_allowed_count(ferry_zap_t *self)
 {
-    return self ? self->n_keys : 0;
+    return self ? atomic_load(&self->allowed) : 0;
+}
+
+int ferry_zap_reload(ferry_zap_t *self, ferry_err_t *err)
+{
+    if (!self || !self->is_running)
+        return ferry_err(err, "ZAP handler: not running"), -EINVAL;
+    s_key_list_t list = {NULL, 0};
+    int rc = s_load_allow_list(self->allow_list_path, &list.keys, &list.n, err);
+    if (rc < 0)
+        return rc; /* the old list stays in force */
+    char reply[8];
+    if (zmq_send(self->pipe, S_RELOAD, strlen(S_RELOAD), ZMQ_SNDMORE) < 0 ||
+        zmq_send(self->pipe, &list, sizeof list, 0) < 0) {
+        free(list.keys); /* never handed over: ours to free */
+        return ferry_err(err, "ZAP handler: cannot hand over the new allow-list: %s", zmq_strerror(errno)), -EIO;
+    }
+    /* Handed over: from here the thread owns the list (if it never answers, the context
+     * is terminating and the list is leaked rather than freed twice). */
+    if (zmq_recv(self->pipe, reply, sizeof reply, 0) != 2)
+        return ferry_err(err, "ZAP handler: no answer to the reload: %s", zmq_strerror(errno)), -EIO;
+    if (list.n == 0)
+        ferry_warn("%s: the allow-list is empty: every worker will be denied", self->allow_list_path);
+    return 0;
 }
 
 void ferry_zap_destroy(ferry_zap_t **self_p)
@@ -631,22 +675,46 @@ void ferry_zap_destroy(ferry_zap_t **self_p)
     if (self->thread_pipe) /* the thread has been joined (or never ran): ours again */
         zmq_close(self->thread_pipe);
     free(self->keys);
+    free(self->allow_list_path);
     free(self);
     *self_p = NULL;
 }
 
 /* ---- socket options ---------------------------------------------------------------------- */
 
+/* ZMQ_ZAP_ENFORCE_DOMAIN is a draft option of libzmq 4.3 (Debian's build has it): with it,
+ * a server whose context has no ZAP handler refuses clients instead of admitting all. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
 int ferry_curve_server(void *sock, const char sec[41])
 {
-    int is_server = 1;
+    int is_server = 1, is_enforced = 1;
     if (!ferry_key_is_z85(sec))
         return -EINVAL;
     if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &is_server, sizeof is_server) < 0 ||
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, FERRY_KEY_Z85_LEN + 1) < 0 ||
         zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, FERRY_ZAP_DOMAIN, strlen(FERRY_ZAP_DOMAIN)) < 0)
         return -errno;
+    /* Fail closed where the library allows it; elsewhere the ordering rules of curve.h
+     * (handler before bind, destroyed after the sockets) are the only protection. */
+    if (zmq_setsockopt(sock, ZMQ_ZAP_ENFORCE_DOMAIN, &is_enforced, sizeof is_enforced) < 0 && errno != EINVAL)
+        return -errno;
     return 0;
+}
+
+bool ferry_curve_fails_closed(void)
+{
+    void *ctx = zmq_ctx_new();
+    void *sock = ctx ? zmq_socket(ctx, ZMQ_ROUTER) : NULL;
+    int one = 1;
+    bool is_supported = sock && zmq_setsockopt(sock, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) == 0;
+    if (sock)
+        zmq_close(sock);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return is_supported;
 }
 
 int ferry_curve_client(void *sock, const char server_pub[41], const char pub[41], const char sec[41])

@@ -13,10 +13,14 @@
  * with `cat` of the workers' .pub files. Z85 keys contain '#' but never start with it,
  * so a line starting with '#' is always a comment.
  *
- * Order of teardown: ferry_zap_destroy before zmq_ctx_term (the handler owns sockets). 
+ * Order of teardown: close the server sockets, then ferry_zap_destroy (once the handler
+ * is gone libzmq admits every CURVE client again), then zmq_ctx_term (the handler owns
+ * sockets of that context). 
  *
  * Security note: libzmq 4.3 admits every CURVE client when no ZAP handler is bound in
- * the context, so create the ferry_zap_t BEFORE the server socket binds. */
+ * the context, so create the ferry_zap_t BEFORE the server socket binds. Where libzmq
+ * offers the draft option ZMQ_ZAP_ENFORCE_DOMAIN (Debian's does), ferry_curve_server
+ * sets it and a missing handler means nobody gets in (ferry_curve_fails_closed()). */
 #ifndef FERRY_CURVE_H
 #define FERRY_CURVE_H
 
@@ -59,14 +63,22 @@ typedef struct ferry_zap ferry_zap_t;
 ferry_zap_t *ferry_zap_new(void *zmq_ctx, const char *allow_list_path, ferry_err_t *err);
 /* Number of requests denied so far (thread-safe). */
 uint64_t ferry_zap_denied(ferry_zap_t *self);
-/* Number of keys on the allow-list. */
+/* Number of keys on the allow-list (thread-safe). */
 size_t ferry_zap_allowed_count(ferry_zap_t *self);
+/* Re-read the allow-list file (e.g. on SIGHUP) and swap it in; connections already
+ * admitted stay. On a malformed file the old list stays in force and err says why.
+ * Call from the thread that created the handler. Returns 0 or negative. */
+int ferry_zap_reload(ferry_zap_t *self, ferry_err_t *err);
 /* Stop the thread (terminate message), join it, free; *self_p = NULL; safe twice. */
 void ferry_zap_destroy(ferry_zap_t **self_p);
 
-/* Make sock a CURVE server with secret key sec (sets ZMQ_ZAP_DOMAIN too). Call before
- * bind. Returns 0 or -errno. */
+/* Make sock a CURVE server with secret key sec (sets ZMQ_ZAP_DOMAIN, and where libzmq
+ * has it ZMQ_ZAP_ENFORCE_DOMAIN, so that with no ZAP handler clients are refused rather
+ * than all admitted). Call before bind. Returns 0 or -errno. */
 int ferry_curve_server(void *sock, const char sec[41]);
+/* True when this libzmq enforces ZAP (ZMQ_ZAP_ENFORCE_DOMAIN): a CURVE server without a
+ * handler then refuses everyone. False: the ordering rules above are essential. */
+bool ferry_curve_fails_closed(void);
 /* Make sock a CURVE client of a server with public key server_pub. Call before connect. */
 int ferry_curve_client(void *sock, const char server_pub[41], const char pub[41], const char sec[41]);
 

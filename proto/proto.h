@@ -70,6 +70,11 @@ typedef enum {
     FERRY_ERRCODE_REFUSED = 5,        /* the coordinator will not serve this peer */
 } ferry_errcode_t;
 
+/* BYE reasons with a meaning: a worker exits on FERRY_BYE_FINISHED and reconnects after
+ * any other BYE (the coordinator may be restarting). */
+#define FERRY_BYE_FINISHED "plan finished"
+#define FERRY_BYE_STOPPING "coordinator stopping"
+
 /* Diagnostic task kinds on the wire (same order as the plan's ferry_diag_kind_t). */
 typedef enum { FERRY_TASK_ECHO = 0, FERRY_TASK_SLEEP = 1, FERRY_TASK_FAIL = 2, FERRY_TASK_CRASH = 3 } ferry_task_kind_t;
 #define FERRY_TASK_KIND_MAX 3
@@ -107,6 +112,8 @@ typedef struct {
     size_t n_tags;
     char **runtimes;
     size_t n_runtimes;
+    uint64_t *attempts; /* attempts the worker holds: queued, running, or finished but not ACKed */
+    size_t n_attempts;
 } ferry_msg_hello_t;
 
 typedef struct {

@@ -2,6 +2,7 @@
 #include "util/sha256.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,70 @@ static void s_compress(uint32_t st[8], const uint8_t *p)
     st[0] += a, st[1] += b, st[2] += c, st[3] += d, st[4] += e, st[5] += f, st[6] += g, st[7] += h;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* The same compression with the x86 SHA extensions (SHA-NI): ~4x the portable code.
+ * State is kept as ABEF / CDGH vectors, the layout sha256rnds2 works on; each group of
+ * four rounds extends the message schedule with sha256msg1/msg2 (FIPS 180-4 6.2.2). */
+__attribute__((target("sha,sse4.1,ssse3"))) static void s_compress_ni(uint32_t st[8], const uint8_t *p)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&st[0]), 0xB1); /* CDAB */
+    __m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&st[4]), 0x1B);  /* EFGH */
+    __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);                                        /* ABEF */
+    s1 = _mm_blend_epi16(s1, tmp, 0xF0);                                             /* CDGH */
+    const __m128i abef = s0, cdgh = s1;
+    __m128i w[4];
+    for (int i = 0; i < 4; i++)
+        w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+    for (int i = 0; i < 16; i++) {
+        if (i >= 4) /* W[4i..4i+3] from the previous 16 words */
+            w[i & 3] = _mm_sha256msg2_epu32(
+                _mm_add_epi32(_mm_sha256msg1_epu32(w[i & 3], w[(i + 1) & 3]),
+                              _mm_alignr_epi8(w[(i + 3) & 3], w[(i + 2) & 3], 4)),
+                w[(i + 3) & 3]);
+        __m128i msg = _mm_add_epi32(w[i & 3], _mm_loadu_si128((const __m128i *)&K[4 * i]));
+        s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
+        s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(msg, 0x0E));
+    }
+    s0 = _mm_add_epi32(s0, abef);
+    s1 = _mm_add_epi32(s1, cdgh);
+    tmp = _mm_shuffle_epi32(s0, 0x1B);       /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xB1);        /* DCHG */
+    s0 = _mm_blend_epi16(tmp, s1, 0xF0);     /* DCBA */
+    s1 = _mm_alignr_epi8(s1, tmp, 8);        /* HGFE */
+    _mm_storeu_si128((__m128i *)&st[0], s0);
+    _mm_storeu_si128((__m128i *)&st[4], s1);
+}
+
+static bool s_has_sha_ni(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 29)))
+        return false; /* CPUID.7.0:EBX.SHA */
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return false;
+    return (c & (1u << 19)) && (c & (1u << 9)); /* SSE4.1, SSSE3 */
+}
+#endif
+
+/* Chosen once: the SHA-NI path where the CPU has it, else the portable one. */
+static void (*s_compress_fn)(uint32_t st[8], const uint8_t *p);
+
+static void s_compress_block(uint32_t st[8], const uint8_t *p)
+{
+    if (!s_compress_fn) {
+        s_compress_fn = s_compress;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        if (s_has_sha_ni())
+            s_compress_fn = s_compress_ni;
+#endif
+    }
+    s_compress_fn(st, p);
+}
+
 void ferry_sha256_init(ferry_sha256_t *ctx)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -63,11 +128,11 @@ void ferry_sha256_update(ferry_sha256_t *ctx, const void *data, size_t len)
         p += take, len -= take;
         if (ctx->block_len < 64)
             return;
-        s_compress(ctx->state, ctx->block);
+        s_compress_block(ctx->state, ctx->block);
         ctx->block_len = 0;
     }
     while (len >= 64) {
-        s_compress(ctx->state, p);
+        s_compress_block(ctx->state, p);
         p += 64, len -= 64;
     }
     memcpy(ctx->block, p, len);

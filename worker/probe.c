@@ -7,33 +7,24 @@
 #include "worker/probe.h"
 
 #include "util/file.h"
+#include "worker/capture.h"
 #include "util/mem.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <poll.h>
 #include <sched.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define S_MIB 1048576ull
 #define S_KIB 1024ull
-/* Poll interval while waiting for a finished nvidia-smi to be reaped. */
-#define S_REAP_POLL_MS 5
 /* GPU entries scanned in the /proc/driver/nvidia gpus dir (a hostile dir could hold many). */
 #define S_MAX_PROC_ENTRIES 1024
 
@@ -310,9 +301,10 @@ static char *s_read_proc_driver(const char *path)
     const char *line;
     size_t line_len;
     while (!out && s_next_line(data, len, &pos, &line, &line_len)) {
-        if (line_len < 13 || strncmp(line, "NVRM version:", 13))
+        static const char prefix[] = "NVRM version:";
+        if (line_len < sizeof prefix - 1 || strncmp(line, prefix, sizeof prefix - 1))
             continue;
-        size_t i = 13;
+        size_t i = sizeof prefix - 1;
         while (i < line_len && !out) {
             while (i < line_len && isspace((unsigned char)line[i]))
                 i++;
@@ -369,114 +361,6 @@ static void s_probe_proc_dir(const char *dir_path, const char *version_path, fer
     free(driver);
 }
 
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Run argv with stdout captured (at most max bytes) and a deadline. The child runs in
- * its own process group, killed as a whole at the deadline. Returns 0 with *out and *out_len
- * when it exited 0, else a negative errno (-ENOENT: not found, -ETIMEDOUT, -EFBIG). */
-static int s_run_capture(char *const argv[], int timeout_ms, size_t max, char **out, size_t *out_len)
-{
-    int pipefd[2];
-    int rc;
-    pid_t pid = -1;
-    ferry_buf_t buf = FERRY_BUF_INIT;
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    bool is_killed = false;
-
-    if (pipe2(pipefd, O_CLOEXEC) < 0)
-        return -errno;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawnattr_setpgroup(&attr, 0);
-    sigset_t no_signals, default_signals;
-    sigemptyset(&no_signals);
-    sigemptyset(&default_signals);
-    sigaddset(&default_signals, SIGPIPE);
-    posix_spawnattr_setsigmask(&attr, &no_signals);
-    posix_spawnattr_setsigdefault(&attr, &default_signals);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    close(pipefd[1]);
-    if (rc != 0) {
-        close(pipefd[0]);
-        return -rc;
-    }
-
-    int64_t deadline = s_now_ms() + timeout_ms;
-    rc = 0;
-    for (;;) {
-        int64_t left = deadline - s_now_ms();
-        if (left <= 0) {
-            rc = -ETIMEDOUT;
-            break;
-        }
-        struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
-        int n = poll(&pfd, 1, (int)left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            break;
-        }
-        if (n == 0)
-            continue;
-        char chunk[4096];
-        ssize_t r = read(pipefd[0], chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break; /* EOF (or error): the child closed its stdout */
-        if (buf.len + (size_t)r > max) {
-            rc = -EFBIG;
-            break;
-        }
-        ferry_buf_append(&buf, chunk, (size_t)r);
-    }
-    close(pipefd[0]);
-    if (rc < 0) {
-        kill(-pid, SIGKILL);
-        is_killed = true;
-    }
-    /* Reap it; a child that closed stdout but lingers gets until the deadline. */
-    int status = 0;
-    for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid || (w < 0 && errno != EINTR))
-            break;
-        if (w == 0 && !is_killed && s_now_ms() >= deadline) {
-            kill(-pid, SIGKILL);
-            is_killed = true;
-            rc = -ETIMEDOUT;
-        }
-        if (w == 0 && is_killed) {
-            waitpid(pid, &status, 0);
-            break;
-        }
-        struct timespec pause_ts = {0, S_REAP_POLL_MS * 1000000L};
-        nanosleep(&pause_ts, NULL);
-    }
-    if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-        rc = -ECHILD;
-    if (rc < 0) {
-        ferry_buf_free(&buf);
-        return rc;
-    }
-    *out_len = buf.len;
-    *out = ferry_buf_steal(&buf);
-    return 0;
-}
-
 static void s_probe_gpus(const ferry_probe_sources_t *src, ferry_probe_t *p)
 {
     char *data = NULL;
@@ -486,7 +370,7 @@ static void s_probe_gpus(const ferry_probe_sources_t *src, ferry_probe_t *p)
                         "--query-gpu=name,memory.total,driver_version,compute_cap,pci.bus_id",
                         "--format=csv,noheader,nounits", NULL};
         int timeout = src->nvidia_smi_timeout_ms > 0 ? src->nvidia_smi_timeout_ms : FERRY_PROBE_NVSMI_TIMEOUT_MS;
-        if (s_run_capture(argv, timeout, FERRY_PROBE_MAX_FILE, &data, &len) == 0)
+        if (ferry_capture_run(argv, timeout, FERRY_PROBE_MAX_FILE, &data, &len) == 0)
             ferry_probe_parse_nvsmi_csv(data, len, &p->gpus, &p->n_gpus);
         free(data);
         data = NULL;
@@ -773,6 +657,12 @@ static void s_json_str_or_null(ferry_json_t *j, const char *key, const char *val
 void ferry_probe_to_json(const ferry_probe_t *p, ferry_json_t *j)
 {
     ferry_json_obj_begin(j);
+    ferry_probe_json_fields(p, j);
+    ferry_json_obj_end(j);
+}
+
+void ferry_probe_json_fields(const ferry_probe_t *p, ferry_json_t *j)
+{
     s_json_str_or_null(j, "arch", p->arch);
     s_json_str_or_null(j, "cpu_model", p->cpu_model);
     ferry_json_key(j, "isa");
@@ -800,7 +690,6 @@ void ferry_probe_to_json(const ferry_probe_t *p, ferry_json_t *j)
     ferry_json_arr_end(j);
     s_json_str_or_null(j, "os", p->os);
     s_json_str_or_null(j, "kernel", p->kernel);
-    ferry_json_obj_end(j);
 }
 
 void ferry_probe_free(ferry_probe_t *p)

@@ -73,6 +73,8 @@ int ferry_probe_run(ferry_probe_t *out, const ferry_probe_sources_t *src);
  * {"arch","cpu_model","isa":[..],"cores","memory_bytes","gpus":[{"name","memory_bytes",
  *  "driver","compute_cap","bus_id"}],"os","kernel"}; absent strings are null. */
 void ferry_probe_to_json(const ferry_probe_t *p, ferry_json_t *j);
+/* The same keys without the enclosing braces, to embed them in a larger object. */
+void ferry_probe_json_fields(const ferry_probe_t *p, ferry_json_t *j);
 
 /* Free what p owns and zero it; safe on a zeroed or already freed probe. */
 void ferry_probe_free(ferry_probe_t *p);

@@ -49,6 +49,8 @@ struct ferry_worker {
     int exit_code;
     uint32_t capacity, slots;
     uint32_t running;
+    uint64_t *running_ids; /* attempts in child processes (slots entries) */
+    size_t n_running_ids;
     s_pending_t *queue_head, *queue_tail;
     uint32_t queued;
     s_unacked_t *unacked;
@@ -74,7 +76,19 @@ static void s_send_hello(ferry_worker_t *w)
     ferry_msg_t m = {.cmd = FERRY_CMD_HELLO};
     m.u.hello = w->caps;
     m.u.hello.credit = w->capacity > held ? w->capacity - held : 0;
+    /* every attempt we hold, so the coordinator can retire the ones we never received */
+    uint64_t *ids = ferry_calloc(FERRY_PROTO_MAX_ACKS, sizeof *ids);
+    size_t n = 0;
+    for (s_pending_t *p = w->queue_head; p && n < FERRY_PROTO_MAX_ACKS; p = p->next)
+        ids[n++] = p->task.attempt;
+    for (size_t i = 0; i < w->n_running_ids && n < FERRY_PROTO_MAX_ACKS; i++)
+        ids[n++] = w->running_ids[i];
+    for (s_unacked_t *u = w->unacked; u && n < FERRY_PROTO_MAX_ACKS; u = u->next)
+        ids[n++] = u->attempt;
+    m.u.hello.attempts = ids;
+    m.u.hello.n_attempts = n;
     s_send(w, &m);
+    free(ids);
     w->finished_since_ready = 0; /* HELLO's credit already counts them */
     w->last_hello_ms = uv_now(&w->loop);
     /* results the coordinator has not confirmed: send them again (it drops duplicates) */
@@ -131,6 +145,11 @@ static void s_on_child_done(void *ud, ferry_msg_result_t *r)
 {
     ferry_worker_t *w = ud;
     w->running--;
+    for (size_t i = 0; i < w->n_running_ids; i++)
+        if (w->running_ids[i] == r->attempt) {
+            w->running_ids[i] = w->running_ids[--w->n_running_ids];
+            break;
+        }
     if (r->outcome != FERRY_OUTCOME_OK)
         ferry_info("attempt %llu: %s: %s", (unsigned long long)r->attempt, ferry_outcome_name((int)r->outcome),
                    r->reason ? r->reason : "");
@@ -147,6 +166,7 @@ static void s_start_children(ferry_worker_t *w)
             w->queue_tail = NULL;
         w->queued--;
         w->running++;
+        w->running_ids[w->n_running_ids++] = p->task.attempt;
         ferry_exec_start(&w->loop, w->exe, &p->task, s_on_child_done, w);
         free(p->task.id);
         free(p);
@@ -285,9 +305,11 @@ static void s_handle(ferry_worker_t *w, ferry_msg_t *m)
         return;
     case FERRY_CMD_BYE:
         ferry_info("coordinator said BYE (%s)", m->u.bye.reason ? m->u.bye.reason : "");
-        if (!w->opts.stay_after_bye) {
+        if (!w->opts.stay_after_bye && m->u.bye.reason && !strcmp(m->u.bye.reason, FERRY_BYE_FINISHED)) {
             w->exit_code = FERRY_EXIT_OK;
             s_stop_loop(w);
+        } else {
+            s_reconnect(w, "coordinator left");
         }
         return;
     default:
@@ -454,6 +476,7 @@ ferry_worker_t *ferry_worker_new(const ferry_worker_opts_t *opts, ferry_err_t *e
     uint32_t prefetch = opts->prefetch > 0 ? (uint32_t)opts->prefetch
                         : opts->prefetch < 0 ? 0
                                              : FERRY_WORKER_DEFAULT_PREFETCH;
+    w->running_ids = ferry_calloc(w->slots, sizeof *w->running_ids);
     w->capacity = FERRY_MIN(w->slots + prefetch, (uint32_t)FERRY_PROTO_MAX_CREDIT);
     ferry_msg_hello_t *h = &w->caps;
     h->name = w->name;
@@ -563,6 +586,7 @@ void ferry_worker_destroy(ferry_worker_t **w_p)
         free(w->caps.runtimes[i]);
     free(w->caps.runtimes);
     free(w->caps.gpus);
+    free(w->running_ids);
     ferry_probe_free(&w->probe);
     free(w->name);
     free(w->exe);

@@ -39,10 +39,11 @@ start_coordinator() {
     PIDS+=("$CPID")
 }
 
-# start_worker NAME ENDPOINT [args...] -> sets WPID
+# start_worker NAME ENDPOINT [args...] -> sets WPID (runtime detection off: tests that
+# need it start the worker themselves)
 start_worker() {
     local name=$1 ep=$2; shift 2
-    "$FERRY" worker --connect "$ep" --name "$name" "$@" >>"$WORK/$name.log" 2>&1 &
+    "$FERRY" worker --connect "$ep" --name "$name" --no-runtimes "$@" >>"$WORK/$name.log" 2>&1 &
     WPID=$!
     PIDS+=("$WPID")
 }

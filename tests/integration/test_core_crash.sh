@@ -5,7 +5,7 @@
 cd "$(dirname "$0")/../.." && source tests/integration/core_lib.sh
 cat >"$WORK/plan.yaml" <<'YAML'
 name: crash
-settings: {heartbeat_ms: 250, max_attempts: 3, retry_backoff_ms: 50, task_timeout_ms: 1500}
+settings: {heartbeat_ms: 500, max_attempts: 3, retry_backoff_ms: 50, task_timeout_ms: 1500}
 diagnostics:
   - {kind: crash, count: 1}
   - {kind: fail, count: 1}

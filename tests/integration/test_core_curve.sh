@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.." && source tests/integration/core_lib.sh
 cp "$WORK/good.pub" "$WORK/allow.txt"
 cat >"$WORK/plan.yaml" <<'YAML'
 name: curve
-settings: {heartbeat_ms: 250}
+settings: {heartbeat_ms: 500}
 diagnostics:
   - {kind: echo, count: 300}
 YAML

@@ -4,7 +4,7 @@
 cd "$(dirname "$0")/../.." && source tests/integration/core_lib.sh
 cat >"$WORK/plan.yaml" <<'YAML'
 name: worker kill
-settings: {heartbeat_ms: 250, lease_ms: 5000, retry_backoff_ms: 50}
+settings: {heartbeat_ms: 500, lease_ms: 5000, retry_backoff_ms: 50}
 diagnostics:
   - {kind: sleep, ms: 1500, count: 4}
   - {kind: echo, count: 200}

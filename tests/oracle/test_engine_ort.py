@@ -107,7 +107,7 @@ def build_cases():
     from sklearn.svm import SVC, SVR
     (X, y), (Xb, yb), (Xr, yr) = em.fixed_data()
     cases = []
-    Xt = rng.normal(size=(64, 20)).astype(np.float32) * 2
+    Xt = rng.normal(size=(61, 20)).astype(np.float32) * 2  # 61: not a multiple of the 8-row tree lanes
 
     # linear models ---------------------------------------------------------------------------
     lr = LogisticRegression(max_iter=500).fit(X, y)
@@ -204,6 +204,45 @@ def build_cases():
     m = em.make_model([node], [tvi("X", TensorProto.FLOAT, [None, 3])], [tvi("Y", TensorProto.FLOAT, [None, 2])])
     Xm = rng.choice(np.array([0.25, 0.5, 0.75, np.nan], dtype=np.float32), size=(40, 3))
     cases.append(Case("tree_regressor_all_modes_missing", m, {"X": Xm}))
+
+    # hand-made ai.onnx.ml-5 TreeEnsemble: set membership, missing values, two targets
+    def v5_model(agg, post):
+        node = helper.make_node(
+            "TreeEnsemble", ["X"], ["Y"], domain=ML, n_targets=2, aggregate_function=agg, post_transform=post,
+            nodes_featureids=[0, 1, 1], nodes_truenodeids=[0, 1, 3], nodes_falsenodeids=[1, 2, 4],
+            nodes_trueleafs=[1, 1, 1], nodes_falseleafs=[0, 1, 1], nodes_missing_value_tracks_true=[0, 1, 0],
+            leaf_targetids=[0, 1, 0, 1, 0], tree_roots=[0, 2],
+            nodes_splits=numpy_helper.from_array(np.array([0.0, 0.5, 0.25], dtype=np.float32)),
+            nodes_modes=numpy_helper.from_array(np.array([6, 1, 0], dtype=np.uint8)),
+            membership_values=numpy_helper.from_array(np.array([1, 3, 5, np.nan], dtype=np.float32)),
+            leaf_weights=numpy_helper.from_array(np.array([1.0, 2.0, -1.5, 0.5, 0.25], dtype=np.float32)))
+        return em.make_model([node], [tvi("X", TensorProto.FLOAT, [None, 2])], [tvi("Y", TensorProto.FLOAT, [None, 2])],
+                             ml_opset=5, core_opset=19)
+
+    def v5_reference(X, agg, post):
+        out = np.zeros((len(X), 2))
+        for r, (a, b) in enumerate(X.astype(np.float64)):
+            t0 = (0, 1.0) if a in (1.0, 3.0, 5.0) else ((1, 2.0) if (b < 0.5 or np.isnan(b)) else (0, -1.5))
+            t1 = (1, 0.5) if b <= 0.25 else (0, 0.25)
+            for k, w in (t0, t1):
+                out[r, k] += w / (2 if agg == 0 else 1)
+        if post == 1:
+            e = np.exp(out - out.max(axis=1, keepdims=True))
+            out = e / e.sum(axis=1, keepdims=True)
+        return out
+
+    Xv = np.stack([rng.choice(np.array([0, 1, 2, 3, 5, 6, np.nan]), 48),
+                   rng.choice(np.array([0.25, 0.5, 0.75, np.nan]), 48)], axis=1).astype(np.float32)
+    for agg in (1, 0):
+        cases.append(Case(f"tree_ensemble_v5_member_missing_agg{agg}", v5_model(agg, 0), {"X": Xv},
+                          sk={"Y": v5_reference(Xv, agg, 0)}))
+    for agg in (2, 3):  # MIN / MAX: compared with ONNX Runtime only
+        cases.append(Case(f"tree_ensemble_v5_member_missing_agg{agg}", v5_model(agg, 0), {"X": Xv}))
+    # ONNX numbers post_transform 1 = SOFTMAX, 2 = LOGISTIC; ONNX Runtime 1.30 reads 1 as
+    # LOGISTIC (its internal order). No answer satisfies both: ferry refuses.
+    for post in (1, 2):
+        cases.append(Case(f"refuse_tree_ensemble_v5_post{post}", v5_model(1, post), {"X": Xv}, ort=False,
+                          refuse="post_transform"))
 
     # SVMs --------------------------------------------------------------------------------------
     Xs, ys = X[:200, :6], y[:200]
@@ -326,6 +365,44 @@ def build_cases():
     Bf = B.astype(np.float32)
     cases.append(Case("feature_vectorizer_padded", m, {"A": A, "B": Bf},
                       sk={"Y": np.hstack([A, Bf, np.zeros((5, 1), np.float32)])}))
+
+    # more shapes and signs, compared with ONNX Runtime (semantics of negative inputs etc.)
+    Xneg = rng.normal(size=(10, 4)).astype(np.float32)
+    Xneg[0] = [-1, -2, -3, -4]
+    Xneg[1] = 0
+    for norm in ("MAX", "L1", "L2"):
+        cases.append(Case(f"normalizer_{norm.lower()}_signed", one("Normalizer", ("X", TensorProto.FLOAT, [None, 4]),
+                                                                 TensorProto.FLOAT, [None, 4], norm=norm), {"X": Xneg}))
+    Xint = rng.integers(-5, 5, size=(6, 4)).astype(np.int64)
+    cases.append(Case("scaler_int64_broadcast", one("Scaler", ("X", TensorProto.INT64, [None, 4]), TensorProto.FLOAT,
+                                                    [None, 4], offset=[1.5], scale=[0.5]), {"X": Xint},
+                      sk={"Y": (Xint - 1.5) * 0.5}))
+    X3 = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    node = helper.make_node("ArrayFeatureExtractor", ["X", "I"], ["Y"], domain=ML)
+    m = em.make_model([node], [tvi("X", TensorProto.FLOAT, [2, 3, 4]), tvi("I", TensorProto.INT64, [2])],
+                      [tvi("Y", TensorProto.FLOAT, [2, 3, 2])])
+    cases.append(Case("array_feature_extractor_3d", m, {"X": X3, "I": np.array([1, 3], dtype=np.int64)},
+                      sk={"Y": X3[..., [1, 3]]}))
+    node = helper.make_node("LinearRegressor", ["X"], ["Y"], domain=ML, coefficients=[0.5, -1.0, 2.0, 0.25],
+                            targets=2)
+    m = em.make_model([node], [tvi("X", TensorProto.DOUBLE, [None, 2])], [tvi("Y", TensorProto.FLOAT, [None, 2])])
+    Xd = rng.normal(size=(5, 2))
+    cases.append(Case("linear_regressor_double_no_intercepts", m, {"X": Xd}, ort=False,  # ORT: float input only
+                      sk={"Y": Xd @ np.array([[0.5, -1.0], [2.0, 0.25]]).T}))
+    # SVMClassifier in linear mode (no support vectors: one coefficient row per class)
+    coef = rng.normal(size=(3, 4))
+    node = helper.make_node("SVMClassifier", ["X"], ["label", "scores"], domain=ML, kernel_type="LINEAR",
+                            kernel_params=[0.0, 0.0, 1.0], coefficients=coef.ravel().tolist(), rho=[0.3],
+                            classlabels_strings=["a", "b", "c"])
+    m = em.make_model([node], [tvi("X", TensorProto.FLOAT, [None, 4])],
+                      [tvi("label", TensorProto.STRING, [None]), tvi("scores", TensorProto.FLOAT, [None, 3])])
+    sc = Xp.astype(np.float64) @ coef.T + 0.3
+    cases.append(Case("svm_classifier_linear_mode", m, {"X": Xp},
+                      sk={"label": np.array(["a", "b", "c"])[sc.argmax(1)], "scores": sc}, tol=(1e-4, 1e-4)))
+    node = helper.make_node("OneHotEncoder", ["X"], ["Y"], domain=ML, cats_int64s=[1, 2], zeros=0)
+    m = em.make_model([node], [tvi("X", TensorProto.INT64, [None])], [tvi("Y", TensorProto.FLOAT, [None, 2])])
+    cases.append(Case("one_hot_encoder_unknown_category_fails", m, {"X": np.array([1, 7], dtype=np.int64)}, ort=False,
+                      refuse="not a known category"))
 
     # a small MLP through the core operators
     mlp = MLPRegressor(hidden_layer_sizes=(16, 8), max_iter=30, random_state=0).fit(Xr, yr / 100)

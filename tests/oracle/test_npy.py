@@ -58,6 +58,7 @@ def main():
     shapes = [(), (0,), (7,), (2, 3), (2, 3, 4), (1, 0, 3), (3, 1, 2, 2)]
     cases = 0
     identical = 0
+    jobs = []  # (src, dst, array, what, bytewise): written first, copied by one ferry process
     for dt in dtypes:
         for shape in shapes:
             base = values(dt, shape)
@@ -68,30 +69,34 @@ def main():
                     for version in [(1, 0), (2, 0), (3, 0)]:
                         if version != (1, 0) and (order_char == ">" or memory_order == "F"):
                             continue  # versions are covered on the plain layout
-                        src = os.path.join(tmp, "in.npy")
-                        dst = os.path.join(tmp, "out.npy")
+                        src = os.path.join(tmp, f"in{len(jobs)}.npy")
+                        dst = os.path.join(tmp, f"out{len(jobs)}.npy")
                         with open(src, "wb") as f:
                             np.lib.format.write_array(f, a, version=version)
-                        run("npy", "copy", src, dst)
-                        b = np.load(dst)
-                        cases += 1
                         what = f"{a.dtype.str} shape={shape} order={memory_order} version={version}"
-                        want_dtype = a.dtype.newbyteorder("=") if a.dtype.kind != "S" else np.dtype(f"<U{max(a.dtype.itemsize, 1)}")
-                        if a.dtype.kind in "US":
-                            want = np.char.decode(a, "utf-8") if a.dtype.kind == "S" else a
-                            check(b.dtype.kind == "U", f"{what}: dtype {b.dtype}")
-                            check(b.shape == a.shape and (b == want).all(), f"{what}: strings differ")
-                        else:
-                            check(b.dtype == want_dtype, f"{what}: dtype {b.dtype} != {want_dtype}")
-                            check(b.shape == a.shape, f"{what}: shape {b.shape}")
-                            check(np.array_equal(b, a, equal_nan=a.dtype.kind == "f"), f"{what}: values differ")
-                            if a.dtype.kind == "f":  # -0.0 and NaN payload survive bit for bit
-                                check(np.array_equal(np.signbit(b), np.signbit(a)), f"{what}: sign bits differ")
-                        check(b.flags["C_CONTIGUOUS"], f"{what}: not C order")
-                        if version == (1, 0) and memory_order == "C" and (order_char == "<" or a.dtype.itemsize == 1) and a.dtype.kind != "S":
-                            same = open(src, "rb").read() == open(dst, "rb").read()
-                            identical += same
-                            check(same, f"{what}: bytes differ from np.save's")
+                        bytewise = (version == (1, 0) and memory_order == "C" and a.dtype.kind != "S"
+                                    and (order_char == "<" or a.dtype.itemsize == 1))
+                        jobs.append((src, dst, a, what, bytewise))
+    run("npy", "copy", *[p for job in jobs for p in job[:2]])
+    for src, dst, a, what, bytewise in jobs:
+        b = np.load(dst)
+        cases += 1
+        want_dtype = a.dtype.newbyteorder("=")
+        if a.dtype.kind in "US":
+            want = np.char.decode(a, "utf-8") if a.dtype.kind == "S" else a
+            check(b.dtype.kind == "U", f"{what}: dtype {b.dtype}")
+            check(b.shape == a.shape and b.tolist() == want.astype(str).tolist(), f"{what}: strings differ")
+        else:
+            check(b.dtype == want_dtype, f"{what}: dtype {b.dtype} != {want_dtype}")
+            check(b.shape == a.shape, f"{what}: shape {b.shape}")
+            check(np.array_equal(b, a, equal_nan=a.dtype.kind == "f"), f"{what}: values differ")
+            if a.dtype.kind == "f":  # -0.0 survives bit for bit
+                check(np.array_equal(np.signbit(b), np.signbit(a)), f"{what}: sign bits differ")
+        check(b.flags["C_CONTIGUOUS"], f"{what}: not C order")
+        if bytewise:
+            same = open(src, "rb").read() == open(dst, "rb").read()
+            identical += same
+            check(same, f"{what}: bytes differ from np.save's")
     # show --json values against numpy's own
     files = []
     for i, dt in enumerate(["f8", "f4", "i8", "u8", "?", "U", "f2"]):

@@ -25,8 +25,6 @@ ROOT = os.path.join(SHARED, "fixtures", "pmml-conformance")
 
 # case (module/pmml name) -> why ferry does not score it yet. Stated plainly in the output.
 KNOWN_UNSUPPORTED = {
-    "pmml-rattle/AssociationRulesShopping.pmml": "AssociationModel is not implemented (transactional input)",
-    "pmml-rattle/CoxRegressionLung.pmml": "GeneralRegressionModel modelType=CoxRegression is not implemented",
 }
 
 

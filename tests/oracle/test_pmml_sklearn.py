@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """test_pmml_sklearn.py -- `ferry score` against scikit-learn's own predictions.
 
+Every case is scored twice, in columnar batches and with --row-by-row; the two outputs
+must be byte-identical (the batch kernels keep the row evaluator's arithmetic order).
+
 Each case fits a small sklearn model, writes it as PMML with tests/oracle/pmml_writer.py,
 scores a CSV with `ferry score` and compares every output with sklearn's predict /
 predict_proba: labels exactly, doubles to relative 1e-9. Inputs include values exactly
@@ -8,6 +11,7 @@ on the split thresholds (features are multiples of 0.5, thresholds multiples of 
 test values multiples of 0.25) and missing cells (imputation pipelines).
 """
 import csv
+import io
 import math
 import os
 import subprocess
@@ -70,12 +74,19 @@ def score(pmml, X, tmp, extra_cols=None, missing_token=""):
             if extra_cols:
                 cells += [str(extra_cols[1][i])]
             f.write(",".join(cells) + "\n")
-    out = os.path.join(tmp, "o.csv")
-    r = subprocess.run([FERRY, "score", mpath, dpath, "-o", out], capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        raise AssertionError("ferry score exit %d: %s" % (r.returncode, r.stderr[:500]))
-    with open(out, newline="") as f:
-        rows = list(csv.reader(f))
+    texts = []
+    # columnar batches (the default) and the row evaluator must agree to the last bit
+    for mode in ([], ["--row-by-row"]):
+        out = os.path.join(tmp, "o.csv")
+        r = subprocess.run([FERRY, "score", mpath, dpath, "-o", out] + mode, capture_output=True, text=True,
+                           timeout=120)
+        if r.returncode != 0:
+            raise AssertionError("ferry score %s exit %d: %s" % (mode, r.returncode, r.stderr[:500]))
+        with open(out, newline="") as f:
+            texts.append(f.read())
+    if texts[0] != texts[1]:
+        raise AssertionError("batch and --row-by-row outputs differ")
+    rows = list(csv.reader(io.StringIO(texts[0])))
     return rows[0], rows[1:]
 
 

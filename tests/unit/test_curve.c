@@ -291,8 +291,9 @@ static void test_zap_over_tcp(void **state)
     free(allow);
 }
 
-/* The control experiment: with no ZAP handler, libzmq 4.3 lets any CURVE client in.
- * It shows the silence checks above can fail, and why ferry_zap_new must come first. */
+/* The control experiment: with no ZAP handler and libzmq's defaults (no enforcement),
+ * any CURVE client gets in. It shows the silence checks above can fail, and why
+ * ferry_zap_new must come first where enforcement is unavailable. */
 static void test_without_zap_any_key_gets_in(void **state)
 {
     char server_pub[41], server_sec[41], b_pub[41], b_sec[41];
@@ -300,7 +301,9 @@ static void test_without_zap_any_key_gets_in(void **state)
     assert_int_equal(ferry_keys_generate(b_pub, b_sec), 0);
     void *ctx = zmq_ctx_new();
     void *server = s_socket(ctx, ZMQ_ROUTER);
-    assert_int_equal(ferry_curve_server(server, server_sec), 0);
+    int one = 1; /* set by hand: ferry_curve_server would also enforce ZAP */
+    assert_int_equal(zmq_setsockopt(server, ZMQ_CURVE_SERVER, &one, sizeof one), 0);
+    assert_int_equal(zmq_setsockopt(server, ZMQ_CURVE_SECRETKEY, server_sec, 41), 0);
     assert_int_equal(zmq_bind(server, "tcp://127.0.0.1:*"), 0);
     char endpoint[256];
     size_t endpoint_len = sizeof endpoint;
@@ -315,6 +318,117 @@ static void test_without_zap_any_key_gets_in(void **state)
     zmq_close(b);
     zmq_close(server);
     assert_int_equal(zmq_ctx_term(ctx), 0);
+}
+
+/* ferry_curve_server fails closed where libzmq can: no handler yet, or a handler already
+ * destroyed, means nobody gets in. */
+static void test_fails_closed_without_handler(void **state)
+{
+    if (!ferry_curve_fails_closed()) {
+        printf("skipped: this libzmq lacks ZMQ_ZAP_ENFORCE_DOMAIN; ordering is the only protection\n");
+        skip();
+    }
+    char server_pub[41], server_sec[41], a_pub[41], a_sec[41];
+    assert_int_equal(ferry_keys_generate(server_pub, server_sec), 0);
+    assert_int_equal(ferry_keys_generate(a_pub, a_sec), 0);
+    char *allow_text = ferry_asprintf("%s\n", a_pub);
+    char *allow = s_write("allow3.txt", allow_text);
+    void *ctx = zmq_ctx_new();
+    char frame[64];
+    for (int round = 0; round < 2; round++) {
+        ferry_zap_t *zap = NULL;
+        ferry_err_t err;
+        if (round == 1) { /* a handler that existed at bind time, then went away */
+            zap = ferry_zap_new(ctx, allow, &err);
+            assert_non_null(zap);
+        }
+        void *server = s_socket(ctx, ZMQ_ROUTER);
+        assert_int_equal(ferry_curve_server(server, server_sec), 0);
+        assert_int_equal(zmq_bind(server, "tcp://127.0.0.1:*"), 0);
+        char endpoint[256];
+        size_t endpoint_len = sizeof endpoint;
+        assert_int_equal(zmq_getsockopt(server, ZMQ_LAST_ENDPOINT, endpoint, &endpoint_len), 0);
+        ferry_zap_destroy(&zap);
+        void *a = s_socket(ctx, ZMQ_DEALER); /* even a listed key */
+        assert_int_equal(ferry_curve_client(a, server_pub, a_pub, a_sec), 0);
+        assert_int_equal(zmq_connect(a, endpoint), 0);
+        zmq_send(a, "in?", 3, ZMQ_DONTWAIT);
+        assert_int_equal(s_recv_within(server, S_SILENCE_MS, frame, sizeof frame, NULL), 0);
+        zmq_close(a);
+        zmq_close(server);
+    }
+    assert_int_equal(zmq_ctx_term(ctx), 0);
+    free(allow_text);
+    free(allow);
+}
+
+/* Reload: a key added to the file is admitted after ferry_zap_reload, a removed one is
+ * denied, and a malformed file leaves the old list in force. */
+static void test_zap_reload(void **state)
+{
+    char server_pub[41], server_sec[41], a_pub[41], a_sec[41], b_pub[41], b_sec[41];
+    assert_int_equal(ferry_keys_generate(server_pub, server_sec), 0);
+    assert_int_equal(ferry_keys_generate(a_pub, a_sec), 0);
+    assert_int_equal(ferry_keys_generate(b_pub, b_sec), 0);
+    char *text = ferry_asprintf("%s\n", a_pub);
+    char *allow = s_write("reload.txt", text);
+    free(text);
+    void *ctx = zmq_ctx_new();
+    ferry_err_t err;
+    ferry_zap_t *zap = ferry_zap_new(ctx, allow, &err);
+    assert_non_null(zap);
+    void *server = s_socket(ctx, ZMQ_ROUTER);
+    assert_int_equal(ferry_curve_server(server, server_sec), 0);
+    assert_int_equal(zmq_bind(server, "tcp://127.0.0.1:*"), 0);
+    char endpoint[256], frame[64];
+    size_t endpoint_len = sizeof endpoint;
+    assert_int_equal(zmq_getsockopt(server, ZMQ_LAST_ENDPOINT, endpoint, &endpoint_len), 0);
+
+    void *b = s_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(ferry_curve_client(b, server_pub, b_pub, b_sec), 0);
+    assert_int_equal(zmq_connect(b, endpoint), 0);
+    zmq_send(b, "b1", 2, ZMQ_DONTWAIT);
+    s_wait_denied(zap, 1);
+    assert_int_equal(s_recv_within(server, S_SILENCE_MS, frame, sizeof frame, NULL), 0);
+    zmq_close(b);
+
+    /* b added, a removed */
+    free(s_write("reload.txt", "# rotated\n"));
+    text = ferry_asprintf("%s\n", b_pub);
+    free(s_write("reload.txt", text));
+    free(text);
+    assert_int_equal(ferry_zap_reload(zap, &err), 0);
+    assert_int_equal(ferry_zap_allowed_count(zap), 1);
+    b = s_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(ferry_curve_client(b, server_pub, b_pub, b_sec), 0);
+    assert_int_equal(zmq_connect(b, endpoint), 0);
+    zmq_send(b, "b2", 2, 0);
+    assert_int_equal(s_recv_within(server, S_ARRIVE_MS, frame, sizeof frame, NULL), 2);
+    assert_string_equal(frame, "b2");
+    uint64_t denied = ferry_zap_denied(zap);
+    void *a = s_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(ferry_curve_client(a, server_pub, a_pub, a_sec), 0);
+    assert_int_equal(zmq_connect(a, endpoint), 0);
+    zmq_send(a, "a1", 2, ZMQ_DONTWAIT);
+    s_wait_denied(zap, denied + 1);
+    assert_int_equal(s_recv_within(server, S_SILENCE_MS, frame, sizeof frame, NULL), 0);
+
+    /* a broken file: refused with its line, the list in force is kept */
+    free(s_write("reload.txt", "not a key\n"));
+    assert_true(ferry_zap_reload(zap, &err) < 0);
+    assert_non_null(strstr(err.msg, "reload.txt:1:"));
+    assert_int_equal(ferry_zap_allowed_count(zap), 1);
+    zmq_send(b, "b3", 2, 0);
+    assert_int_equal(s_recv_within(server, S_ARRIVE_MS, frame, sizeof frame, NULL), 2);
+    assert_string_equal(frame, "b3");
+
+    zmq_close(a);
+    zmq_close(b);
+    zmq_close(server);
+    ferry_zap_destroy(&zap);
+    assert_true(ferry_zap_reload(zap, &err) < 0); /* NULL handler */
+    assert_int_equal(zmq_ctx_term(ctx), 0);
+    free(allow);
 }
 
 /* Send a raw ZAP request; returns the status code frame ("200", "400", "500"). */
@@ -537,6 +651,8 @@ int main(void)
         cmocka_unit_test(test_key_file_errors),
         cmocka_unit_test(test_zap_over_tcp),
         cmocka_unit_test(test_without_zap_any_key_gets_in),
+        cmocka_unit_test(test_fails_closed_without_handler),
+        cmocka_unit_test(test_zap_reload),
         cmocka_unit_test(test_zap_hostile_requests),
         cmocka_unit_test(test_allow_list_errors),
         cmocka_unit_test(test_socket_option_errors),

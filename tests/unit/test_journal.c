@@ -96,7 +96,12 @@ static void test_lease_finish_retry_and_stale(void **state)
     /* the first attempt crashes: task back to pending for a retry */
     ferry_journal_outcome_t crash = {.outcome = FERRY_OUTCOME_CRASHED, .signal = 11, .reason = "killed by signal 11",
                                      .stderr_tail = "segfault"};
-    assert_int_equal(ferry_journal_finish(j, a1, 6, &crash, FERRY_TASK_PENDING, 1100), 0);
+    assert_int_equal(ferry_journal_finish(j, a1, 6, &crash, FERRY_TASK_RETRY, 1100), 0);
+    size_t n_pending;
+    uint64_t ids[8];
+    assert_int_equal(ferry_journal_fetch_pending(j, 5, 9, ids, 8, &n_pending), 0);
+    assert_int_equal(n_pending, 2); /* 7 and 8: a task waiting to retry is not fetched */
+    assert_int_equal(ids[0], 7);
     assert_int_equal(ferry_journal_lease(j, 6, w, 1200, &a2, &no), 0);
     assert_int_equal(no, 2);
     assert_true(a2 > a1);

@@ -267,6 +267,13 @@ static void test_group_errors(void **state)
     assert_plan_error("diagnostics:\n  - {kind: echo}\n  - {kind: echo}\n",
                       "plan.yaml:3:5: diagnostics[1]: group name \"echo\" is already used by diagnostics[0] (line 2)");
     assert_plan_error("diagnostics:\n  - {kind: echo, name: a}\n  - {kind: fail, name: a}\n", "\"a\" is already used");
+    /* the first repeat in file order is reported, whatever the names sort as */
+    assert_plan_error("diagnostics:\n  - {kind: echo, name: b}\n  - {kind: echo, name: a}\n"
+                      "  - {kind: echo, name: b}\n  - {kind: echo, name: a}\n  - {kind: echo, name: b}\n",
+                      "plan.yaml:4:5: diagnostics[2]: group name \"b\" is already used by diagnostics[0] (line 2)");
+    assert_plan_error("diagnostics:\n  - {kind: echo, name: z}\n  - {kind: echo, name: a}\n"
+                      "  - {kind: echo, name: a}\n  - {kind: echo, name: z}\n",
+                      "diagnostics[2]: group name \"a\" is already used by diagnostics[1] (line 3)");
     assert_plan_error("diagnostics: [{kind: echo, requires: [x]}]\n", "diagnostics[0].requires",
                       "expected a mapping of requirements");
     assert_plan_error("diagnostics: [{kind: echo, requires: {arch: x86-64}}]\n", "diagnostics[0].requires.arch",

@@ -83,7 +83,10 @@ static void test_csv_fixture_with_header_and_units(void **state)
 
 static void test_csv_noheader_nounits_many_gpus(void **state)
 {
-    const char *csv = "NVIDIA A100-SXM4-80GB, 81920, 535.54.03, 8.0, 00000000:07:00.0\n"
+    /* the first line is what the probe's own query printed on an H200 machine
+     * (--format=csv,noheader,nounits, driver 580.159.04); the others are shapes seen elsewhere */
+    const char *csv = "NVIDIA H200, 143771, 580.159.04, 9.0, 00000000:00:06.0\n"
+                      "NVIDIA A100-SXM4-80GB, 81920, 535.54.03, 8.0, 00000000:07:00.0\n"
                       "Tesla T4, [N/A], [N/A], 7.5, 00000000:08:00.0\r\n"
                       "broken line without enough fields\n"
                       "\n"
@@ -91,17 +94,23 @@ static void test_csv_noheader_nounits_many_gpus(void **state)
                       "NVIDIA L4,23034,550.1,[N/A],[N/A]";
     ferry_gpu_t *gpus = NULL;
     size_t n = 0;
-    assert_int_equal(ferry_probe_parse_nvsmi_csv(csv, strlen(csv), &gpus, &n), 3);
-    assert_string_equal(gpus[0].name, "NVIDIA A100-SXM4-80GB");
-    assert_int_equal(gpus[0].memory_bytes, 81920ull * 1048576ull);
-    assert_string_equal(gpus[0].compute_cap, "8.0");
-    assert_string_equal(gpus[1].name, "Tesla T4");
-    assert_int_equal(gpus[1].memory_bytes, 0);
-    assert_null(gpus[1].driver);
-    assert_string_equal(gpus[1].bus_id, "00000000:08:00.0"); /* \r trimmed */
-    assert_string_equal(gpus[2].name, "NVIDIA L4");
-    assert_null(gpus[2].compute_cap);
-    assert_null(gpus[2].bus_id);
+    assert_int_equal(ferry_probe_parse_nvsmi_csv(csv, strlen(csv), &gpus, &n), 4);
+    assert_string_equal(gpus[0].name, "NVIDIA H200");
+    assert_int_equal(gpus[0].memory_bytes, H200_MEMORY);
+    assert_string_equal(gpus[0].driver, "580.159.04");
+    assert_string_equal(gpus[0].compute_cap, "9.0");
+    assert_string_equal(gpus[0].bus_id, "00000000:00:06.0");
+    ferry_gpu_t *rest = gpus + 1;
+    assert_string_equal(rest[0].name, "NVIDIA A100-SXM4-80GB");
+    assert_int_equal(rest[0].memory_bytes, 81920ull * 1048576ull);
+    assert_string_equal(rest[0].compute_cap, "8.0");
+    assert_string_equal(rest[1].name, "Tesla T4");
+    assert_int_equal(rest[1].memory_bytes, 0);
+    assert_null(rest[1].driver);
+    assert_string_equal(rest[1].bus_id, "00000000:08:00.0"); /* \r trimmed */
+    assert_string_equal(rest[2].name, "NVIDIA L4");
+    assert_null(rest[2].compute_cap);
+    assert_null(rest[2].bus_id);
     s_free_gpus(gpus, n);
 }
 

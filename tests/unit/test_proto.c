@@ -39,6 +39,9 @@ static void test_hello_roundtrip(void **state)
                                     .cpu_model = "EPYC", .os = "Debian 12", .kernel = "6.1", .isa = isa,
                                     .n_isa = 2, .cores = 8, .memory_bytes = 1ull << 36, .gpus = gpus, .n_gpus = 1,
                                     .tags = tags, .n_tags = 1, .runtimes = rts, .n_runtimes = 2};
+    uint64_t held[] = {7, 9, UINT64_C(1) << 33};
+    m.u.hello.attempts = held;
+    m.u.hello.n_attempts = 3;
     ferry_msg_t out;
     s_roundtrip(&m, &out);
     ferry_msg_hello_t *h = &out.u.hello;
@@ -61,6 +64,8 @@ static void test_hello_roundtrip(void **state)
     assert_string_equal(h->tags[0], "gpu-box");
     assert_int_equal(h->n_runtimes, 2);
     assert_string_equal(h->runtimes[1], "ferry");
+    assert_int_equal(h->n_attempts, 3);
+    assert_int_equal(h->attempts[2], UINT64_C(1) << 33);
     ferry_msg_clear(&out);
     ferry_msg_clear(&out); /* twice is safe */
 }
@@ -212,6 +217,20 @@ static void test_unknown_fields_ignored_and_types_checked(void **state)
     msgpack_pack_str_with_body(&pk, "a\0b", 3);
     assert_int_equal(ferry_msg_decode(hdr, 4, b.data, b.len, &out, &err), FERRY_PROTO_EFIELD);
     ferry_msg_clear(&out);
+    /* a NUL inside free text becomes '?' (RESULT.reason) */
+    ferry_proto_header(hdr, FERRY_CMD_RESULT);
+    ferry_buf_reset(&b);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "attempt", 7);
+    msgpack_pack_uint8(&pk, 5);
+    msgpack_pack_str_with_body(&pk, "task", 4);
+    msgpack_pack_uint8(&pk, 7);
+    msgpack_pack_str_with_body(&pk, "reason", 6);
+    msgpack_pack_str_with_body(&pk, "\0\x1b", 2);
+    assert_int_equal(ferry_msg_decode(hdr, 4, b.data, b.len, &out, &err), 0);
+    assert_memory_equal(out.u.result.reason, "?\x1b", 3);
+    ferry_msg_clear(&out);
+    ferry_proto_header(hdr, FERRY_CMD_HELLO);
     /* duplicate keys: the last wins, nothing leaks (ASan checks) */
     ferry_buf_reset(&b);
     msgpack_pack_map(&pk, 2);

@@ -1,0 +1,189 @@
+/* test_coordinator.c -- unit tests for coordinator/coordinator.c and worker/worker.c:
+ * requirement matching, and a whole run in one process (inproc) with routing by tags */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "coordinator/coordinator.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "worker/worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static void test_requirements_match(void **state)
+{
+    char *isa[] = {"sse4.2", "AVX2"}, *tags[] = {"fast", "eu"}, *rts[] = {"ort-node"};
+    ferry_msg_gpu_t gpu = {.name = "H200"};
+    ferry_msg_hello_t caps = {.arch = "x86_64", .isa = isa, .n_isa = 2, .tags = tags, .n_tags = 2,
+                              .runtimes = rts, .n_runtimes = 1};
+    ferry_requirements_t any = {0};
+    assert_true(ferry_requirements_match(&any, &caps));
+    char *want_avx2[] = {"avx2"}, *want_avx512[] = {"avx512f"};
+    ferry_requirements_t r = {.arch = "x86_64", .isa = want_avx2, .n_isa = 1};
+    assert_true(ferry_requirements_match(&r, &caps)); /* ISA flags compare case-insensitively */
+    r.arch = "aarch64";
+    assert_false(ferry_requirements_match(&r, &caps));
+    r = (ferry_requirements_t){.isa = want_avx512, .n_isa = 1};
+    assert_false(ferry_requirements_match(&r, &caps));
+    r = (ferry_requirements_t){.needs_gpu = true};
+    assert_false(ferry_requirements_match(&r, &caps));
+    caps.gpus = &gpu;
+    caps.n_gpus = 1;
+    assert_true(ferry_requirements_match(&r, &caps));
+    char *want_tags[] = {"eu", "fast"}, *want_other[] = {"us"};
+    r = (ferry_requirements_t){.tags = want_tags, .n_tags = 2};
+    assert_true(ferry_requirements_match(&r, &caps));
+    r.tags = want_other;
+    r.n_tags = 1;
+    assert_false(ferry_requirements_match(&r, &caps));
+    char *want_rt[] = {"ort-node"}, *want_trt[] = {"tensorrt"};
+    r = (ferry_requirements_t){.runtimes = want_rt, .n_runtimes = 1};
+    assert_true(ferry_requirements_match(&r, &caps));
+    r.runtimes = want_trt;
+    assert_false(ferry_requirements_match(&r, &caps));
+    caps.arch = NULL; /* a worker that did not say its arch never matches an arch requirement */
+    r = (ferry_requirements_t){.arch = "x86_64"};
+    assert_false(ferry_requirements_match(&r, &caps));
+}
+
+typedef struct {
+    ferry_worker_t *w;
+    pthread_t th;
+    int rc;
+} s_thread_t;
+
+static void *s_worker_main(void *arg)
+{
+    s_thread_t *t = arg;
+    t->rc = ferry_worker_run(t->w);
+    return NULL;
+}
+
+static int64_t s_query(const char *dir, const char *sql)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s/state.db' \"%s\"", dir, sql);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    long long v = -1;
+    if (fscanf(p, "%lld", &v) != 1)
+        v = -1;
+    pclose(p);
+    return v;
+}
+
+static void test_inproc_run_routes_by_tag(void **state)
+{
+    ferry_log_set_level(FERRY_LOG_WARN);
+    char dir[] = "/tmp/ferry-coord-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    static const char yaml[] = "name: routing\n"
+                               "settings: {heartbeat_ms: 1000}\n"
+                               "diagnostics:\n"
+                               "  - {kind: echo, name: left, count: 300, requires: {tags: [left]}}\n"
+                               "  - {kind: echo, name: right, count: 200, requires: {tags: [right]}}\n"
+                               "  - {kind: echo, name: anyone, count: 100}\n";
+    ferry_err_t err = {{0}};
+    ferry_plan_t *plan = ferry_plan_parse("routing.yaml", yaml, sizeof yaml - 1, &err);
+    if (!plan)
+        fail_msg("%s", err.msg);
+    void *ctx = zmq_ctx_new();
+    ferry_coord_opts_t copts = {.plan = plan, .plan_text = yaml, .plan_len = sizeof yaml - 1, .state_dir = dir,
+                                .bind = "inproc://test-routing", .zmq_ctx = ctx};
+    ferry_coordinator_t *c = ferry_coordinator_new(&copts, &err);
+    if (!c)
+        fail_msg("%s", err.msg);
+    const char *left[] = {"left"}, *right[] = {"right"};
+    s_thread_t t[2];
+    ferry_worker_opts_t wl = {.endpoint = "inproc://test-routing", .zmq_ctx = ctx, .slots = 1, .prefetch = 8,
+                              .tags = left, .n_tags = 1, .name = "w-left"};
+    ferry_worker_opts_t wr = wl;
+    wr.tags = right;
+    wr.name = "w-right";
+    t[0].w = ferry_worker_new(&wl, &err);
+    t[1].w = ferry_worker_new(&wr, &err);
+    assert_non_null(t[0].w);
+    assert_non_null(t[1].w);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i].th, NULL, s_worker_main, &t[i]);
+    assert_int_equal(ferry_coordinator_run(c), FERRY_EXIT_OK);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i].th, NULL);
+        assert_int_equal(t[i].rc, FERRY_EXIT_OK); /* both left on the coordinator's BYE */
+    }
+    assert_int_equal(ferry_worker_finished(t[0].w) + ferry_worker_finished(t[1].w), 600);
+    for (int i = 0; i < 2; i++)
+        ferry_worker_destroy(&t[i].w);
+    ferry_coordinator_destroy(&c);
+    assert_null(c);
+    zmq_ctx_term(ctx);
+
+    assert_int_equal(s_query(dir, "SELECT count(*) FROM results"), 600);
+    /* every 'left' task ran on w-left, every 'right' task on w-right */
+    assert_int_equal(s_query(dir, "SELECT count(*) FROM results r JOIN tasks t ON t.id = r.task "
+                                  "JOIN workers w ON w.id = r.worker WHERE t.grp = 0 AND w.name != 'w-left'"),
+                     0);
+    assert_int_equal(s_query(dir, "SELECT count(*) FROM results r JOIN tasks t ON t.id = r.task "
+                                  "JOIN workers w ON w.id = r.worker WHERE t.grp = 1 AND w.name != 'w-right'"),
+                     0);
+    /* echo output is the task id */
+    assert_int_equal(s_query(dir, "SELECT count(*) FROM results WHERE output = 'right-7'"), 1);
+    ferry_plan_destroy(&plan);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_feed_hostile_and_stale(void **state)
+{
+    ferry_log_set_level(FERRY_LOG_ERROR);
+    char dir[] = "/tmp/ferry-coord-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    static const char yaml[] = "diagnostics:\n  - {kind: echo, count: 3}\n";
+    ferry_err_t err = {{0}};
+    ferry_plan_t *plan = ferry_plan_parse("p.yaml", yaml, sizeof yaml - 1, &err);
+    assert_non_null(plan);
+    ferry_coord_opts_t copts = {.plan = plan, .plan_text = yaml, .plan_len = sizeof yaml - 1, .state_dir = dir,
+                                .bind = "inproc://test-feed"};
+    ferry_coordinator_t *c = ferry_coordinator_new(&copts, &err);
+    assert_non_null(c);
+    uint8_t hdr[4];
+    /* garbage, a wrong version, an unknown command: refused and counted */
+    assert_int_equal(ferry_coordinator_feed(c, "a", 1, "xx", 2, "\x80", 1), FERRY_PROTO_ESIG);
+    assert_int_equal(ferry_coordinator_feed(c, "a", 1, "FY\x07\x02", 4, "\x80", 1), FERRY_PROTO_EVERSION);
+    assert_int_equal(ferry_coordinator_feed(c, "a", 1, "FY\x01\x63", 4, "\x80", 1), FERRY_PROTO_ECMD);
+    assert_int_equal(ferry_coordinator_bad_frames(c), 3);
+    /* a forged RESULT for an attempt that does not exist: decoded, dropped as stale */
+    ferry_msg_t m = {.cmd = FERRY_CMD_RESULT};
+    m.u.result = (ferry_msg_result_t){.attempt = 99, .task = 1, .outcome = FERRY_OUTCOME_OK};
+    ferry_buf_t body = FERRY_BUF_INIT;
+    ferry_msg_encode(&m, &body);
+    ferry_proto_header(hdr, FERRY_CMD_RESULT);
+    assert_int_equal(ferry_coordinator_feed(c, "a", 1, hdr, 4, body.data, body.len), 0);
+    ferry_buf_free(&body);
+    ferry_coordinator_destroy(&c);
+    ferry_plan_destroy(&plan);
+    assert_int_equal(s_query(dir, "SELECT count(*) FROM events WHERE kind = 'stale-result' AND attempt = 99"), 1);
+    assert_int_equal(s_query(dir, "SELECT count(*) FROM attempts"), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_requirements_match),
+        cmocka_unit_test(test_inproc_run_routes_by_tag),
+        cmocka_unit_test(test_feed_hostile_and_stale),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
