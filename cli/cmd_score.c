@@ -1,5 +1,6 @@
 /* cmd_score.c -- `ferry score MODEL DATA.csv [-o OUT.csv]`: score a CSV with a model */
 #include "cli/command.h"
+#include "cli/score_onnx.h"
 #include "model/dataset.h"
 #include "model/pmml.h"
 #include "util/buf.h"
@@ -19,14 +20,19 @@
 #define S_PARALLEL_MIN_BYTES (4u << 20) /* below this, one thread is faster than two */
 #define S_MAX_THREADS 2
 #define S_MAX_DIAGNOSTICS 20            /* per-row messages printed before "and N more" */
+#define S_FLUSH_BYTES (1u << 20)
+#define S_MAX_NPY_INPUTS 4096           /* --input files of one run */
 #define S_CHUNK_ROWS 4096               /* rows per ferry_pmml_eval_batch call */
 
 static const char s_help[] =
     "usage: ferry score MODEL DATA.csv [-o OUT.csv] [-j THREADS]\n"
+    "       ferry score MODEL.onnx --input [NAME=]FILE.npy ... [-o OUT.csv]\n"
     "\n"
     "Score every row of DATA.csv with MODEL and write one output row per input row.\n"
     "\n"
-    "MODEL is a PMML document (3.0-4.4). ONNX models are recognised but not scored yet.\n"
+    "MODEL is a PMML document (3.0-4.4) or an ONNX model converted by `ferry convert`: its\n"
+    "signature manifest maps CSV columns to input tensors and output tensors to the same\n"
+    "columns, with the same names, as the source PMML gives (ferry's engine runs it).\n"
     "DATA.csv has a header of input field names; cells that are empty, NA or N/A are\n"
     "missing. Output columns: the target field, then the model's Output fields (without\n"
     "an Output element, probability(<class>) per class), doubles at full precision.\n"
@@ -35,6 +41,9 @@ static const char s_help[] =
     "options:\n"
     "  -o, --output FILE   write to FILE (atomically) instead of standard output\n"
     "  -j, --threads N     worker threads for large files (default 2)\n"
+    "  -i, --input [NAME=]FILE.npy  feed an input tensor of a converted ONNX model directly\n"
+    "                      (float64 or string, shape (N, 1), names from its manifest)\n"
+    "      --runtime R     engine (default: ferry's engine) or ort (needs the ONNX Runtime runner)\n"
     "  --row-by-row        evaluate each row on its own instead of in columnar batches\n"
     "                      (same results; for comparisons and debugging)\n"
     "\n"
@@ -435,6 +444,8 @@ static bool s_is_onnx(const char *path)
 static int s_score(int argc, char **argv)
 {
     const char *model_path = NULL, *data_path = NULL, *out_path = NULL;
+    const char *npy[S_MAX_NPY_INPUTS];
+    size_t n_npy = 0;
     int threads = S_MAX_THREADS;
     bool is_row_by_row = false;
     for (int i = 1; i < argc; i++) {
@@ -451,6 +462,20 @@ static int s_score(int argc, char **argv)
             if (*end || v < 1 || v > S_MAX_THREADS)
                 return ferry_cli_usage_error("score", "%s must be 1..%d", a, S_MAX_THREADS);
             threads = (int)v;
+        } else if (!strcmp(a, "-i") || !strcmp(a, "--input")) {
+            if (++i >= argc || n_npy == S_MAX_NPY_INPUTS)
+                return ferry_cli_usage_error("score", "%s needs [NAME=]FILE.npy (at most %d)", a, S_MAX_NPY_INPUTS);
+            npy[n_npy++] = argv[i];
+        } else if (!strcmp(a, "--runtime")) {
+            if (++i >= argc)
+                return ferry_cli_usage_error("score", "--runtime needs engine or ort");
+            if (!strcmp(argv[i], "ort")) {
+                fprintf(stderr, "ferry score: --runtime ort: the ONNX Runtime runner (runners/, aux area) is not "
+                                "part of this build yet; use ferry's engine (--runtime engine)\n");
+                return FERRY_EXIT_INPUT;
+            }
+            if (strcmp(argv[i], "engine"))
+                return ferry_cli_usage_error("score", "--runtime must be engine or ort, not '%s'", argv[i]);
         } else if (!strcmp(a, "--row-by-row")) {
             is_row_by_row = true;
         } else if (a[0] == '-' && a[1]) {
@@ -463,6 +488,13 @@ static int s_score(int argc, char **argv)
             return ferry_cli_usage_error("score", "unexpected argument %s", a);
         }
     }
+    if (n_npy && model_path && !data_path) {
+        if (!s_is_onnx(model_path))
+            return ferry_cli_usage_error("score", "--input feeds tensors to ONNX models only");
+        return ferry_score_onnx_ex(model_path, NULL, npy, n_npy, out_path);
+    }
+    if (n_npy)
+        return ferry_cli_usage_error("score", "--input replaces DATA.csv: give one or the other");
     if (!model_path || !data_path)
         return ferry_cli_usage_error("score", "needs MODEL and DATA.csv");
     if (access(model_path, R_OK) < 0) {
@@ -470,8 +502,7 @@ static int s_score(int argc, char **argv)
         return FERRY_EXIT_INPUT;
     }
     if (s_is_onnx(model_path)) {
-        fprintf(stderr, "ferry score: %s: scoring ONNX models is not supported yet\n", model_path);
-        return FERRY_EXIT_INPUT;
+        return ferry_score_onnx(model_path, data_path, out_path);
     }
     ferry_err_t err = {{0}};
     ferry_pmml_t *pmml = ferry_pmml_load(model_path, &err);
@@ -665,4 +696,4 @@ static int s_run(int argc, char **argv)
     return s_score(argc, argv);
 }
 
-FERRY_COMMAND(score, "score", 40, "score a CSV with a PMML model (ferry score MODEL DATA.csv)", s_run)
+FERRY_COMMAND(score, "score", 40, "score a CSV with a PMML or converted ONNX model (ferry score MODEL DATA.csv)", s_run)

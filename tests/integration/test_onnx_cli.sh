@@ -16,7 +16,7 @@ contains() { # description file needle
 }
 
 for c in inspect check convert; do "$FERRY" $c --help >"$tmp/help" 2>&1; expect "$c --help" 0 $?; done
-contains "convert --help names PMML" "$tmp/help" "PMML input: not supported yet"
+contains "convert --help names PMML" "$tmp/help" "PMML input: convert to ONNX"
 
 # inspect
 "$FERRY" inspect "$NODE/test_if/model.onnx" >"$tmp/out" 2>&1; expect "inspect text" 0 $?
@@ -89,7 +89,7 @@ contains "refusal names node and reason" "$tmp/out" "(Trilu): cannot convert fro
 [ ! -e "$tmp/t.onnx" ]; expect "refused conversion writes nothing" 0 $?
 printf '<?xml version="1.0"?>\n<PMML version="4.4"></PMML>\n' >"$tmp/model.pmml.xml"
 "$FERRY" convert "$tmp/model.pmml.xml" -o "$tmp/p.onnx" >"$tmp/out" 2>&1; expect "convert PMML input" 3 $?
-contains "PMML message" "$tmp/out" "PMML input is not supported yet"
+contains "PMML message names the file" "$tmp/out" "model.pmml.xml"
 "$FERRY" convert "$tmp/valid11.onnx" --opset 13 >"$tmp/out" 2>&1; expect "convert without -o" 2 $?
 "$FERRY" convert "$tmp/valid11.onnx" -o "$tmp/x.onnx" --opset abc >"$tmp/out" 2>&1; expect "convert bad --opset" 2 $?
 "$FERRY" convert "$tmp/valid11.onnx" -o "$tmp/x.onnx" --opset 30 >"$tmp/out" 2>&1; expect "convert opset out of range" 2 $?

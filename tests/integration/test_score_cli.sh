@@ -53,7 +53,7 @@ check "bad quoting: exit 3 with line and column" '[ $? -eq 3 ] && grep -q "quote
 
 printf '\x08\x07\x12\x00' >"$tmp/model.onnx"
 "$FERRY" score "$tmp/model.onnx" "$tmp/ok.csv" >/dev/null 2>"$tmp/err"
-check "ONNX model: exit 3 and says not supported yet" '[ $? -eq 3 ] && grep -q "scoring ONNX models is not supported yet" '"$tmp/err"
+check "malformed ONNX model: exit 3 with the file named" '[ $? -eq 3 ] && grep -q "model.onnx" '"$tmp/err"
 
 printf '<PMML><Header/>' >"$tmp/broken.pmml"
 "$FERRY" score "$tmp/broken.pmml" "$tmp/ok.csv" >/dev/null 2>"$tmp/err"
