@@ -20,10 +20,12 @@
 /* Bytes looked at to tell PMML (XML) from ONNX (protobuf). */
 #define S_SNIFF_BYTES 256
 
-static int s_load(const char *cmd, const char *path, ferry_onnx_t **model)
+/* is_readonly: inspect and check only read the tree (arena decode, see model/onnx.h). */
+static int s_load(const char *cmd, const char *path, bool is_readonly, ferry_onnx_t **model)
 {
     ferry_err_t err;
-    if (ferry_onnx_load_file(path, model, &err) < 0) {
+    int rc = is_readonly ? ferry_onnx_load_file_readonly(path, model, &err) : ferry_onnx_load_file(path, model, &err);
+    if (rc < 0) {
         fprintf(stderr, "ferry %s: %s\n", cmd, err.msg);
         return FERRY_EXIT_INPUT;
     }
@@ -71,7 +73,7 @@ static int s_inspect(int argc, char **argv)
     if (!path)
         return ferry_cli_usage_error("inspect", "missing MODEL");
     ferry_onnx_t *model;
-    int rc = s_load("inspect", path, &model);
+    int rc = s_load("inspect", path, true, &model);
     if (rc)
         return rc;
     ferry_onnx_summary_t s;
@@ -140,7 +142,7 @@ static int s_check(int argc, char **argv)
     if (!path)
         return ferry_cli_usage_error("check", "missing MODEL");
     ferry_onnx_t *model;
-    int rc = s_load("check", path, &model);
+    int rc = s_load("check", path, true, &model);
     if (rc)
         return rc;
     ferry_onnx_problems_t p;
@@ -257,7 +259,7 @@ static int s_convert(int argc, char **argv)
         break;
     }
     ferry_onnx_t *model;
-    int rc = s_load("convert", in, &model);
+    int rc = s_load("convert", in, false, &model);
     if (rc)
         return rc;
     ferry_err_t err;

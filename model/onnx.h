@@ -30,6 +30,15 @@
  * the tree is released with protobuf_c_message_free_unpacked() through an allocator
  * that frees heap pointers and skips pointers into the mapping. Never free() a raw_data
  * pointer yourself: use ferry_onnx_free_message() to drop a subtree.
+ *
+ * Read-only mode (ferry_onnx_load_*_readonly). For callers that only read the tree
+ * (inspect, check): protobuf-c's blocks come from a bump arena owned by the model, so a
+ * decode costs one malloc per chunk instead of one per string and struct, and destroy
+ * frees the chunks without walking the tree. Contract: the caller must not free,
+ * realloc or replace anything in the tree (ferry_onnx_free_message() is a no-op that
+ * keeps the memory until destroy); pointers into the tree stay valid until destroy. The
+ * same hostile-input checks and decode budget apply. Use the mutable loaders for the
+ * converter and anyone who edits the tree.
  */
 #ifndef FERRY_ONNX_H
 #define FERRY_ONNX_H
@@ -70,6 +79,12 @@ int ferry_onnx_load_file(const char *path, ferry_onnx_t **model_p, ferry_err_t *
  * data is then refused) anchors external data; name (may be NULL) is used in messages. */
 int ferry_onnx_load_buffer(const void *data, size_t len, const char *base_dir, const char *name,
                            ferry_onnx_t **model_p, ferry_err_t *err);
+
+/* Same as ferry_onnx_load_file / ferry_onnx_load_buffer, in read-only mode (see the top of
+ * this file): faster, and the tree must not be modified. */
+int ferry_onnx_load_file_readonly(const char *path, ferry_onnx_t **model_p, ferry_err_t *err);
+int ferry_onnx_load_buffer_readonly(const void *data, size_t len, const char *base_dir, const char *name,
+                                    ferry_onnx_t **model_p, ferry_err_t *err);
 
 /* Free the model, its tree and its mappings; nulls *self_p; safe on NULL. */
 void ferry_onnx_destroy(ferry_onnx_t **self_p);

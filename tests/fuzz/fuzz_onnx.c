@@ -13,6 +13,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ferry_onnx_t *m = NULL;
     ferry_err_t err;
+    /* read-only mode (arena decode), as `ferry inspect --check` uses it */
+    if (ferry_onnx_load_buffer_readonly(data, size, NULL, "fuzz", &m, &err) == 0) {
+        ferry_onnx_problems_t rp;
+        ferry_onnx_check(m, &rp);
+        ferry_onnx_problems_free(&rp);
+        ferry_onnx_summary_t rs;
+        ferry_onnx_summarize(m, false, &rs);
+        ferry_onnx_summary_free(&rs);
+        ferry_onnx_destroy(&m);
+    }
     if (ferry_onnx_load_buffer(data, size, NULL, "fuzz", &m, &err) < 0)
         return 0;
     ferry_onnx_problems_t p;
