@@ -114,7 +114,7 @@ fuzz-run: fuzz
 	    mkdir -p build/fuzz/corpus/$$f; \
 	    seeds=; [ -d tests/fuzz/seeds/$$f ] && seeds=tests/fuzz/seeds/$$f; \
 	    echo "== fuzz $$f for $(FUZZ_SECONDS)s"; \
-	    build/fuzz/fuzzers/$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	    build/fuzz/fuzzers/$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=60 \
 	        -print_final_stats=1 build/fuzz/corpus/$$f $$seeds 2>&1 | tail -n 15; \
 	    test $${PIPESTATUS[0]} -eq 0; \
 	done
