@@ -62,6 +62,9 @@ typedef struct {
     s_queue_t ready;
     uint64_t cursor; /* highest task id fetched */
     bool is_exhausted;
+    char *unmet;          /* why the last worker that could not serve this group could not */
+    bool is_unservable;   /* embedded mode: no local worker can serve it; its tasks failed */
+    bool is_warned_unserved; /* distributed mode: "no connected worker" logged once */
 } s_group_t;
 
 typedef struct {
@@ -91,6 +94,7 @@ struct ferry_coordinator {
     uv_async_t stop_async;
     uv_signal_t sigint, sigterm;
     bool has_handles, is_stopping, is_finished, is_broken, is_in_turn;
+    bool is_all_local_joined; /* embedded mode: every local worker has said HELLO */
     int exit_code;
 
     s_group_t *groups;
@@ -303,6 +307,25 @@ bool ferry_requirements_match(const ferry_requirements_t *req, const ferry_msg_h
     return true;
 }
 
+char *ferry_requirements_unmet(const ferry_requirements_t *req, const ferry_msg_hello_t *caps)
+{
+    if (req->arch && (!caps->arch || strcmp(req->arch, caps->arch)))
+        return ferry_asprintf("runs on %s (requires arch: %s; workers run on %s)", req->arch, req->arch,
+                              caps->arch ? caps->arch : "an unknown arch");
+    if (req->needs_gpu && caps->n_gpus == 0)
+        return ferry_strdup("has a GPU (requires gpu: true)");
+    for (size_t i = 0; i < req->n_isa; i++)
+        if (!s_has(caps->isa, caps->n_isa, req->isa[i]))
+            return ferry_asprintf("supports ISA flag %s (requires isa: %s)", req->isa[i], req->isa[i]);
+    for (size_t i = 0; i < req->n_tags; i++)
+        if (!s_has(caps->tags, caps->n_tags, req->tags[i]))
+            return ferry_asprintf("has tag %s (requires tags: %s)", req->tags[i], req->tags[i]);
+    for (size_t i = 0; i < req->n_runtimes; i++)
+        if (!s_has(caps->runtimes, caps->n_runtimes, req->runtimes[i]))
+            return ferry_asprintf("offers runtime %s (requires runtimes: %s)", req->runtimes[i], req->runtimes[i]);
+    return NULL;
+}
+
 static char *s_caps_json(const ferry_msg_hello_t *h)
 {
     ferry_buf_t b = FERRY_BUF_INIT;
@@ -375,7 +398,7 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
     bool is_retry = false;
     if (o->outcome == FERRY_OUTCOME_OK)
         state = FERRY_TASK_DONE;
-    else if (l->attempt_no >= c->plan->max_attempts)
+    else if (l->attempt_no >= c->plan->max_attempts || c->groups[l->group].is_unservable)
         state = FERRY_TASK_FAILED;
     else {
         state = FERRY_TASK_RETRY;
@@ -453,6 +476,102 @@ static int s_cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static bool s_group_served(const ferry_coordinator_t *c, size_t gi)
+{
+    for (const s_worker_t *w = c->workers; w; w = w->next)
+        if (w->matches[gi])
+            return true;
+    return false;
+}
+
+static void s_group_reason(const ferry_coordinator_t *c, size_t gi, const char *who, char *out, size_t out_len)
+{
+    const s_group_t *g = &c->groups[gi];
+    snprintf(out, out_len, "group %s: no %s worker %s", g->row.name, who,
+             g->unmet ? g->unmet : "matches its requirements");
+}
+
+/* Embedded mode, once every local worker has said HELLO: a group none of them can serve
+ * would wait forever, so its tasks fail now (in the journal, with the reason as their
+ * attempt's reason). O(groups x workers + leases) once per run. */
+static void s_fail_unservable(ferry_coordinator_t *c)
+{
+    int64_t now = s_wall_ms();
+    for (size_t gi = 0; gi < c->n_groups; gi++) {
+        s_group_t *g = &c->groups[gi];
+        if (s_group_served(c, gi))
+            continue;
+        char reason[FERRY_PLAN_MAX_NAME + 512];
+        s_group_reason(c, gi, "local", reason, sizeof reason);
+        g->is_unservable = true;
+        g->ready.len = 0;
+        g->is_exhausted = true;
+        /* retries waiting out a backoff: their tasks are RETRY in the journal and fail below */
+        for (size_t i = 0; i < c->n_retries;) {
+            if (c->retries[i].group == gi) {
+                c->retries[i] = c->retries[--c->n_retries];
+                continue;
+            }
+            i++;
+        }
+        /* attempts left open by an earlier run whose worker is gone end now, failed */
+        uint64_t n_failed = 0;
+        for (size_t b = 0; b < c->n_buckets; b++) {
+            s_lease_t **pp = &c->buckets[b];
+            while (*pp) {
+                s_lease_t *l = *pp;
+                if (l->group == gi && !l->worker) {
+                    *pp = l->next;
+                    c->n_leases--;
+                    ferry_journal_outcome_t o = {.outcome = FERRY_OUTCOME_ERROR, .reason = reason};
+                    uint64_t failed_before = c->failed;
+                    s_attempt_end(c, l, &o);
+                    n_failed += c->failed - failed_before;
+                } else {
+                    pp = &l->next;
+                }
+            }
+        }
+        uint64_t n_unrun = 0;
+        if (ferry_journal_fail_unrun(c->journal, g->row.first_task, g->row.first_task + g->row.count, reason, now,
+                                     &n_unrun)) {
+            s_journal_failed(c);
+            return;
+        }
+        c->failed += n_unrun;
+        n_failed += n_unrun;
+        if (n_failed) {
+            ferry_error("%s; %llu task(s) failed", reason, (unsigned long long)n_failed);
+            ferry_journal_event(c->journal, now, "group-unservable", 0, 0, 0, reason);
+        }
+    }
+    /* the retry heap lost entries out of order: restore the heap property */
+    size_t n = c->n_retries;
+    c->n_retries = 0;
+    for (size_t i = 0; i < n; i++)
+        s_retry_push(c, c->retries[i]);
+}
+
+/* Distributed mode: warn once per group that has work left and that no connected worker
+ * can serve (workers may still join, so nothing fails). O(groups x workers) per heartbeat. */
+static bool s_group_has_task(ferry_coordinator_t *c, s_group_t *g);
+
+static void s_warn_unserved(ferry_coordinator_t *c)
+{
+    if (!c->n_workers || c->opts.local_workers)
+        return;
+    for (size_t gi = 0; gi < c->n_groups; gi++) {
+        s_group_t *g = &c->groups[gi];
+        if (g->is_warned_unserved || s_group_served(c, gi) || !s_group_has_task(c, g))
+            continue;
+        g->is_warned_unserved = true;
+        char reason[FERRY_PLAN_MAX_NAME + 512];
+        s_group_reason(c, gi, "connected", reason, sizeof reason);
+        ferry_warn("%s; its tasks wait until such a worker joins (%zu connected)", reason, c->n_workers);
+        ferry_journal_event(c->journal, s_wall_ms(), "group-unserved", 0, 0, 0, reason);
+    }
+}
+
 static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
 {
     ferry_msg_hello_t *h = &in->msg.u.hello;
@@ -492,6 +611,10 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
         const ferry_plan_group_t *pg = c->groups[g].plan_group;
         w->matches[g] = pg ? ferry_requirements_match(&pg->req, h) : true;
         n_match += w->matches[g];
+        if (!w->matches[g]) {
+            free(c->groups[g].unmet);
+            c->groups[g].unmet = ferry_requirements_unmet(&pg->req, h);
+        }
     }
     /* Leases of this worker name: those it still holds stay (attached again after a
      * coordinator restart); those it never received end as lost now. O(leases). */
@@ -528,6 +651,10 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
     hb.u.heartbeat.interval_ms = (uint32_t)c->plan->heartbeat_ms;
     s_out_msg(c, w->identity, w->identity_len, &hb);
     w->last_sent_ms = now;
+    if (c->opts.local_workers && !c->is_all_local_joined && c->n_workers >= c->opts.local_workers) {
+        c->is_all_local_joined = true;
+        s_fail_unservable(c);
+    }
 }
 
 static void s_ack(ferry_coordinator_t *c, s_worker_t *w, const ferry_inbound_t *in, uint64_t attempt)
@@ -871,6 +998,7 @@ static void s_heartbeat_work(ferry_coordinator_t *c)
             w->last_sent_ms = now;
         }
     }
+    s_warn_unserved(c);
     /* leases whose worker never came back after a restart */
     for (size_t b = 0; b < c->n_buckets; b++) {
         s_lease_t **pp = &c->buckets[b];
@@ -1205,6 +1333,7 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
     for (size_t i = 0; i < c->n_groups; i++) {
         free(c->groups[i].row.name);
         free(c->groups[i].ready.v);
+        free(c->groups[i].unmet);
     }
     free(c->groups);
     free(c->retries);

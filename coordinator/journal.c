@@ -426,6 +426,42 @@ int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_
     return rc == SQLITE_DONE ? 0 : s_fail(j, "updating a task");
 }
 
+int ferry_journal_fail_unrun(ferry_journal_t *j, uint64_t first_task, uint64_t end_task, const char *reason,
+                             int64_t now_ms, uint64_t *n_failed)
+{
+    *n_failed = 0;
+    sqlite3_stmt *ins = NULL, *upd = NULL;
+    int rc = -EIO;
+    if (sqlite3_prepare_v2(j->db,
+                           "INSERT INTO attempts(task, worker, started_ms, ended_ms, outcome, reason) "
+                           "SELECT id, NULL, ?3, ?3, ?4, ?5 FROM tasks WHERE id >= ?1 AND id < ?2 AND state IN (0, 4)",
+                           -1, &ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(j->db,
+                           "UPDATE tasks SET state = 3, attempts = attempts + 1 "
+                           "WHERE id >= ?1 AND id < ?2 AND state IN (0, 4)",
+                           -1, &upd, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(ins, 1, (int64_t)first_task);
+    sqlite3_bind_int64(ins, 2, (int64_t)end_task);
+    sqlite3_bind_int64(ins, 3, now_ms);
+    sqlite3_bind_int(ins, 4, FERRY_OUTCOME_ERROR);
+    s_bind_text_max(ins, 5, reason, FERRY_PROTO_MAX_STR, false);
+    if (sqlite3_step(ins) != SQLITE_DONE)
+        goto out;
+    sqlite3_bind_int64(upd, 1, (int64_t)first_task);
+    sqlite3_bind_int64(upd, 2, (int64_t)end_task);
+    if (sqlite3_step(upd) != SQLITE_DONE)
+        goto out;
+    *n_failed = (uint64_t)sqlite3_changes(j->db);
+    rc = 0;
+out:
+    if (rc)
+        s_fail(j, "failing tasks no worker can run");
+    sqlite3_finalize(ins);
+    sqlite3_finalize(upd);
+    return rc;
+}
+
 int ferry_journal_event(ferry_journal_t *j, int64_t now_ms, const char *kind, uint64_t task, uint64_t attempt,
                         int64_t worker, const char *detail)
 {

@@ -104,6 +104,12 @@ typedef struct {
 int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_id, const ferry_journal_outcome_t *o,
                          ferry_task_state_t task_state, int64_t now_ms);
 
+/* Fail every task in [first_task, end_task) that is still PENDING or RETRY without being
+ * run: each gets a closed attempt with outcome FERRY_OUTCOME_ERROR, no worker, and reason
+ * (so `ferry status` shows why), and becomes FAILED. *n_failed is how many (may be 0). */
+int ferry_journal_fail_unrun(ferry_journal_t *j, uint64_t first_task, uint64_t end_task, const char *reason,
+                             int64_t now_ms, uint64_t *n_failed);
+
 /* Append an event (task/attempt/worker 0 = none; detail may be NULL). */
 int ferry_journal_event(ferry_journal_t *j, int64_t now_ms, const char *kind, uint64_t task, uint64_t attempt,
                         int64_t worker, const char *detail);
