@@ -38,6 +38,10 @@ typedef struct s_worker {
     bool *matches;
     uint64_t *acks;
     size_t n_acks, cap_acks;
+    uint32_t batch;          /* the worker takes TASKS of up to this many (0: one TASK each) */
+    ferry_buf_t task_items;  /* this turn's TASK bodies, not yet wrapped in a TASKS message */
+    uint64_t *task_attempts; /* their attempt ids */
+    size_t n_task_items;
     struct s_worker *next;
 } s_worker_t;
 
@@ -78,6 +82,8 @@ typedef struct {
     ferry_cmd_t cmd;
     ferry_buf_t body;
     uint64_t attempt; /* for TASK: so an undeliverable TASK ends its attempt */
+    uint64_t *attempts; /* for TASKS: the same, for each entry (n_attempts; capacity kept) */
+    size_t n_attempts;
 } s_out_t;
 
 struct ferry_coordinator {
@@ -245,6 +251,7 @@ static s_out_t *s_out_new(ferry_coordinator_t *c, const uint8_t *identity, size_
     o->identity_len = identity_len;
     o->cmd = cmd;
     o->attempt = 0;
+    o->n_attempts = 0;
     ferry_buf_reset(&o->body);
     return o;
 }
@@ -374,6 +381,8 @@ static char *s_caps_json(const ferry_msg_hello_t *h)
 
 static void s_worker_free(s_worker_t *w)
 {
+    ferry_buf_free(&w->task_items);
+    free(w->task_attempts);
     free(w->name);
     free(w->matches);
     free(w->acks);
@@ -601,6 +610,7 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
     memcpy(w->identity, in->identity, in->identity_len);
     w->identity_len = in->identity_len;
     w->credit = h->credit;
+    w->batch = FERRY_MIN(h->batch, (uint32_t)FERRY_PROTO_MAX_BATCH);
     w->last_seen_ms = now;
     char *caps = s_caps_json(h);
     if (ferry_journal_worker(c->journal, h->name, caps, s_wall_ms(), &w->id))
@@ -649,6 +659,7 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
         ferry_journal_event(c->journal, s_wall_ms(), "worker-joined", 0, 0, w->id, NULL);
     ferry_msg_t hb = {.cmd = FERRY_CMD_HEARTBEAT};
     hb.u.heartbeat.interval_ms = (uint32_t)c->plan->heartbeat_ms;
+    hb.u.heartbeat.batch = FERRY_PROTO_MAX_BATCH; /* we take RESULTS */
     s_out_msg(c, w->identity, w->identity_len, &hb);
     w->last_sent_ms = now;
     if (c->opts.local_workers && !c->is_all_local_joined && c->n_workers >= c->opts.local_workers) {
@@ -673,9 +684,8 @@ static void s_ack(ferry_coordinator_t *c, s_worker_t *w, const ferry_inbound_t *
     w->acks[w->n_acks++] = attempt;
 }
 
-static void s_on_result(ferry_coordinator_t *c, s_worker_t *w, ferry_inbound_t *in)
+static void s_on_result(ferry_coordinator_t *c, s_worker_t *w, ferry_inbound_t *in, const ferry_msg_result_t *r)
 {
-    ferry_msg_result_t *r = &in->msg.u.result;
     s_lease_t *l = s_lease_take(c, r->attempt);
     if (l && l->task != r->task) { /* not this attempt's task: hostile or confused */
         s_lease_insert(c, l);
@@ -727,7 +737,15 @@ static void s_handle(ferry_coordinator_t *c, ferry_inbound_t *in)
         s_on_hello(c, in);
         return;
     case FERRY_CMD_RESULT:
-        s_on_result(c, w, in);
+        s_on_result(c, w, in, &in->msg.u.result);
+        return;
+    case FERRY_CMD_RESULTS:
+        for (size_t i = 0; i < in->msg.u.results.n; i++)
+            s_on_result(c, w, in, &in->msg.u.results.v[i]);
+        if (w) {
+            uint64_t credit = (uint64_t)w->credit + in->msg.u.results.credit;
+            w->credit = (uint32_t)FERRY_MIN(credit, (uint64_t)FERRY_PROTO_MAX_CREDIT);
+        }
         return;
     case FERRY_CMD_ERROR:
         ferry_warn("worker %s reports error %u: %s", w ? w->name : "(unregistered)", in->msg.u.error.code,
@@ -753,7 +771,7 @@ static void s_handle(ferry_coordinator_t *c, ferry_inbound_t *in)
     case FERRY_CMD_HEARTBEAT:
     case FERRY_CMD_PROGRESS:
         return;
-    default: /* TASK, ACK: not a worker's to send */
+    default: /* TASK, TASKS, ACK: not a worker's to send */
         c->bad_frames++;
         s_out_error(c, in->identity, in->identity_len, FERRY_ERRCODE_COMMAND, "coordinators do not take this command");
         return;
@@ -783,6 +801,20 @@ static bool s_group_has_task(ferry_coordinator_t *c, s_group_t *g)
     return n > 0;
 }
 
+/* Wrap the TASKs queued for w in this turn into one TASKS message in the outbox. */
+static void s_flush_task_batch(ferry_coordinator_t *c, s_worker_t *w)
+{
+    if (!w->n_task_items)
+        return;
+    s_out_t *o = s_out_new(c, w->identity, w->identity_len, FERRY_CMD_TASKS);
+    ferry_proto_batch_body(FERRY_CMD_TASKS, w->task_items.data, w->task_items.len, w->n_task_items, 0, &o->body);
+    o->attempts = ferry_reallocarray(o->attempts, FERRY_PROTO_MAX_BATCH, sizeof *o->attempts);
+    memcpy(o->attempts, w->task_attempts, w->n_task_items * sizeof *o->attempts);
+    o->n_attempts = w->n_task_items;
+    w->n_task_items = 0;
+    ferry_buf_reset(&w->task_items);
+}
+
 static void s_lease_to(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
 {
     s_group_t *g = &c->groups[gi];
@@ -805,10 +837,19 @@ static void s_lease_to(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
     m.u.task = (ferry_msg_task_t){.attempt = attempt, .task = task, .id = id, .kind = (uint32_t)g->row.kind,
                                   .sleep_ms = g->row.sleep_ms, .timeout_ms = c->plan->task_timeout_ms,
                                   .memory_mb = c->plan->memory_limit_mb};
-    s_out_t *o = s_out_new(c, w->identity, w->identity_len, FERRY_CMD_TASK);
-    ferry_msg_encode(&m, &o->body);
-    o->attempt = attempt;
     w->last_sent_ms = uv_now(&c->loop);
+    if (!w->batch) {
+        s_out_t *o = s_out_new(c, w->identity, w->identity_len, FERRY_CMD_TASK);
+        ferry_msg_encode(&m, &o->body);
+        o->attempt = attempt;
+        return;
+    }
+    if (!w->task_attempts)
+        w->task_attempts = ferry_calloc(FERRY_PROTO_MAX_BATCH, sizeof *w->task_attempts);
+    ferry_msg_encode(&m, &w->task_items);
+    w->task_attempts[w->n_task_items++] = attempt;
+    if (w->n_task_items >= w->batch || w->task_items.len >= FERRY_PROTO_BATCH_BYTES)
+        s_flush_task_batch(c, w);
 }
 
 static void s_dispatch(ferry_coordinator_t *c)
@@ -839,9 +880,19 @@ static void s_dispatch(ferry_coordinator_t *c)
 }
 
 /* Send everything queued in this turn (after the commit). */
+static void s_note_undelivered(ferry_coordinator_t *c, uint64_t attempt)
+{
+    if (c->n_undelivered == c->cap_undelivered) {
+        c->cap_undelivered = c->cap_undelivered ? c->cap_undelivered * 2 : 64;
+        c->undelivered = ferry_reallocarray(c->undelivered, c->cap_undelivered, sizeof *c->undelivered);
+    }
+    c->undelivered[c->n_undelivered++] = attempt;
+}
+
 static void s_flush(ferry_coordinator_t *c)
 {
     for (s_worker_t *w = c->workers; w; w = w->next) {
+        s_flush_task_batch(c, w);
         if (!w->n_acks)
             continue;
         for (size_t off = 0; off < w->n_acks; off += FERRY_PROTO_MAX_ACKS) {
@@ -855,13 +906,10 @@ static void s_flush(ferry_coordinator_t *c)
     for (size_t i = 0; i < c->n_out; i++) {
         s_out_t *o = &c->outbox[i];
         int rc = ferry_proto_send_raw(c->router, o->identity, o->identity_len, o->cmd, o->body.data, o->body.len);
-        if (rc && o->attempt) {
-            if (c->n_undelivered == c->cap_undelivered) {
-                c->cap_undelivered = c->cap_undelivered ? c->cap_undelivered * 2 : 64;
-                c->undelivered = ferry_reallocarray(c->undelivered, c->cap_undelivered, sizeof *c->undelivered);
-            }
-            c->undelivered[c->n_undelivered++] = o->attempt;
-        }
+        if (rc && o->attempt)
+            s_note_undelivered(c, o->attempt);
+        for (size_t k = 0; rc && k < o->n_attempts; k++)
+            s_note_undelivered(c, o->attempts[k]);
     }
     c->n_out = 0;
 }
@@ -994,6 +1042,7 @@ static void s_heartbeat_work(ferry_coordinator_t *c)
         if (now - w->last_sent_ms >= hb) {
             ferry_msg_t m = {.cmd = FERRY_CMD_HEARTBEAT};
             m.u.heartbeat.interval_ms = (uint32_t)hb;
+            m.u.heartbeat.batch = FERRY_PROTO_MAX_BATCH;
             s_out_msg(c, w->identity, w->identity_len, &m);
             w->last_sent_ms = now;
         }
@@ -1337,8 +1386,10 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
     }
     free(c->groups);
     free(c->retries);
-    for (size_t i = 0; i < c->cap_out; i++)
+    for (size_t i = 0; i < c->cap_out; i++) {
         ferry_buf_free(&c->outbox[i].body);
+        free(c->outbox[i].attempts);
+    }
     free(c->outbox);
     free(c->undelivered);
     free(c);
