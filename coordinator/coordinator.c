@@ -98,7 +98,7 @@ struct ferry_coordinator {
     uv_poll_t poll;
     uv_timer_t heartbeat_timer, retry_timer, progress_timer, drain_timer;
     uv_async_t stop_async;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     bool has_handles, is_stopping, is_finished, is_broken, is_in_turn;
     bool is_all_local_joined; /* embedded mode: every local worker has said HELLO */
     int exit_code;
@@ -1108,6 +1108,23 @@ static void s_on_signal(uv_signal_t *s, int signum)
     s_begin_stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+/* SIGHUP: re-read the CURVE allow-list (a malformed file keeps the old list in force). */
+static void s_on_sighup(uv_signal_t *s, int signum)
+{
+    ferry_coordinator_t *c = s->data;
+    if (!c->zap) {
+        ferry_info("SIGHUP: CURVE is off; no allow-list to reload");
+        return;
+    }
+    ferry_err_t err = {{0}};
+    if (ferry_zap_reload(c->zap, &err) == 0) {
+        ferry_info("SIGHUP: allow-list %s reloaded", c->opts.allow_list ? c->opts.allow_list : "");
+        ferry_journal_event(c->journal, s_wall_ms(), "allow-list-reloaded", 0, 0, 0, c->opts.allow_list);
+    } else {
+        ferry_warn("SIGHUP: allow-list not reloaded, the previous one stays in force: %s", err.msg);
+    }
+}
+
 static void s_close_cb(uv_handle_t *h)
 {
     (void)h;
@@ -1145,7 +1162,8 @@ static void s_finish(ferry_coordinator_t *c)
     uv_handle_t *hs[] = {(uv_handle_t *)&c->poll,          (uv_handle_t *)&c->heartbeat_timer,
                          (uv_handle_t *)&c->retry_timer,   (uv_handle_t *)&c->progress_timer,
                          (uv_handle_t *)&c->drain_timer,   (uv_handle_t *)&c->stop_async,
-                         (uv_handle_t *)&c->sigint,        (uv_handle_t *)&c->sigterm};
+                         (uv_handle_t *)&c->sigint,        (uv_handle_t *)&c->sigterm,
+                         (uv_handle_t *)&c->sighup};
     for (size_t i = 0; i < FERRY_ARRAY_LEN(hs); i++)
         if (hs[i]->data && !uv_is_closing(hs[i]))
             uv_close(hs[i], s_close_cb);
@@ -1300,6 +1318,9 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
         uv_signal_init(&c->loop, &c->sigterm);
         c->sigterm.data = c;
         uv_signal_start(&c->sigterm, s_on_signal, SIGTERM);
+        uv_signal_init(&c->loop, &c->sighup);
+        c->sighup.data = c;
+        uv_signal_start(&c->sighup, s_on_sighup, SIGHUP);
     }
     return c;
 fail:

@@ -128,4 +128,11 @@ int ferry_journal_counts(ferry_journal_t *j, ferry_journal_counts_t *c);
 /* Print the progress table (per group and total, workers, recent failures) to out. */
 int ferry_journal_print_status(ferry_journal_t *j, FILE *out);
 
+/* The same as one JSON document (schema FERRY_JOURNAL_STATUS_SCHEMA, documented in
+ * coordinator/STATUS.md): plan, totals, groups, workers, and every failed task with every
+ * attempt. Streamed (memory O(one task's attempts)); one read transaction, so consistent
+ * while a coordinator writes. */
+#define FERRY_JOURNAL_STATUS_SCHEMA 1
+int ferry_journal_print_status_json(ferry_journal_t *j, FILE *out);
+
 #endif
