@@ -24,6 +24,7 @@ static void s_help(void)
            "  --bind ENDPOINT   e.g. tcp://0.0.0.0:5555, tcp://127.0.0.1:5555\n"
            "  --keys BASE       CURVE: this coordinator's key pair BASE.key (ferry keygen)\n"
            "  --allow FILE      CURVE: public keys of the workers allowed in, one per line\n"
+           "                    (SIGHUP re-reads it; a malformed file keeps the old list)\n"
            "  --insecure        allow a non-loopback bind without CURVE (not recommended)\n"
            "\n"
            "CURVE is required when ENDPOINT is not loopback, unless --insecure.\n"

@@ -35,6 +35,9 @@ static void s_help(void)
            "  --state DIR   journal directory (default: a new /tmp/ferry-run-XXXXXX);\n"
            "                running again on the same DIR resumes the plan\n"
            "\n"
+           "A group that none of the local workers can serve (e.g. `requires: {gpu: true}`\n"
+           "on a machine without a GPU) fails at once, naming the unmet requirement.\n"
+           "\n"
            "Exit codes: 0 every task succeeded, 1 some task failed, 2 usage, 3 bad plan,\n"
            "4 journal or socket failure, 130 interrupted.\n",
            S_MAX_WORKERS);
@@ -174,6 +177,7 @@ static int s_run(int argc, char **argv)
     s_progress_t progress = {.is_tty = isatty(STDERR_FILENO)};
     ferry_coord_opts_t copts = {.plan = plan, .plan_text = text, .plan_len = len, .state_dir = state,
                                 .bind = endpoint, .zmq_ctx = ctx, .handle_signals = true,
+                                .local_workers = (size_t)n_workers,
                                 .progress_ms = progress.is_tty ? S_TTY_PROGRESS_MS : S_PLAIN_PROGRESS_MS,
                                 .on_progress = s_on_progress, .progress_ud = &progress};
     int rc = FERRY_EXIT_RUNTIME;

@@ -38,6 +38,10 @@ typedef struct s_worker {
     bool *matches;
     uint64_t *acks;
     size_t n_acks, cap_acks;
+    uint32_t batch;          /* the worker takes TASKS of up to this many (0: one TASK each) */
+    ferry_buf_t task_items;  /* this turn's TASK bodies, not yet wrapped in a TASKS message */
+    uint64_t *task_attempts; /* their attempt ids */
+    size_t n_task_items;
     struct s_worker *next;
 } s_worker_t;
 
@@ -62,6 +66,9 @@ typedef struct {
     s_queue_t ready;
     uint64_t cursor; /* highest task id fetched */
     bool is_exhausted;
+    char *unmet;          /* why the last worker that could not serve this group could not */
+    bool is_unservable;   /* embedded mode: no local worker can serve it; its tasks failed */
+    bool is_warned_unserved; /* distributed mode: "no connected worker" logged once */
 } s_group_t;
 
 typedef struct {
@@ -75,6 +82,8 @@ typedef struct {
     ferry_cmd_t cmd;
     ferry_buf_t body;
     uint64_t attempt; /* for TASK: so an undeliverable TASK ends its attempt */
+    uint64_t *attempts; /* for TASKS: the same, for each entry (n_attempts; capacity kept) */
+    size_t n_attempts;
 } s_out_t;
 
 struct ferry_coordinator {
@@ -89,8 +98,9 @@ struct ferry_coordinator {
     uv_poll_t poll;
     uv_timer_t heartbeat_timer, retry_timer, progress_timer, drain_timer;
     uv_async_t stop_async;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     bool has_handles, is_stopping, is_finished, is_broken, is_in_turn;
+    bool is_all_local_joined; /* embedded mode: every local worker has said HELLO */
     int exit_code;
 
     s_group_t *groups;
@@ -241,6 +251,7 @@ static s_out_t *s_out_new(ferry_coordinator_t *c, const uint8_t *identity, size_
     o->identity_len = identity_len;
     o->cmd = cmd;
     o->attempt = 0;
+    o->n_attempts = 0;
     ferry_buf_reset(&o->body);
     return o;
 }
@@ -303,6 +314,25 @@ bool ferry_requirements_match(const ferry_requirements_t *req, const ferry_msg_h
     return true;
 }
 
+char *ferry_requirements_unmet(const ferry_requirements_t *req, const ferry_msg_hello_t *caps)
+{
+    if (req->arch && (!caps->arch || strcmp(req->arch, caps->arch)))
+        return ferry_asprintf("runs on %s (requires arch: %s; workers run on %s)", req->arch, req->arch,
+                              caps->arch ? caps->arch : "an unknown arch");
+    if (req->needs_gpu && caps->n_gpus == 0)
+        return ferry_strdup("has a GPU (requires gpu: true)");
+    for (size_t i = 0; i < req->n_isa; i++)
+        if (!s_has(caps->isa, caps->n_isa, req->isa[i]))
+            return ferry_asprintf("supports ISA flag %s (requires isa: %s)", req->isa[i], req->isa[i]);
+    for (size_t i = 0; i < req->n_tags; i++)
+        if (!s_has(caps->tags, caps->n_tags, req->tags[i]))
+            return ferry_asprintf("has tag %s (requires tags: %s)", req->tags[i], req->tags[i]);
+    for (size_t i = 0; i < req->n_runtimes; i++)
+        if (!s_has(caps->runtimes, caps->n_runtimes, req->runtimes[i]))
+            return ferry_asprintf("offers runtime %s (requires runtimes: %s)", req->runtimes[i], req->runtimes[i]);
+    return NULL;
+}
+
 static char *s_caps_json(const ferry_msg_hello_t *h)
 {
     ferry_buf_t b = FERRY_BUF_INIT;
@@ -351,6 +381,8 @@ static char *s_caps_json(const ferry_msg_hello_t *h)
 
 static void s_worker_free(s_worker_t *w)
 {
+    ferry_buf_free(&w->task_items);
+    free(w->task_attempts);
     free(w->name);
     free(w->matches);
     free(w->acks);
@@ -375,7 +407,7 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
     bool is_retry = false;
     if (o->outcome == FERRY_OUTCOME_OK)
         state = FERRY_TASK_DONE;
-    else if (l->attempt_no >= c->plan->max_attempts)
+    else if (l->attempt_no >= c->plan->max_attempts || c->groups[l->group].is_unservable)
         state = FERRY_TASK_FAILED;
     else {
         state = FERRY_TASK_RETRY;
@@ -453,6 +485,102 @@ static int s_cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static bool s_group_served(const ferry_coordinator_t *c, size_t gi)
+{
+    for (const s_worker_t *w = c->workers; w; w = w->next)
+        if (w->matches[gi])
+            return true;
+    return false;
+}
+
+static void s_group_reason(const ferry_coordinator_t *c, size_t gi, const char *who, char *out, size_t out_len)
+{
+    const s_group_t *g = &c->groups[gi];
+    snprintf(out, out_len, "group %s: no %s worker %s", g->row.name, who,
+             g->unmet ? g->unmet : "matches its requirements");
+}
+
+/* Embedded mode, once every local worker has said HELLO: a group none of them can serve
+ * would wait forever, so its tasks fail now (in the journal, with the reason as their
+ * attempt's reason). O(groups x workers + leases) once per run. */
+static void s_fail_unservable(ferry_coordinator_t *c)
+{
+    int64_t now = s_wall_ms();
+    for (size_t gi = 0; gi < c->n_groups; gi++) {
+        s_group_t *g = &c->groups[gi];
+        if (s_group_served(c, gi))
+            continue;
+        char reason[FERRY_PLAN_MAX_NAME + 512];
+        s_group_reason(c, gi, "local", reason, sizeof reason);
+        g->is_unservable = true;
+        g->ready.len = 0;
+        g->is_exhausted = true;
+        /* retries waiting out a backoff: their tasks are RETRY in the journal and fail below */
+        for (size_t i = 0; i < c->n_retries;) {
+            if (c->retries[i].group == gi) {
+                c->retries[i] = c->retries[--c->n_retries];
+                continue;
+            }
+            i++;
+        }
+        /* attempts left open by an earlier run whose worker is gone end now, failed */
+        uint64_t n_failed = 0;
+        for (size_t b = 0; b < c->n_buckets; b++) {
+            s_lease_t **pp = &c->buckets[b];
+            while (*pp) {
+                s_lease_t *l = *pp;
+                if (l->group == gi && !l->worker) {
+                    *pp = l->next;
+                    c->n_leases--;
+                    ferry_journal_outcome_t o = {.outcome = FERRY_OUTCOME_ERROR, .reason = reason};
+                    uint64_t failed_before = c->failed;
+                    s_attempt_end(c, l, &o);
+                    n_failed += c->failed - failed_before;
+                } else {
+                    pp = &l->next;
+                }
+            }
+        }
+        uint64_t n_unrun = 0;
+        if (ferry_journal_fail_unrun(c->journal, g->row.first_task, g->row.first_task + g->row.count, reason, now,
+                                     &n_unrun)) {
+            s_journal_failed(c);
+            return;
+        }
+        c->failed += n_unrun;
+        n_failed += n_unrun;
+        if (n_failed) {
+            ferry_error("%s; %llu task(s) failed", reason, (unsigned long long)n_failed);
+            ferry_journal_event(c->journal, now, "group-unservable", 0, 0, 0, reason);
+        }
+    }
+    /* the retry heap lost entries out of order: restore the heap property */
+    size_t n = c->n_retries;
+    c->n_retries = 0;
+    for (size_t i = 0; i < n; i++)
+        s_retry_push(c, c->retries[i]);
+}
+
+/* Distributed mode: warn once per group that has work left and that no connected worker
+ * can serve (workers may still join, so nothing fails). O(groups x workers) per heartbeat. */
+static bool s_group_has_task(ferry_coordinator_t *c, s_group_t *g);
+
+static void s_warn_unserved(ferry_coordinator_t *c)
+{
+    if (!c->n_workers || c->opts.local_workers)
+        return;
+    for (size_t gi = 0; gi < c->n_groups; gi++) {
+        s_group_t *g = &c->groups[gi];
+        if (g->is_warned_unserved || s_group_served(c, gi) || !s_group_has_task(c, g))
+            continue;
+        g->is_warned_unserved = true;
+        char reason[FERRY_PLAN_MAX_NAME + 512];
+        s_group_reason(c, gi, "connected", reason, sizeof reason);
+        ferry_warn("%s; its tasks wait until such a worker joins (%zu connected)", reason, c->n_workers);
+        ferry_journal_event(c->journal, s_wall_ms(), "group-unserved", 0, 0, 0, reason);
+    }
+}
+
 static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
 {
     ferry_msg_hello_t *h = &in->msg.u.hello;
@@ -482,6 +610,7 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
     memcpy(w->identity, in->identity, in->identity_len);
     w->identity_len = in->identity_len;
     w->credit = h->credit;
+    w->batch = FERRY_MIN(h->batch, (uint32_t)FERRY_PROTO_MAX_BATCH);
     w->last_seen_ms = now;
     char *caps = s_caps_json(h);
     if (ferry_journal_worker(c->journal, h->name, caps, s_wall_ms(), &w->id))
@@ -492,6 +621,10 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
         const ferry_plan_group_t *pg = c->groups[g].plan_group;
         w->matches[g] = pg ? ferry_requirements_match(&pg->req, h) : true;
         n_match += w->matches[g];
+        if (!w->matches[g]) {
+            free(c->groups[g].unmet);
+            c->groups[g].unmet = ferry_requirements_unmet(&pg->req, h);
+        }
     }
     /* Leases of this worker name: those it still holds stay (attached again after a
      * coordinator restart); those it never received end as lost now. O(leases). */
@@ -526,8 +659,13 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
         ferry_journal_event(c->journal, s_wall_ms(), "worker-joined", 0, 0, w->id, NULL);
     ferry_msg_t hb = {.cmd = FERRY_CMD_HEARTBEAT};
     hb.u.heartbeat.interval_ms = (uint32_t)c->plan->heartbeat_ms;
+    hb.u.heartbeat.batch = FERRY_PROTO_MAX_BATCH; /* we take RESULTS */
     s_out_msg(c, w->identity, w->identity_len, &hb);
     w->last_sent_ms = now;
+    if (c->opts.local_workers && !c->is_all_local_joined && c->n_workers >= c->opts.local_workers) {
+        c->is_all_local_joined = true;
+        s_fail_unservable(c);
+    }
 }
 
 static void s_ack(ferry_coordinator_t *c, s_worker_t *w, const ferry_inbound_t *in, uint64_t attempt)
@@ -546,9 +684,8 @@ static void s_ack(ferry_coordinator_t *c, s_worker_t *w, const ferry_inbound_t *
     w->acks[w->n_acks++] = attempt;
 }
 
-static void s_on_result(ferry_coordinator_t *c, s_worker_t *w, ferry_inbound_t *in)
+static void s_on_result(ferry_coordinator_t *c, s_worker_t *w, ferry_inbound_t *in, const ferry_msg_result_t *r)
 {
-    ferry_msg_result_t *r = &in->msg.u.result;
     s_lease_t *l = s_lease_take(c, r->attempt);
     if (l && l->task != r->task) { /* not this attempt's task: hostile or confused */
         s_lease_insert(c, l);
@@ -600,7 +737,15 @@ static void s_handle(ferry_coordinator_t *c, ferry_inbound_t *in)
         s_on_hello(c, in);
         return;
     case FERRY_CMD_RESULT:
-        s_on_result(c, w, in);
+        s_on_result(c, w, in, &in->msg.u.result);
+        return;
+    case FERRY_CMD_RESULTS:
+        for (size_t i = 0; i < in->msg.u.results.n; i++)
+            s_on_result(c, w, in, &in->msg.u.results.v[i]);
+        if (w) {
+            uint64_t credit = (uint64_t)w->credit + in->msg.u.results.credit;
+            w->credit = (uint32_t)FERRY_MIN(credit, (uint64_t)FERRY_PROTO_MAX_CREDIT);
+        }
         return;
     case FERRY_CMD_ERROR:
         ferry_warn("worker %s reports error %u: %s", w ? w->name : "(unregistered)", in->msg.u.error.code,
@@ -626,7 +771,7 @@ static void s_handle(ferry_coordinator_t *c, ferry_inbound_t *in)
     case FERRY_CMD_HEARTBEAT:
     case FERRY_CMD_PROGRESS:
         return;
-    default: /* TASK, ACK: not a worker's to send */
+    default: /* TASK, TASKS, ACK: not a worker's to send */
         c->bad_frames++;
         s_out_error(c, in->identity, in->identity_len, FERRY_ERRCODE_COMMAND, "coordinators do not take this command");
         return;
@@ -656,6 +801,20 @@ static bool s_group_has_task(ferry_coordinator_t *c, s_group_t *g)
     return n > 0;
 }
 
+/* Wrap the TASKs queued for w in this turn into one TASKS message in the outbox. */
+static void s_flush_task_batch(ferry_coordinator_t *c, s_worker_t *w)
+{
+    if (!w->n_task_items)
+        return;
+    s_out_t *o = s_out_new(c, w->identity, w->identity_len, FERRY_CMD_TASKS);
+    ferry_proto_batch_body(FERRY_CMD_TASKS, w->task_items.data, w->task_items.len, w->n_task_items, 0, &o->body);
+    o->attempts = ferry_reallocarray(o->attempts, FERRY_PROTO_MAX_BATCH, sizeof *o->attempts);
+    memcpy(o->attempts, w->task_attempts, w->n_task_items * sizeof *o->attempts);
+    o->n_attempts = w->n_task_items;
+    w->n_task_items = 0;
+    ferry_buf_reset(&w->task_items);
+}
+
 static void s_lease_to(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
 {
     s_group_t *g = &c->groups[gi];
@@ -678,10 +837,19 @@ static void s_lease_to(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
     m.u.task = (ferry_msg_task_t){.attempt = attempt, .task = task, .id = id, .kind = (uint32_t)g->row.kind,
                                   .sleep_ms = g->row.sleep_ms, .timeout_ms = c->plan->task_timeout_ms,
                                   .memory_mb = c->plan->memory_limit_mb};
-    s_out_t *o = s_out_new(c, w->identity, w->identity_len, FERRY_CMD_TASK);
-    ferry_msg_encode(&m, &o->body);
-    o->attempt = attempt;
     w->last_sent_ms = uv_now(&c->loop);
+    if (!w->batch) {
+        s_out_t *o = s_out_new(c, w->identity, w->identity_len, FERRY_CMD_TASK);
+        ferry_msg_encode(&m, &o->body);
+        o->attempt = attempt;
+        return;
+    }
+    if (!w->task_attempts)
+        w->task_attempts = ferry_calloc(FERRY_PROTO_MAX_BATCH, sizeof *w->task_attempts);
+    ferry_msg_encode(&m, &w->task_items);
+    w->task_attempts[w->n_task_items++] = attempt;
+    if (w->n_task_items >= w->batch || w->task_items.len >= FERRY_PROTO_BATCH_BYTES)
+        s_flush_task_batch(c, w);
 }
 
 static void s_dispatch(ferry_coordinator_t *c)
@@ -712,9 +880,19 @@ static void s_dispatch(ferry_coordinator_t *c)
 }
 
 /* Send everything queued in this turn (after the commit). */
+static void s_note_undelivered(ferry_coordinator_t *c, uint64_t attempt)
+{
+    if (c->n_undelivered == c->cap_undelivered) {
+        c->cap_undelivered = c->cap_undelivered ? c->cap_undelivered * 2 : 64;
+        c->undelivered = ferry_reallocarray(c->undelivered, c->cap_undelivered, sizeof *c->undelivered);
+    }
+    c->undelivered[c->n_undelivered++] = attempt;
+}
+
 static void s_flush(ferry_coordinator_t *c)
 {
     for (s_worker_t *w = c->workers; w; w = w->next) {
+        s_flush_task_batch(c, w);
         if (!w->n_acks)
             continue;
         for (size_t off = 0; off < w->n_acks; off += FERRY_PROTO_MAX_ACKS) {
@@ -728,13 +906,10 @@ static void s_flush(ferry_coordinator_t *c)
     for (size_t i = 0; i < c->n_out; i++) {
         s_out_t *o = &c->outbox[i];
         int rc = ferry_proto_send_raw(c->router, o->identity, o->identity_len, o->cmd, o->body.data, o->body.len);
-        if (rc && o->attempt) {
-            if (c->n_undelivered == c->cap_undelivered) {
-                c->cap_undelivered = c->cap_undelivered ? c->cap_undelivered * 2 : 64;
-                c->undelivered = ferry_reallocarray(c->undelivered, c->cap_undelivered, sizeof *c->undelivered);
-            }
-            c->undelivered[c->n_undelivered++] = o->attempt;
-        }
+        if (rc && o->attempt)
+            s_note_undelivered(c, o->attempt);
+        for (size_t k = 0; rc && k < o->n_attempts; k++)
+            s_note_undelivered(c, o->attempts[k]);
     }
     c->n_out = 0;
 }
@@ -867,10 +1042,12 @@ static void s_heartbeat_work(ferry_coordinator_t *c)
         if (now - w->last_sent_ms >= hb) {
             ferry_msg_t m = {.cmd = FERRY_CMD_HEARTBEAT};
             m.u.heartbeat.interval_ms = (uint32_t)hb;
+            m.u.heartbeat.batch = FERRY_PROTO_MAX_BATCH;
             s_out_msg(c, w->identity, w->identity_len, &m);
             w->last_sent_ms = now;
         }
     }
+    s_warn_unserved(c);
     /* leases whose worker never came back after a restart */
     for (size_t b = 0; b < c->n_buckets; b++) {
         s_lease_t **pp = &c->buckets[b];
@@ -931,6 +1108,23 @@ static void s_on_signal(uv_signal_t *s, int signum)
     s_begin_stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+/* SIGHUP: re-read the CURVE allow-list (a malformed file keeps the old list in force). */
+static void s_on_sighup(uv_signal_t *s, int signum)
+{
+    ferry_coordinator_t *c = s->data;
+    if (!c->zap) {
+        ferry_info("SIGHUP: CURVE is off; no allow-list to reload");
+        return;
+    }
+    ferry_err_t err = {{0}};
+    if (ferry_zap_reload(c->zap, &err) == 0) {
+        ferry_info("SIGHUP: allow-list %s reloaded", c->opts.allow_list ? c->opts.allow_list : "");
+        ferry_journal_event(c->journal, s_wall_ms(), "allow-list-reloaded", 0, 0, 0, c->opts.allow_list);
+    } else {
+        ferry_warn("SIGHUP: allow-list not reloaded, the previous one stays in force: %s", err.msg);
+    }
+}
+
 static void s_close_cb(uv_handle_t *h)
 {
     (void)h;
@@ -968,7 +1162,8 @@ static void s_finish(ferry_coordinator_t *c)
     uv_handle_t *hs[] = {(uv_handle_t *)&c->poll,          (uv_handle_t *)&c->heartbeat_timer,
                          (uv_handle_t *)&c->retry_timer,   (uv_handle_t *)&c->progress_timer,
                          (uv_handle_t *)&c->drain_timer,   (uv_handle_t *)&c->stop_async,
-                         (uv_handle_t *)&c->sigint,        (uv_handle_t *)&c->sigterm};
+                         (uv_handle_t *)&c->sigint,        (uv_handle_t *)&c->sigterm,
+                         (uv_handle_t *)&c->sighup};
     for (size_t i = 0; i < FERRY_ARRAY_LEN(hs); i++)
         if (hs[i]->data && !uv_is_closing(hs[i]))
             uv_close(hs[i], s_close_cb);
@@ -1123,6 +1318,9 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
         uv_signal_init(&c->loop, &c->sigterm);
         c->sigterm.data = c;
         uv_signal_start(&c->sigterm, s_on_signal, SIGTERM);
+        uv_signal_init(&c->loop, &c->sighup);
+        c->sighup.data = c;
+        uv_signal_start(&c->sighup, s_on_sighup, SIGHUP);
     }
     return c;
 fail:
@@ -1205,11 +1403,14 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
     for (size_t i = 0; i < c->n_groups; i++) {
         free(c->groups[i].row.name);
         free(c->groups[i].ready.v);
+        free(c->groups[i].unmet);
     }
     free(c->groups);
     free(c->retries);
-    for (size_t i = 0; i < c->cap_out; i++)
+    for (size_t i = 0; i < c->cap_out; i++) {
         ferry_buf_free(&c->outbox[i].body);
+        free(c->outbox[i].attempts);
+    }
     free(c->outbox);
     free(c->undelivered);
     free(c);

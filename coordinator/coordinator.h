@@ -44,6 +44,10 @@ typedef struct {
     const char *secret_key;     /* CURVE server secret (Z85, 40 chars) or NULL */
     const char *allow_list;     /* ZAP allow-list path (with secret_key) */
     bool handle_signals;        /* SIGINT/SIGTERM stop the run gracefully */
+    size_t local_workers;       /* embedded mode (`ferry run`): every worker is known up front;
+                                   once this many have said HELLO, a group none of them can
+                                   serve fails at once. 0: distributed, wait for workers (a
+                                   warning per such group is logged once) */
     int progress_ms;            /* interval of on_progress calls (0: none) */
     void (*on_progress)(void *ud, const ferry_coord_progress_t *p);
     void *progress_ud;
@@ -84,5 +88,10 @@ bool ferry_endpoint_is_local(const char *endpoint);
 
 /* True when a worker with these capabilities may run tasks with requirements req. */
 bool ferry_requirements_match(const ferry_requirements_t *req, const ferry_msg_hello_t *caps);
+
+/* The first requirement of req that caps does not meet, as a phrase completing "no worker
+ * ...", e.g. "has a GPU (requires gpu: true)". NULL when caps meet them all; else the
+ * caller frees the string. */
+char *ferry_requirements_unmet(const ferry_requirements_t *req, const ferry_msg_hello_t *caps);
 
 #endif

@@ -2,6 +2,7 @@
 #include "coordinator/journal.h"
 #include "proto/proto.h"
 #include "util/file.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -426,6 +427,42 @@ int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_
     return rc == SQLITE_DONE ? 0 : s_fail(j, "updating a task");
 }
 
+int ferry_journal_fail_unrun(ferry_journal_t *j, uint64_t first_task, uint64_t end_task, const char *reason,
+                             int64_t now_ms, uint64_t *n_failed)
+{
+    *n_failed = 0;
+    sqlite3_stmt *ins = NULL, *upd = NULL;
+    int rc = -EIO;
+    if (sqlite3_prepare_v2(j->db,
+                           "INSERT INTO attempts(task, worker, started_ms, ended_ms, outcome, reason) "
+                           "SELECT id, NULL, ?3, ?3, ?4, ?5 FROM tasks WHERE id >= ?1 AND id < ?2 AND state IN (0, 4)",
+                           -1, &ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(j->db,
+                           "UPDATE tasks SET state = 3, attempts = attempts + 1 "
+                           "WHERE id >= ?1 AND id < ?2 AND state IN (0, 4)",
+                           -1, &upd, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(ins, 1, (int64_t)first_task);
+    sqlite3_bind_int64(ins, 2, (int64_t)end_task);
+    sqlite3_bind_int64(ins, 3, now_ms);
+    sqlite3_bind_int(ins, 4, FERRY_OUTCOME_ERROR);
+    s_bind_text_max(ins, 5, reason, FERRY_PROTO_MAX_STR, false);
+    if (sqlite3_step(ins) != SQLITE_DONE)
+        goto out;
+    sqlite3_bind_int64(upd, 1, (int64_t)first_task);
+    sqlite3_bind_int64(upd, 2, (int64_t)end_task);
+    if (sqlite3_step(upd) != SQLITE_DONE)
+        goto out;
+    *n_failed = (uint64_t)sqlite3_changes(j->db);
+    rc = 0;
+out:
+    if (rc)
+        s_fail(j, "failing tasks no worker can run");
+    sqlite3_finalize(ins);
+    sqlite3_finalize(upd);
+    return rc;
+}
+
 int ferry_journal_event(ferry_journal_t *j, int64_t now_ms, const char *kind, uint64_t task, uint64_t attempt,
                         int64_t worker, const char *detail)
 {
@@ -547,5 +584,204 @@ int ferry_journal_print_status(ferry_journal_t *j, FILE *out)
     rc = 0;
 out:
     sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+    return rc ? s_fail(j, "reading status") : 0;
+}
+
+/* ---- status as JSON ------------------------------------------------------------------ */
+#define S_JSON_FLUSH_BYTES (64u * 1024) /* stream the document out in pieces this big */
+
+static void s_json_flush(ferry_buf_t *b, FILE *out, bool is_forced)
+{
+    if (b->len && (is_forced || b->len >= S_JSON_FLUSH_BYTES)) {
+        fwrite(b->data, 1, b->len, out);
+        ferry_buf_reset(b);
+    }
+}
+
+static void s_json_text_col(ferry_json_t *js, sqlite3_stmt *st, int col)
+{
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    if (v)
+        ferry_json_strn(js, v, (size_t)sqlite3_column_bytes(st, col));
+    else
+        ferry_json_null(js);
+}
+
+static void s_json_counts(ferry_json_t *js, sqlite3_stmt *st, int first_col)
+{
+    static const char *keys[] = {"total", "pending", "running", "done", "failed", "attempts"};
+    for (int k = 0; k < 6; k++) {
+        ferry_json_key(js, keys[k]);
+        ferry_json_int(js, sqlite3_column_int64(st, first_col + k));
+    }
+}
+
+int ferry_journal_print_status_json(ferry_journal_t *j, FILE *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+    ferry_buf_t b = FERRY_BUF_INIT;
+    ferry_json_t js;
+    ferry_json_init(&js, &b, false);
+    if (sqlite3_exec(j->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return s_fail(j, "reading status");
+    ferry_json_obj_begin(&js);
+    ferry_json_key(&js, "schema");
+    ferry_json_int(&js, FERRY_JOURNAL_STATUS_SCHEMA);
+    ferry_json_key(&js, "plan");
+    if (sqlite3_prepare_v2(j->db, "SELECT path, sha256 FROM plan WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        ferry_json_obj_begin(&js);
+        ferry_json_key(&js, "path");
+        s_json_text_col(&js, st, 0);
+        ferry_json_key(&js, "sha256");
+        s_json_text_col(&js, st, 1);
+        ferry_json_obj_end(&js);
+    } else {
+        ferry_json_null(&js);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    /* totals, then groups */
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT count(*), coalesce(sum(state IN (0, 4)), 0), coalesce(sum(state = 1), 0), "
+                           "coalesce(sum(state = 2), 0), coalesce(sum(state = 3), 0), coalesce(sum(attempts), 0) "
+                           "FROM tasks",
+                           -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    ferry_json_key(&js, "totals");
+    ferry_json_obj_begin(&js);
+    s_json_counts(&js, st, 0);
+    ferry_json_obj_end(&js);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT g.name, g.kind, g.count, sum(t.state IN (0, 4)), sum(t.state = 1), "
+                           "sum(t.state = 2), sum(t.state = 3), sum(t.attempts) FROM groups g "
+                           "JOIN tasks t ON t.grp = g.idx GROUP BY g.idx ORDER BY g.idx",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    ferry_json_key(&js, "groups");
+    ferry_json_arr_begin(&js);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        ferry_json_obj_begin(&js);
+        ferry_json_key(&js, "name");
+        s_json_text_col(&js, st, 0);
+        ferry_json_key(&js, "kind");
+        ferry_json_str(&js, ferry_task_kind_name(sqlite3_column_int(st, 1)));
+        s_json_counts(&js, st, 2);
+        ferry_json_obj_end(&js);
+        s_json_flush(&b, out, false);
+    }
+    ferry_json_arr_end(&js);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (step != SQLITE_DONE)
+        goto out;
+    /* workers, with the attempts each ran */
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT w.name, w.state, w.first_seen_ms, w.last_seen_ms, "
+                           "(SELECT count(*) FROM attempts a WHERE a.worker = w.id), "
+                           "(SELECT count(*) FROM attempts a WHERE a.worker = w.id AND a.outcome = 0) "
+                           "FROM workers w ORDER BY w.id",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    ferry_json_key(&js, "workers");
+    ferry_json_arr_begin(&js);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        ferry_json_obj_begin(&js);
+        ferry_json_key(&js, "name");
+        s_json_text_col(&js, st, 0);
+        ferry_json_key(&js, "state");
+        s_json_text_col(&js, st, 1);
+        ferry_json_key(&js, "first_seen_ms");
+        ferry_json_int(&js, sqlite3_column_int64(st, 2));
+        ferry_json_key(&js, "last_seen_ms");
+        ferry_json_int(&js, sqlite3_column_int64(st, 3));
+        ferry_json_key(&js, "attempts");
+        ferry_json_int(&js, sqlite3_column_int64(st, 4));
+        ferry_json_key(&js, "done");
+        ferry_json_int(&js, sqlite3_column_int64(st, 5));
+        ferry_json_obj_end(&js);
+        s_json_flush(&b, out, false);
+    }
+    ferry_json_arr_end(&js);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (step != SQLITE_DONE)
+        goto out;
+    /* failed tasks, each with every attempt: one pass over the attempts (no index on
+     * attempts.task), rows of one task consecutive */
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT t.id, g.name, t.id - g.first_task, a.id, w.name, a.outcome, a.exit_code, "
+                           "a.signal, a.elapsed_ms, a.started_ms, a.ended_ms, a.reason, a.stderr "
+                           "FROM tasks t JOIN groups g ON g.idx = t.grp JOIN attempts a ON a.task = t.id "
+                           "LEFT JOIN workers w ON w.id = a.worker WHERE t.state = 3 ORDER BY t.id, a.id",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    ferry_json_key(&js, "failed_tasks");
+    ferry_json_arr_begin(&js);
+    int64_t current = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t task = sqlite3_column_int64(st, 0);
+        if (task != current) {
+            if (current) {
+                ferry_json_arr_end(&js);
+                ferry_json_obj_end(&js);
+                s_json_flush(&b, out, false);
+            }
+            current = task;
+            ferry_json_obj_begin(&js);
+            ferry_json_key(&js, "id");
+            const char *gname = (const char *)sqlite3_column_text(st, 1);
+            char *id = ferry_asprintf("%s-%lld", gname ? gname : "?", (long long)sqlite3_column_int64(st, 2));
+            ferry_json_str(&js, id);
+            free(id);
+            ferry_json_key(&js, "task");
+            ferry_json_int(&js, task);
+            ferry_json_key(&js, "attempts");
+            ferry_json_arr_begin(&js);
+        }
+        ferry_json_obj_begin(&js);
+        ferry_json_key(&js, "attempt");
+        ferry_json_int(&js, sqlite3_column_int64(st, 3));
+        ferry_json_key(&js, "worker");
+        s_json_text_col(&js, st, 4);
+        ferry_json_key(&js, "outcome");
+        if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+            ferry_json_str(&js, "running");
+        else
+            ferry_json_str(&js, ferry_outcome_name(sqlite3_column_int(st, 5)));
+        static const char *nums[] = {"exit_code", "signal", "elapsed_ms", "started_ms", "ended_ms"};
+        for (int k = 0; k < 5; k++) {
+            ferry_json_key(&js, nums[k]);
+            if (sqlite3_column_type(st, 6 + k) == SQLITE_NULL)
+                ferry_json_null(&js);
+            else
+                ferry_json_int(&js, sqlite3_column_int64(st, 6 + k));
+        }
+        ferry_json_key(&js, "reason");
+        s_json_text_col(&js, st, 11);
+        ferry_json_key(&js, "stderr");
+        s_json_text_col(&js, st, 12);
+        ferry_json_obj_end(&js);
+    }
+    if (current) {
+        ferry_json_arr_end(&js);
+        ferry_json_obj_end(&js);
+    }
+    ferry_json_arr_end(&js);
+    if (step != SQLITE_DONE)
+        goto out;
+    ferry_json_obj_end(&js);
+    ferry_buf_append(&b, "\n", 1);
+    s_json_flush(&b, out, true);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+    ferry_buf_free(&b);
     return rc ? s_fail(j, "reading status") : 0;
 }

@@ -104,6 +104,12 @@ typedef struct {
 int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_id, const ferry_journal_outcome_t *o,
                          ferry_task_state_t task_state, int64_t now_ms);
 
+/* Fail every task in [first_task, end_task) that is still PENDING or RETRY without being
+ * run: each gets a closed attempt with outcome FERRY_OUTCOME_ERROR, no worker, and reason
+ * (so `ferry status` shows why), and becomes FAILED. *n_failed is how many (may be 0). */
+int ferry_journal_fail_unrun(ferry_journal_t *j, uint64_t first_task, uint64_t end_task, const char *reason,
+                             int64_t now_ms, uint64_t *n_failed);
+
 /* Append an event (task/attempt/worker 0 = none; detail may be NULL). */
 int ferry_journal_event(ferry_journal_t *j, int64_t now_ms, const char *kind, uint64_t task, uint64_t attempt,
                         int64_t worker, const char *detail);
@@ -121,5 +127,12 @@ int ferry_journal_counts(ferry_journal_t *j, ferry_journal_counts_t *c);
 
 /* Print the progress table (per group and total, workers, recent failures) to out. */
 int ferry_journal_print_status(ferry_journal_t *j, FILE *out);
+
+/* The same as one JSON document (schema FERRY_JOURNAL_STATUS_SCHEMA, documented in
+ * coordinator/STATUS.md): plan, totals, groups, workers, and every failed task with every
+ * attempt. Streamed (memory O(one task's attempts)); one read transaction, so consistent
+ * while a coordinator writes. */
+#define FERRY_JOURNAL_STATUS_SCHEMA 1
+int ferry_journal_print_status_json(ferry_journal_t *j, FILE *out);
 
 #endif

@@ -12,7 +12,8 @@
 #include <zmq.h>
 
 static const char *s_cmd_names[] = {"?",   "HELLO", "READY",    "TASK",     "HEARTBEAT",  "PROGRESS", "RESULT",
-                                    "ACK", "BLOB_GET", "BLOB_PUT", "BLOB_CHUNK", "BYE",      "ERROR"};
+                                    "ACK", "BLOB_GET", "BLOB_PUT", "BLOB_CHUNK", "BYE",      "ERROR",
+                                    "TASKS", "RESULTS"};
 static const char *s_outcome_names[] = {"ok", "failed", "crashed", "timeout", "garbage", "error", "lost"};
 static const char *s_kind_names[] = {"echo", "sleep", "fail", "crash"};
 
@@ -193,6 +194,49 @@ static void s_kv_strlist(msgpack_packer *pk, const char *k, char **v, size_t n)
         s_str(pk, v[i] ? v[i] : "");
 }
 
+static void s_pack_task(msgpack_packer *pk, const ferry_msg_task_t *t)
+{
+    msgpack_pack_map(pk, 6 + !!t->id);
+    s_kv_u64(pk, "attempt", t->attempt);
+    s_kv_u64(pk, "task", t->task);
+    s_kv_str(pk, "id", t->id);
+    s_kv_u64(pk, "kind", t->kind);
+    s_kv_i64(pk, "ms", t->sleep_ms);
+    s_kv_i64(pk, "timeout_ms", t->timeout_ms);
+    s_kv_u64(pk, "memory_mb", t->memory_mb);
+}
+
+static void s_pack_result(msgpack_packer *pk, const ferry_msg_result_t *r)
+{
+    msgpack_pack_map(pk, 6 + !!r->reason + !!r->stderr_tail + !!r->output);
+    s_kv_u64(pk, "attempt", r->attempt);
+    s_kv_u64(pk, "task", r->task);
+    s_kv_u64(pk, "outcome", r->outcome);
+    s_kv_i64(pk, "exit_code", r->exit_code);
+    s_kv_i64(pk, "signal", r->signal);
+    s_kv_i64(pk, "elapsed_ms", r->elapsed_ms);
+    s_kv_str(pk, "reason", r->reason);
+    s_kv_str(pk, "stderr", r->stderr_tail);
+    s_kv_str(pk, "output", r->output);
+}
+
+void ferry_proto_batch_body(ferry_cmd_t cmd, const void *items, size_t items_len, size_t n, uint32_t credit,
+                            ferry_buf_t *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, s_buf_write);
+    if (cmd == FERRY_CMD_RESULTS) {
+        msgpack_pack_map(&pk, 2);
+        s_kv_u64(&pk, "credit", credit);
+        s_key(&pk, "results");
+    } else {
+        msgpack_pack_map(&pk, 1);
+        s_key(&pk, "tasks");
+    }
+    msgpack_pack_array(&pk, n);
+    ferry_buf_append(out, items, items_len);
+}
+
 int ferry_msg_encode(const ferry_msg_t *m, ferry_buf_t *body)
 {
     msgpack_packer pk;
@@ -200,11 +244,12 @@ int ferry_msg_encode(const ferry_msg_t *m, ferry_buf_t *body)
     switch (m->cmd) {
     case FERRY_CMD_HELLO: {
         const ferry_msg_hello_t *h = &m->u.hello;
-        size_t n = 9 + !!h->name + !!h->arch + !!h->cpu_model + !!h->os + !!h->kernel;
+        size_t n = 10 + !!h->name + !!h->arch + !!h->cpu_model + !!h->os + !!h->kernel;
         msgpack_pack_map(&pk, n);
         s_kv_str(&pk, "name", h->name);
         s_kv_u64(&pk, "slots", h->slots);
         s_kv_u64(&pk, "credit", h->credit);
+        s_kv_u64(&pk, "batch", h->batch);
         s_kv_str(&pk, "arch", h->arch);
         s_kv_str(&pk, "cpu_model", h->cpu_model);
         s_kv_str(&pk, "os", h->os);
@@ -233,42 +278,38 @@ int ferry_msg_encode(const ferry_msg_t *m, ferry_buf_t *body)
         msgpack_pack_map(&pk, 1);
         s_kv_u64(&pk, "credit", m->u.ready.credit);
         return 0;
-    case FERRY_CMD_TASK: {
-        const ferry_msg_task_t *t = &m->u.task;
-        msgpack_pack_map(&pk, 6 + !!t->id);
-        s_kv_u64(&pk, "attempt", t->attempt);
-        s_kv_u64(&pk, "task", t->task);
-        s_kv_str(&pk, "id", t->id);
-        s_kv_u64(&pk, "kind", t->kind);
-        s_kv_i64(&pk, "ms", t->sleep_ms);
-        s_kv_i64(&pk, "timeout_ms", t->timeout_ms);
-        s_kv_u64(&pk, "memory_mb", t->memory_mb);
+    case FERRY_CMD_TASK:
+        s_pack_task(&pk, &m->u.task);
         return 0;
-    }
-    case FERRY_CMD_HEARTBEAT:
+    case FERRY_CMD_TASKS:
+        msgpack_pack_map(&pk, 1);
+        s_key(&pk, "tasks");
+        msgpack_pack_array(&pk, m->u.tasks.n);
+        for (size_t i = 0; i < m->u.tasks.n; i++)
+            s_pack_task(&pk, &m->u.tasks.v[i]);
+        return 0;
+    case FERRY_CMD_RESULTS:
         msgpack_pack_map(&pk, 2);
+        s_kv_u64(&pk, "credit", m->u.results.credit);
+        s_key(&pk, "results");
+        msgpack_pack_array(&pk, m->u.results.n);
+        for (size_t i = 0; i < m->u.results.n; i++)
+            s_pack_result(&pk, &m->u.results.v[i]);
+        return 0;
+    case FERRY_CMD_HEARTBEAT:
+        msgpack_pack_map(&pk, 3);
         s_kv_u64(&pk, "inflight", m->u.heartbeat.inflight);
         s_kv_u64(&pk, "interval_ms", m->u.heartbeat.interval_ms);
+        s_kv_u64(&pk, "batch", m->u.heartbeat.batch);
         return 0;
     case FERRY_CMD_PROGRESS:
         msgpack_pack_map(&pk, 2);
         s_kv_u64(&pk, "attempt", m->u.progress.attempt);
         s_kv_u64(&pk, "percent", m->u.progress.percent);
         return 0;
-    case FERRY_CMD_RESULT: {
-        const ferry_msg_result_t *r = &m->u.result;
-        msgpack_pack_map(&pk, 6 + !!r->reason + !!r->stderr_tail + !!r->output);
-        s_kv_u64(&pk, "attempt", r->attempt);
-        s_kv_u64(&pk, "task", r->task);
-        s_kv_u64(&pk, "outcome", r->outcome);
-        s_kv_i64(&pk, "exit_code", r->exit_code);
-        s_kv_i64(&pk, "signal", r->signal);
-        s_kv_i64(&pk, "elapsed_ms", r->elapsed_ms);
-        s_kv_str(&pk, "reason", r->reason);
-        s_kv_str(&pk, "stderr", r->stderr_tail);
-        s_kv_str(&pk, "output", r->output);
+    case FERRY_CMD_RESULT:
+        s_pack_result(&pk, &m->u.result);
         return 0;
-    }
     case FERRY_CMD_ACK:
         msgpack_pack_map(&pk, 1);
         s_key(&pk, "attempts");
@@ -460,6 +501,66 @@ static int s_get_gpus(s_ctx_t *c, const msgpack_object *o, ferry_msg_hello_t *h)
     return 0;
 }
 
+static int s_decode_field(s_ctx_t *c, ferry_msg_t *m, const msgpack_object *k, const msgpack_object *v);
+static int s_check_required(s_ctx_t *c, const ferry_msg_t *m);
+
+static void s_free_batch(ferry_msg_t *m)
+{
+    if (m->cmd == FERRY_CMD_TASKS) {
+        for (size_t i = 0; i < m->u.tasks.n; i++)
+            free(m->u.tasks.v[i].id);
+        free(m->u.tasks.v);
+        m->u.tasks.v = NULL;
+        m->u.tasks.n = 0;
+    } else if (m->cmd == FERRY_CMD_RESULTS) {
+        for (size_t i = 0; i < m->u.results.n; i++) {
+            free(m->u.results.v[i].reason);
+            free(m->u.results.v[i].stderr_tail);
+            free(m->u.results.v[i].output);
+        }
+        free(m->u.results.v);
+        m->u.results.v = NULL;
+        m->u.results.n = 0;
+    }
+}
+
+/* TASKS' "tasks" / RESULTS' "results": an array of at most FERRY_PROTO_MAX_BATCH maps,
+ * each decoded and checked exactly like the body of one TASK / RESULT (item_cmd). */
+static int s_get_batch(s_ctx_t *c, ferry_cmd_t item_cmd, const msgpack_object *o, ferry_msg_t *m)
+{
+    const char *key = item_cmd == FERRY_CMD_TASK ? "tasks" : "results";
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > FERRY_PROTO_MAX_BATCH)
+        return s_bad(c, key, "an array of at most 256 maps");
+    s_free_batch(m);
+    size_t n = o->via.array.size;
+    if (item_cmd == FERRY_CMD_TASK)
+        m->u.tasks.v = ferry_calloc(n ? n : 1, sizeof *m->u.tasks.v);
+    else
+        m->u.results.v = ferry_calloc(n ? n : 1, sizeof *m->u.results.v);
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object *item = &o->via.array.ptr[i];
+        if (item->type != MSGPACK_OBJECT_MAP)
+            return s_bad(c, key, "maps");
+        ferry_msg_t one;
+        memset(&one, 0, sizeof one);
+        one.cmd = item_cmd;
+        int rc = 0;
+        for (uint32_t f = 0; f < item->via.map.size && !rc; f++)
+            rc = s_decode_field(c, &one, &item->via.map.ptr[f].key, &item->via.map.ptr[f].val);
+        if (!rc)
+            rc = s_check_required(c, &one);
+        if (rc) {
+            ferry_msg_clear(&one);
+            return rc;
+        }
+        if (item_cmd == FERRY_CMD_TASK)
+            m->u.tasks.v[m->u.tasks.n++] = one.u.task;
+        else
+            m->u.results.v[m->u.results.n++] = one.u.result;
+    }
+    return 0;
+}
+
 static int s_decode_field(s_ctx_t *c, ferry_msg_t *m, const msgpack_object *k, const msgpack_object *v)
 {
     switch (m->cmd) {
@@ -471,6 +572,8 @@ static int s_decode_field(s_ctx_t *c, ferry_msg_t *m, const msgpack_object *k, c
             return s_get_u32(c, "slots", v, FERRY_PROTO_MAX_CREDIT, &h->slots);
         if (s_key_is(k, "credit"))
             return s_get_u32(c, "credit", v, FERRY_PROTO_MAX_CREDIT, &h->credit);
+        if (s_key_is(k, "batch"))
+            return s_get_u32(c, "batch", v, FERRY_PROTO_MAX_BATCH, &h->batch);
         if (s_key_is(k, "arch"))
             return s_get_str(c, "arch", v, FERRY_PROTO_MAX_STR, false, &h->arch);
         if (s_key_is(k, "cpu_model"))
@@ -522,6 +625,8 @@ static int s_decode_field(s_ctx_t *c, ferry_msg_t *m, const msgpack_object *k, c
             return s_get_u32(c, "inflight", v, UINT32_MAX, &m->u.heartbeat.inflight);
         if (s_key_is(k, "interval_ms"))
             return s_get_u32(c, "interval_ms", v, 3600 * 1000, &m->u.heartbeat.interval_ms);
+        if (s_key_is(k, "batch"))
+            return s_get_u32(c, "batch", v, FERRY_PROTO_MAX_BATCH, &m->u.heartbeat.batch);
         return 0;
     case FERRY_CMD_PROGRESS:
         if (s_key_is(k, "attempt"))
@@ -566,6 +671,16 @@ static int s_decode_field(s_ctx_t *c, ferry_msg_t *m, const msgpack_object *k, c
     case FERRY_CMD_BYE:
         if (s_key_is(k, "reason"))
             return s_get_str(c, "reason", v, FERRY_PROTO_MAX_STR, true, &m->u.bye.reason);
+        return 0;
+    case FERRY_CMD_TASKS:
+        if (s_key_is(k, "tasks"))
+            return s_get_batch(c, FERRY_CMD_TASK, v, m);
+        return 0;
+    case FERRY_CMD_RESULTS:
+        if (s_key_is(k, "credit"))
+            return s_get_u32(c, "credit", v, FERRY_PROTO_MAX_CREDIT, &m->u.results.credit);
+        if (s_key_is(k, "results"))
+            return s_get_batch(c, FERRY_CMD_RESULT, v, m);
         return 0;
     case FERRY_CMD_ERROR:
         if (s_key_is(k, "code"))
@@ -716,6 +831,10 @@ void ferry_msg_clear(ferry_msg_t *m)
         break;
     case FERRY_CMD_ERROR:
         free(m->u.error.message);
+        break;
+    case FERRY_CMD_TASKS:
+    case FERRY_CMD_RESULTS:
+        s_free_batch(m);
         break;
     default:
         break;

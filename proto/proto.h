@@ -34,6 +34,8 @@
 #define FERRY_PROTO_MAX_LIST 256            /* isa, tags, runtimes, gpus */
 #define FERRY_PROTO_MAX_ACKS 4096           /* attempt ids in one ACK */
 #define FERRY_PROTO_MAX_CREDIT 65536        /* credit granted by one READY/HELLO */
+#define FERRY_PROTO_MAX_BATCH 256           /* entries in one TASKS or RESULTS message */
+#define FERRY_PROTO_BATCH_BYTES (64u * 1024) /* a sender starts a new batch past this body size */
 
 typedef enum {
     FERRY_CMD_HELLO = 1,
@@ -48,8 +50,10 @@ typedef enum {
     FERRY_CMD_BLOB_CHUNK = 10, /* reserved */
     FERRY_CMD_BYE = 11,
     FERRY_CMD_ERROR = 12,
+    FERRY_CMD_TASKS = 13,   /* several TASKs in one message (peers that said `batch` > 0) */
+    FERRY_CMD_RESULTS = 14, /* several RESULTs plus READY credit in one message */
 } ferry_cmd_t;
-#define FERRY_CMD_MAX 12
+#define FERRY_CMD_MAX 14
 
 /* Decoder errors (negative). */
 enum {
@@ -114,6 +118,7 @@ typedef struct {
     size_t n_runtimes;
     uint64_t *attempts; /* attempts the worker holds: queued, running, or finished but not ACKed */
     size_t n_attempts;
+    uint32_t batch;     /* the worker takes TASKS of up to this many entries (0: only TASK) */
 } ferry_msg_hello_t;
 
 typedef struct {
@@ -148,12 +153,14 @@ typedef struct {
         ferry_msg_hello_t hello;
         struct { uint32_t credit; } ready;
         ferry_msg_task_t task;
-        struct { uint32_t inflight; uint32_t interval_ms; } heartbeat;
+        struct { uint32_t inflight; uint32_t interval_ms; uint32_t batch; } heartbeat; /* batch: C→W, takes RESULTS */
         struct { uint64_t attempt; uint32_t percent; } progress;
         ferry_msg_result_t result;
         struct { uint64_t *attempts; size_t n; } ack;
         struct { char *reason; } bye;
         ferry_msg_error_t error;
+        struct { ferry_msg_task_t *v; size_t n; } tasks;                       /* TASKS */
+        struct { ferry_msg_result_t *v; size_t n; uint32_t credit; } results;  /* RESULTS */
     } u;
 } ferry_msg_t;
 
@@ -169,6 +176,12 @@ void ferry_proto_header(uint8_t out[FERRY_PROTO_HEADER_LEN], ferry_cmd_t cmd);
 /* Append m's msgpack body to body. Strings that are NULL are omitted. Returns 0, or
  * FERRY_PROTO_ECMD for a command without a body codec (reserved BLOB_*). */
 int ferry_msg_encode(const ferry_msg_t *m, ferry_buf_t *body);
+
+/* Build the body of a TASKS (cmd FERRY_CMD_TASKS) or RESULTS message into out (appended)
+ * from n bodies of single TASK / RESULT messages (ferry_msg_encode output) concatenated in
+ * items; credit is RESULTS' READY credit (ignored for TASKS). n <= FERRY_PROTO_MAX_BATCH. */
+void ferry_proto_batch_body(ferry_cmd_t cmd, const void *items, size_t items_len, size_t n, uint32_t credit,
+                            ferry_buf_t *out);
 
 /* Decode a header and body into *out (zeroed first; free with ferry_msg_clear even on
  * failure). Returns 0 or a FERRY_PROTO_E* code with a message in err (err may be NULL).

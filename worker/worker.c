@@ -24,6 +24,7 @@ typedef struct s_pending {
 typedef struct s_unacked {
     uint64_t attempt;
     ferry_buf_t body; /* encoded RESULT */
+    bool is_unsent;   /* waiting for the end of the loop turn (batched into RESULTS) */
     struct s_unacked *next;
 } s_unacked_t;
 
@@ -54,6 +55,8 @@ struct ferry_worker {
     s_pending_t *queue_head, *queue_tail;
     uint32_t queued;
     s_unacked_t *unacked;
+    size_t n_unsent;        /* unacked entries with is_unsent */
+    uint32_t coord_batch;   /* the coordinator takes RESULTS of up to this many (0: RESULT each) */
     uint32_t finished_since_ready;
     uint64_t finished;
     uint64_t heartbeat_ms, last_heard_ms, last_sent_ms, last_hello_ms, backoff_ms;
@@ -92,9 +95,12 @@ static void s_send_hello(ferry_worker_t *w)
     w->finished_since_ready = 0; /* HELLO's credit already counts them */
     w->last_hello_ms = uv_now(&w->loop);
     /* results the coordinator has not confirmed: send them again (it drops duplicates) */
-    for (s_unacked_t *u = w->unacked; u; u = u->next)
+    for (s_unacked_t *u = w->unacked; u; u = u->next) {
+        u->is_unsent = false;
         if (w->sock)
             ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULT, u->body.data, u->body.len);
+    }
+    w->n_unsent = 0;
 }
 
 /* Send r and keep it until ACKed; takes ownership of r's strings. */
@@ -107,16 +113,59 @@ static void s_send_result(ferry_worker_t *w, ferry_msg_result_t *r)
     ferry_msg_encode(&m, &u->body);
     u->next = w->unacked;
     w->unacked = u;
-    if (w->sock)
+    if (w->coord_batch) { /* sent with the others at the end of this loop turn */
+        u->is_unsent = true;
+        w->n_unsent++;
+    } else if (w->sock) {
         ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULT, u->body.data, u->body.len);
-    w->last_sent_ms = uv_now(&w->loop);
+        w->last_sent_ms = uv_now(&w->loop);
+    }
     ferry_msg_clear(&m);
     w->finished++;
     w->finished_since_ready++;
 }
 
+static void s_send_results_batch(ferry_worker_t *w, ferry_buf_t *items, size_t n, uint32_t credit)
+{
+    ferry_buf_t body = FERRY_BUF_INIT;
+    ferry_proto_batch_body(FERRY_CMD_RESULTS, items->data, items->len, n, credit, &body);
+    if (w->sock) {
+        int rc = ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULTS, body.data, body.len);
+        if (rc && rc != -EAGAIN)
+            ferry_debug("send RESULTS: %s", zmq_strerror(-rc));
+    }
+    w->last_sent_ms = uv_now(&w->loop);
+    ferry_buf_free(&body);
+    ferry_buf_reset(items);
+}
+
+/* End of a loop turn: the turn's results in RESULTS messages (at most coord_batch
+ * entries and about FERRY_PROTO_BATCH_BYTES each), the last one carrying the READY
+ * credit; or a plain READY when no result waits. O(unacked). */
 static void s_send_ready(ferry_worker_t *w)
 {
+    if (w->n_unsent && !w->is_stopping) {
+        ferry_buf_t items = FERRY_BUF_INIT;
+        size_t n = 0, left = w->n_unsent;
+        uint32_t max = FERRY_MIN(w->coord_batch ? w->coord_batch : 1, (uint32_t)FERRY_PROTO_MAX_BATCH);
+        for (s_unacked_t *u = w->unacked; u && left; u = u->next) {
+            if (!u->is_unsent)
+                continue;
+            if (n && (n >= max || items.len + u->body.len > FERRY_PROTO_BATCH_BYTES)) {
+                s_send_results_batch(w, &items, n, 0);
+                n = 0;
+            }
+            ferry_buf_append(&items, u->body.data, u->body.len);
+            u->is_unsent = false;
+            n++;
+            left--;
+        }
+        s_send_results_batch(w, &items, n, w->finished_since_ready);
+        ferry_buf_free(&items);
+        w->n_unsent = 0;
+        w->finished_since_ready = 0;
+        return;
+    }
     if (!w->finished_since_ready || w->is_stopping)
         return;
     ferry_msg_t m = {.cmd = FERRY_CMD_READY};
@@ -132,6 +181,8 @@ static void s_on_ack(ferry_worker_t *w, const ferry_msg_t *m)
             if ((*pp)->attempt == m->u.ack.attempts[i]) {
                 s_unacked_t *u = *pp;
                 *pp = u->next;
+                if (u->is_unsent)
+                    w->n_unsent--;
                 ferry_buf_free(&u->body);
                 free(u);
                 break;
@@ -173,9 +224,8 @@ static void s_start_children(ferry_worker_t *w)
     }
 }
 
-static void s_on_task(ferry_worker_t *w, ferry_msg_t *m)
+static void s_on_task(ferry_worker_t *w, ferry_msg_task_t *t)
 {
-    ferry_msg_task_t *t = &m->u.task;
     if (t->kind == FERRY_TASK_ECHO) { /* in-process: measures the orchestration path */
         ferry_msg_result_t r = {.attempt = t->attempt, .task = t->task, .outcome = FERRY_OUTCOME_OK,
                                 .output = t->id ? ferry_strdup(t->id) : NULL};
@@ -248,6 +298,7 @@ static int s_connect(ferry_worker_t *w)
     w->poll->handle.data = w;
     uv_poll_start(&w->poll->handle, UV_READABLE, s_on_poll);
     w->last_heard_ms = uv_now(&w->loop);
+    w->coord_batch = 0; /* until this coordinator's HEARTBEAT says it takes RESULTS */
     s_send_hello(w);
     return 0;
 }
@@ -281,12 +332,17 @@ static void s_handle(ferry_worker_t *w, ferry_msg_t *m)
     w->backoff_ms = FERRY_WORKER_RECONNECT_MIN_MS;
     switch (m->cmd) {
     case FERRY_CMD_TASK:
-        s_on_task(w, m);
+        s_on_task(w, &m->u.task);
+        return;
+    case FERRY_CMD_TASKS:
+        for (size_t i = 0; i < m->u.tasks.n; i++)
+            s_on_task(w, &m->u.tasks.v[i]);
         return;
     case FERRY_CMD_ACK:
         s_on_ack(w, m);
         return;
     case FERRY_CMD_HEARTBEAT:
+        w->coord_batch = m->u.heartbeat.batch;
         if (m->u.heartbeat.interval_ms && m->u.heartbeat.interval_ms != w->heartbeat_ms) {
             w->heartbeat_ms = m->u.heartbeat.interval_ms;
             uv_timer_start(&w->heartbeat_timer, w->heartbeat_timer.timer_cb, w->heartbeat_ms, w->heartbeat_ms);
@@ -481,6 +537,7 @@ ferry_worker_t *ferry_worker_new(const ferry_worker_opts_t *opts, ferry_err_t *e
     ferry_msg_hello_t *h = &w->caps;
     h->name = w->name;
     h->slots = w->slots;
+    h->batch = FERRY_PROTO_MAX_BATCH;
     h->arch = w->probe.arch;
     h->cpu_model = w->probe.cpu_model;
     h->os = w->probe.os;

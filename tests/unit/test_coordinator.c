@@ -54,6 +54,39 @@ static void test_requirements_match(void **state)
     assert_false(ferry_requirements_match(&r, &caps));
 }
 
+static void s_assert_unmet(const ferry_requirements_t *r, const ferry_msg_hello_t *caps, const char *want)
+{
+    char *got = ferry_requirements_unmet(r, caps);
+    if (!want) {
+        assert_null(got);
+        return;
+    }
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_requirements_unmet(void **state)
+{
+    char *isa[] = {"avx2"}, *tags[] = {"fast"};
+    ferry_msg_hello_t caps = {.arch = "x86_64", .isa = isa, .n_isa = 1, .tags = tags, .n_tags = 1};
+    ferry_requirements_t r = {0};
+    s_assert_unmet(&r, &caps, NULL);
+    r.needs_gpu = true;
+    s_assert_unmet(&r, &caps, "has a GPU (requires gpu: true)");
+    r = (ferry_requirements_t){.arch = "aarch64"};
+    s_assert_unmet(&r, &caps, "runs on aarch64 (requires arch: aarch64; workers run on x86_64)");
+    char *want_isa[] = {"AVX2", "avx512f"}, *want_tags[] = {"fast", "eu"}, *want_rt[] = {"ort-node"};
+    r = (ferry_requirements_t){.isa = want_isa, .n_isa = 2};
+    s_assert_unmet(&r, &caps, "supports ISA flag avx512f (requires isa: avx512f)");
+    r = (ferry_requirements_t){.tags = want_tags, .n_tags = 2};
+    s_assert_unmet(&r, &caps, "has tag eu (requires tags: eu)");
+    r = (ferry_requirements_t){.runtimes = want_rt, .n_runtimes = 1};
+    s_assert_unmet(&r, &caps, "offers runtime ort-node (requires runtimes: ort-node)");
+    /* unmet exactly when match fails */
+    assert_false(ferry_requirements_match(&r, &caps));
+}
+
 typedef struct {
     ferry_worker_t *w;
     pthread_t th;
@@ -182,6 +215,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_requirements_match),
+        cmocka_unit_test(test_requirements_unmet),
         cmocka_unit_test(test_inproc_run_routes_by_tag),
         cmocka_unit_test(test_feed_hostile_and_stale),
     };

@@ -110,6 +110,76 @@ static void test_task_result_ack_roundtrip(void **state)
     ferry_msg_clear(&out);
 }
 
+/* TASKS / RESULTS: built from single bodies (as the coordinator and worker do) and from
+ * arrays; bounded; each entry checked like a single TASK / RESULT. */
+static void test_batches(void **state)
+{
+    ferry_buf_t items = FERRY_BUF_INIT, body = FERRY_BUF_INIT;
+    for (uint64_t i = 1; i <= 3; i++) {
+        ferry_msg_t t = {.cmd = FERRY_CMD_TASK};
+        t.u.task = (ferry_msg_task_t){.attempt = 100 + i, .task = i, .id = "echo-1", .timeout_ms = 5};
+        assert_int_equal(ferry_msg_encode(&t, &items), 0);
+    }
+    ferry_proto_batch_body(FERRY_CMD_TASKS, items.data, items.len, 3, 0, &body);
+    uint8_t hdr[FERRY_PROTO_HEADER_LEN];
+    ferry_proto_header(hdr, FERRY_CMD_TASKS);
+    ferry_msg_t out;
+    ferry_err_t err = {{0}};
+    assert_int_equal(ferry_msg_decode(hdr, sizeof hdr, body.data, body.len, &out, &err), 0);
+    assert_int_equal(out.u.tasks.n, 3);
+    assert_int_equal(out.u.tasks.v[2].attempt, 103);
+    assert_int_equal(out.u.tasks.v[2].task, 3);
+    assert_string_equal(out.u.tasks.v[0].id, "echo-1");
+    assert_int_equal(out.u.tasks.v[1].timeout_ms, 5);
+    ferry_msg_clear(&out);
+
+    ferry_msg_result_t rs[2] = {{.attempt = 7, .task = 2, .outcome = FERRY_OUTCOME_OK, .output = "o"},
+                                {.attempt = 8, .task = 3, .outcome = FERRY_OUTCOME_FAILED, .reason = "r"}};
+    ferry_msg_t m = {.cmd = FERRY_CMD_RESULTS};
+    m.u.results.v = rs;
+    m.u.results.n = 2;
+    m.u.results.credit = 41;
+    s_roundtrip(&m, &out);
+    assert_int_equal(out.u.results.n, 2);
+    assert_int_equal(out.u.results.credit, 41);
+    assert_int_equal(out.u.results.v[1].attempt, 8);
+    assert_int_equal(out.u.results.v[1].outcome, FERRY_OUTCOME_FAILED);
+    assert_string_equal(out.u.results.v[1].reason, "r");
+    assert_string_equal(out.u.results.v[0].output, "o");
+    ferry_msg_clear(&out);
+
+    /* more than FERRY_PROTO_MAX_BATCH entries: refused, naming the field */
+    ferry_buf_reset(&items);
+    ferry_buf_reset(&body);
+    for (int i = 0; i < FERRY_PROTO_MAX_BATCH + 1; i++) {
+        ferry_msg_t t = {.cmd = FERRY_CMD_TASK};
+        t.u.task = (ferry_msg_task_t){.attempt = 1, .task = 1};
+        ferry_msg_encode(&t, &items);
+    }
+    ferry_proto_batch_body(FERRY_CMD_TASKS, items.data, items.len, FERRY_PROTO_MAX_BATCH + 1, 0, &body);
+    assert_int_equal(ferry_msg_decode(hdr, sizeof hdr, body.data, body.len, &out, &err), FERRY_PROTO_EFIELD);
+    assert_non_null(strstr(err.msg, "tasks"));
+    ferry_msg_clear(&out);
+
+    /* an entry without its required ids, or not a map, refuses the whole message */
+    ferry_buf_reset(&items);
+    ferry_buf_reset(&body);
+    ferry_msg_t ok = {.cmd = FERRY_CMD_RESULT}, bad = {.cmd = FERRY_CMD_RESULT};
+    ok.u.result = (ferry_msg_result_t){.attempt = 1, .task = 1};
+    bad.u.result = (ferry_msg_result_t){.attempt = 1, .task = 0};
+    ferry_msg_encode(&ok, &items);
+    ferry_msg_encode(&bad, &items);
+    ferry_proto_batch_body(FERRY_CMD_RESULTS, items.data, items.len, 2, 3, &body);
+    ferry_proto_header(hdr, FERRY_CMD_RESULTS);
+    assert_int_equal(ferry_msg_decode(hdr, sizeof hdr, body.data, body.len, &out, &err), FERRY_PROTO_EFIELD);
+    ferry_msg_clear(&out);
+    const uint8_t not_map[] = {0x81, 0xa7, 'r', 'e', 's', 'u', 'l', 't', 's', 0x91, 0x05};
+    assert_int_equal(ferry_msg_decode(hdr, sizeof hdr, not_map, sizeof not_map, &out, &err), FERRY_PROTO_EFIELD);
+    ferry_msg_clear(&out);
+    ferry_buf_free(&items);
+    ferry_buf_free(&body);
+}
+
 static void test_small_messages_roundtrip(void **state)
 {
     ferry_msg_t m = {.cmd = FERRY_CMD_READY}, out;
@@ -388,6 +458,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello_roundtrip),
         cmocka_unit_test(test_task_result_ack_roundtrip),
+        cmocka_unit_test(test_batches),
         cmocka_unit_test(test_small_messages_roundtrip),
         cmocka_unit_test(test_unknown_fields_ignored_and_types_checked),
         cmocka_unit_test(test_header_errors),
