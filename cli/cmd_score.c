@@ -65,40 +65,6 @@ typedef struct {
     int rc; /* 0, or -1 malformed CSV */
 } s_part_t;
 
-/* the shortest of %.15g, %.16g, %.17g that reads back to the same double */
-static void s_put_num(ferry_buf_t *b, double d)
-{
-    char tmp[40];
-    int n;
-    if (d == floor(d) && fabs(d) < 1e15) {
-        n = snprintf(tmp, sizeof tmp, "%.1f", d);
-    } else {
-        double back;
-        n = snprintf(tmp, sizeof tmp, "%.15g", d);
-        if (!ferry_parse_double(tmp, (size_t)n, &back) || back != d) {
-            n = snprintf(tmp, sizeof tmp, "%.16g", d);
-            if (!ferry_parse_double(tmp, (size_t)n, &back) || back != d)
-                n = snprintf(tmp, sizeof tmp, "%.17g", d);
-        }
-    }
-    ferry_buf_append(b, tmp, (size_t)n);
-}
-
-static void s_put_str(ferry_buf_t *b, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        ferry_buf_puts(b, s);
-        return;
-    }
-    ferry_buf_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"')
-            ferry_buf_putc(b, '"');
-        ferry_buf_putc(b, *s);
-    }
-    ferry_buf_putc(b, '"');
-}
-
 static void s_diag(s_part_t *part, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void s_diag(s_part_t *part, const char *fmt, ...)
 {
@@ -121,9 +87,9 @@ static bool s_parse_number(const char *s, size_t len, double *out)
 static void s_put_value(ferry_buf_t *b, const ferry_pmml_t *p, double d, int32_t sym)
 {
     if (sym >= 0)
-        s_put_str(b, p->syms[sym]);
+        ferry_csv_put_str(b, p->syms[sym]);
     else if (!isnan(d))
-        s_put_num(b, d);
+        ferry_csv_put_double(b, d);
 }
 
 /* Columnar chunks: parse numbers into columns, score with ferry_pmml_eval_batch. */
@@ -286,9 +252,9 @@ static void *s_score_part(void *arg)
             if (is_bad)
                 continue;
             if (outv[c].kind == FERRY_PMML_NUM)
-                s_put_num(&part->out, outv[c].num);
+                ferry_csv_put_double(&part->out, outv[c].num);
             else if (outv[c].kind == FERRY_PMML_STR)
-                s_put_str(&part->out, outv[c].str);
+                ferry_csv_put_str(&part->out, outv[c].str);
         }
         ferry_buf_putc(&part->out, '\n');
         if (is_bad)
@@ -403,9 +369,9 @@ static int s_score_baskets(const ferry_pmml_t *p, ferry_csv_t *csv, const char *
             if (is_bad)
                 continue;
             if (outv[c].kind == FERRY_PMML_NUM)
-                s_put_num(out, outv[c].num);
+                ferry_csv_put_double(out, outv[c].num);
             else if (outv[c].kind == FERRY_PMML_STR)
-                s_put_str(out, outv[c].str);
+                ferry_csv_put_str(out, outv[c].str);
         }
         ferry_buf_putc(out, '\n');
     }
@@ -548,7 +514,7 @@ static int s_score(int argc, char **argv)
         for (int32_t c = 0; c < pmml->n_columns; c++) {
             if (c)
                 ferry_buf_putc(&header, ',');
-            s_put_str(&header, pmml->columns[c].name);
+            ferry_csv_put_str(&header, pmml->columns[c].name);
         }
         ferry_buf_putc(&header, '\n');
         ferry_buf_append(&header, body.data ? body.data : "", body.len);
@@ -647,7 +613,7 @@ static int s_score(int argc, char **argv)
     for (int32_t c = 0; c < pmml->n_columns; c++) {
         if (c)
             ferry_buf_putc(&header, ',');
-        s_put_str(&header, pmml->columns[c].name);
+        ferry_csv_put_str(&header, pmml->columns[c].name);
     }
     ferry_buf_putc(&header, '\n');
     if (out_path) {

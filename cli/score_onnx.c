@@ -25,39 +25,6 @@
 #define S_BATCH 1024           /* rows per engine run */
 #define S_MAX_DIAGNOSTICS 20
 
-static void s_put_num(ferry_buf_t *b, double d)
-{
-    /* the PMML scorer's formatting (cmd_score.c), so both outputs compare as text too */
-    char tmp[40];
-    int n;
-    if (d == floor(d) && fabs(d) < 1e15) {
-        n = snprintf(tmp, sizeof tmp, "%.1f", d);
-    } else {
-        n = snprintf(tmp, sizeof tmp, "%.15g", d);
-        if (strtod(tmp, NULL) != d) {
-            n = snprintf(tmp, sizeof tmp, "%.16g", d);
-            if (strtod(tmp, NULL) != d)
-                n = snprintf(tmp, sizeof tmp, "%.17g", d);
-        }
-    }
-    ferry_buf_append(b, tmp, (size_t)n);
-}
-
-static void s_put_str(ferry_buf_t *b, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        ferry_buf_puts(b, s);
-        return;
-    }
-    ferry_buf_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"')
-            ferry_buf_putc(b, '"');
-        ferry_buf_putc(b, *s);
-    }
-    ferry_buf_putc(b, '"');
-}
-
 /* The manifest of a loaded model: metadata first, then the sidecar file. */
 static ferry_manifest_t *s_manifest(ferry_onnx_t *model, const char *path, ferry_err_t *err)
 {
@@ -146,11 +113,11 @@ static int s_flush(s_run_t *r, size_t n)
             int64_t k = (int64_t)i * width + m->columns[c].index;
             if (t->dtype == FERRY_DT_STRING) {
                 const char *s = ((char **)t->data)[k];
-                s_put_str(r->out, s ? s : "");
+                ferry_csv_put_str(r->out, s ? s : "");
             } else {
                 double d = ferry_tensor_get_f64(t, k);
                 if (!isnan(d))
-                    s_put_num(r->out, d);
+                    ferry_csv_put_double(r->out, d);
             }
         }
         ferry_buf_putc(r->out, '\n');
@@ -315,7 +282,7 @@ int ferry_score_onnx_ex(const char *model_path, const char *data_path, const cha
         for (size_t c = 0; c < man->n_columns; c++) {
             if (c)
                 ferry_buf_putc(&out, ',');
-            s_put_str(&out, man->columns[c].name);
+            ferry_csv_put_str(&out, man->columns[c].name);
         }
         ferry_buf_putc(&out, '\n');
         if (nrows && s_flush(&run, nrows) < 0)
@@ -353,7 +320,7 @@ int ferry_score_onnx_ex(const char *model_path, const char *data_path, const cha
     for (size_t c = 0; c < man->n_columns; c++) {
         if (c)
             ferry_buf_putc(&out, ',');
-        s_put_str(&out, man->columns[c].name);
+        ferry_csv_put_str(&out, man->columns[c].name);
     }
     ferry_buf_putc(&out, '\n');
     size_t n = 0;

@@ -3,7 +3,9 @@
 #include "util/file.h"
 #include "util/mem.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -284,4 +286,37 @@ bool ferry_parse_double(const char *s, size_t len, double *out)
         return false;
     *out = v;
     return true;
+}
+
+void ferry_csv_put_double(ferry_buf_t *out, double d)
+{
+    char tmp[40];
+    int n;
+    if (d == floor(d) && fabs(d) < 1e15) {
+        n = snprintf(tmp, sizeof tmp, "%.1f", d);
+    } else {
+        double back;
+        n = snprintf(tmp, sizeof tmp, "%.15g", d);
+        if (!ferry_parse_double(tmp, (size_t)n, &back) || back != d) {
+            n = snprintf(tmp, sizeof tmp, "%.16g", d);
+            if (!ferry_parse_double(tmp, (size_t)n, &back) || back != d)
+                n = snprintf(tmp, sizeof tmp, "%.17g", d);
+        }
+    }
+    ferry_buf_append(out, tmp, (size_t)n);
+}
+
+void ferry_csv_put_str(ferry_buf_t *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        ferry_buf_puts(out, s);
+        return;
+    }
+    ferry_buf_putc(out, '"');
+    for (; *s; s++) {
+        if (*s == '"')
+            ferry_buf_putc(out, '"');
+        ferry_buf_putc(out, *s);
+    }
+    ferry_buf_putc(out, '"');
 }

@@ -8,6 +8,7 @@
 #ifndef FERRY_DATASET_H
 #define FERRY_DATASET_H
 
+#include "util/buf.h"
 #include "util/common.h"
 
 #include <stdbool.h>
@@ -48,5 +49,12 @@ bool ferry_parse_double(const char *s, size_t len, double *out);
 
 /* The missing-value convention of ferry score: empty, "NA" or "N/A". */
 bool ferry_csv_is_missing(const char *cell, size_t len);
+
+/* CSV output cells, the one format every scorer writes (PMML and ONNX outputs compare
+ * as text too): integral values as "%.1f", others as the shortest of %.15g, %.16g and
+ * %.17g that reads back to the same double. */
+void ferry_csv_put_double(ferry_buf_t *out, double d);
+/* A text cell, quoted per RFC 4180 when it holds a comma, quote or line break. */
+void ferry_csv_put_str(ferry_buf_t *out, const char *s);
 
 #endif
