@@ -1364,7 +1364,10 @@ static int s_compile_output(s_cc_t *cc, int32_t mi, xmlNode *out, s_scope_t *exp
                      ? FERRY_PMML_DT_DOUBLE
                      : 255;
         o->datatype = (uint8_t)dt;
-        o->rank = (int32_t)s_attr_num(c, "rank", 1);
+        double rank = s_attr_num(c, "rank", 1);
+        if (!(rank >= 1 && rank <= INT32_MAX) || rank != floor(rank))
+            return s_fail(cc, c, "OutputField rank must be a positive integer");
+        o->rank = (int32_t)rank;
         const char *val = s_attr(c, "value");
         if (val) {
             ferry_pmml_model_t *m = &p->models[mi];

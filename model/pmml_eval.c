@@ -2627,7 +2627,8 @@ static inline __attribute__((always_inline)) void s_ens_add(const ferry_pmml_t *
 {
     const ferry_pmml_model_t *sm = &p->models[seg->model];
     const ferry_pmml_tree_t *t = &sm->u.tree;
-    const int32_t *map = p->int_pool + seg->class_map_off;
+    /* int_pool is NULL when no segment needed a class map (regression ensembles) */
+    const int32_t *map = p->int_pool ? p->int_pool + seg->class_map_off : NULL;
     int32_t nc = m->n_classes;
     bool is_class = m->function == FERRY_PMML_FN_CLASSIFICATION;
     int meth = m->u.mining_model.method;
