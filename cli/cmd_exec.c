@@ -37,17 +37,6 @@ static void s_help(void)
            "  crash  dies by SIGSEGV;  echo  prints its task id.\n");
 }
 
-static int s_parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 0)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int s_run(int argc, char **argv)
 {
     if (ferry_cli_wants_help(argc, argv)) {
@@ -66,10 +55,10 @@ static int s_run(int argc, char **argv)
         else if (!strcmp(a, "--task"))
             task = v;
         else if (!strcmp(a, "--ms")) {
-            if (s_parse_i64(v, &ms))
+            if (ferry_cli_parse_i64(v, 0, INT64_MAX, &ms))
                 return ferry_cli_usage_error("exec", "--ms: expected milliseconds, got '%s'", v);
         } else if (!strcmp(a, "--memory-mb")) {
-            if (s_parse_i64(v, &memory_mb))
+            if (ferry_cli_parse_i64(v, 0, INT64_MAX, &memory_mb))
                 return ferry_cli_usage_error("exec", "--memory-mb: expected MiB, got '%s'", v);
         } else
             return ferry_cli_usage_error("exec", "unknown option '%s'", a);

@@ -87,17 +87,6 @@ static void s_on_progress(void *ud, const ferry_coord_progress_t *p)
     fflush(stderr);
 }
 
-static int s_parse_int(const char *s, int min, int max, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int s_run(int argc, char **argv)
 {
     if (ferry_cli_wants_help(argc, argv)) {
@@ -110,14 +99,14 @@ static int s_run(int argc, char **argv)
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
         if (!strcmp(a, "--workers") && has_value) {
-            if (s_parse_int(argv[++i], 1, S_MAX_WORKERS, &n_workers))
+            if (ferry_cli_parse_int(argv[++i], 1, S_MAX_WORKERS, &n_workers))
                 return ferry_cli_usage_error("run", "--workers: expected 1..%d, got '%s'", S_MAX_WORKERS, argv[i]);
         } else if (!strcmp(a, "--slots") && has_value) {
-            if (s_parse_int(argv[++i], 1, FERRY_WORKER_MAX_SLOTS, &slots))
+            if (ferry_cli_parse_int(argv[++i], 1, FERRY_WORKER_MAX_SLOTS, &slots))
                 return ferry_cli_usage_error("run", "--slots: expected 1..%d, got '%s'", FERRY_WORKER_MAX_SLOTS,
                                              argv[i]);
         } else if (!strcmp(a, "--prefetch") && has_value) {
-            if (s_parse_int(argv[++i], 0, 65536, &prefetch))
+            if (ferry_cli_parse_int(argv[++i], 0, 65536, &prefetch))
                 return ferry_cli_usage_error("run", "--prefetch: expected 0..65536, got '%s'", argv[i]);
             if (prefetch == 0)
                 prefetch = -1;

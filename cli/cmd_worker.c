@@ -41,17 +41,6 @@ static void s_help(void)
            "4 runtime failure, 130 SIGINT/SIGTERM.\n");
 }
 
-static int s_parse_int(const char *s, int min, int max, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int s_run(int argc, char **argv)
 {
     if (ferry_cli_wants_help(argc, argv)) {
@@ -78,10 +67,10 @@ static int s_run(int argc, char **argv)
         if (!strcmp(a, "--connect"))
             opts.endpoint = v;
         else if (!strcmp(a, "--slots")) {
-            if (s_parse_int(v, 1, FERRY_WORKER_MAX_SLOTS, &opts.slots))
+            if (ferry_cli_parse_int(v, 1, FERRY_WORKER_MAX_SLOTS, &opts.slots))
                 return ferry_cli_usage_error("worker", "--slots: expected 1..%d, got '%s'", FERRY_WORKER_MAX_SLOTS, v);
         } else if (!strcmp(a, "--prefetch")) {
-            if (s_parse_int(v, 0, 65536, &opts.prefetch))
+            if (ferry_cli_parse_int(v, 0, 65536, &opts.prefetch))
                 return ferry_cli_usage_error("worker", "--prefetch: expected 0..65536, got '%s'", v);
             if (opts.prefetch == 0)
                 opts.prefetch = -1;

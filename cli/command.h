@@ -6,6 +6,7 @@
 #define FERRY_COMMAND_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct ferry_command {
     const char *name;
@@ -39,6 +40,10 @@ const ferry_command_t *ferry_command_first(void); /* sorted by order */
 
 /* True when argv holds -h or --help (before any "--"). */
 bool ferry_cli_wants_help(int argc, char **argv);
+/* Parse a whole decimal integer in [min, max]. 0 on success, -1 (out untouched) when s is
+ * empty, has trailing characters, overflows or is out of range. */
+int ferry_cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+int ferry_cli_parse_int(const char *s, int min, int max, int *out);
 /* Print "ferry CMD: message" plus a hint to stderr and return FERRY_EXIT_USAGE. */
 int ferry_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -2,9 +2,11 @@
 #include "cli/command.h"
 #include "util/common.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static ferry_command_t *s_commands;
@@ -40,6 +42,26 @@ bool ferry_cli_wants_help(int argc, char **argv)
             return true;
     }
     return false;
+}
+
+int ferry_cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ferry_cli_parse_int(const char *s, int min, int max, int *out)
+{
+    int64_t v;
+    if (ferry_cli_parse_i64(s, min, max, &v) < 0)
+        return -1;
+    *out = (int)v;
+    return 0;
 }
 
 int ferry_cli_usage_error(const char *cmd, const char *fmt, ...)
