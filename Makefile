@@ -101,7 +101,7 @@ ifeq ($(strip $(FUZZ_SRCS)),)
 	@echo "no fuzz targets"
 else
 	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -g" \
-	    EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DFERRY_FUZZING" \
+	    EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -DFERRY_FUZZING" \
 	    $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/fuzzers/%)
 endif
 
@@ -143,6 +143,18 @@ deps-extra:
 # Per-area additions (extra Debian packages via DEB_PACKAGES +=, extra deps steps as
 # prerequisites of deps-extra) live in mk/*.mk so areas never edit the same lines.
 -include $(sort $(wildcard mk/*.mk))
+
+# ---- rebuild on flag changes ------------------------------------------------------------
+# Objects depend on the flags they were compiled with: the full command-line flags are kept
+# in a stamp rewritten only when they change, and per-file flags live in Makefile and
+# mk/*.mk, so an edit there rebuilds too (a stale object once hid a -ffp-contract change).
+FLAGS_LINE := $(CC) $(CFLAGS_ALL) | $(LDFLAGS_ALL) | $(LIBS)
+FLAGS_STAMP := $(BUILD)/flags.stamp
+ifneq ($(FLAGS_LINE),$(file < $(FLAGS_STAMP)))
+$(shell mkdir -p $(BUILD))
+$(file > $(FLAGS_STAMP),$(FLAGS_LINE))
+endif
+$(LIB_OBJS) $(CLI_OBJS) $(UNIT_BINS) $(BENCH_BINS): $(FLAGS_STAMP) Makefile $(wildcard mk/*.mk)
 
 clean:
 	rm -rf build
