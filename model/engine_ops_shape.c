@@ -532,6 +532,23 @@ static int s_run_concat(ferry_node_t *n, ferry_err_t *err)
     for (int k = 0; k < n->n_in; k++) {
         const ferry_tensor_t *t = n->in[k];
         int64_t chunk = t->dims[axis] * inner;
+        if (chunk == 1 && (es == 8 || es == 4) && t->dtype != FERRY_DT_STRING) {
+            /* one element per row (columns joined into a matrix): a strided copy, not a
+             * memcpy call per element */
+            if (es == 8) {
+                const uint64_t *src = t->data;
+                uint64_t *dst = (uint64_t *)y->data + off;
+                for (int64_t o = 0; o < outer; o++)
+                    dst[o * row] = src[o];
+            } else {
+                const uint32_t *src = t->data;
+                uint32_t *dst = (uint32_t *)y->data + off;
+                for (int64_t o = 0; o < outer; o++)
+                    dst[o * row] = src[o];
+            }
+            off += chunk;
+            continue;
+        }
         for (int64_t o = 0; o < outer; o++) {
             if (t->dtype == FERRY_DT_STRING) {
                 for (int64_t j = 0; j < chunk; j++)
