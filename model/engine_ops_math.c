@@ -89,6 +89,14 @@ void ferry_convert_elems(void *dst, int32_t dt, const void *src, int32_t st, int
         S_CONVERT_LOOP(int64_t, int32_t);
     if (dt == FERRY_DT_FLOAT && st == FERRY_DT_INT64)
         S_CONVERT_LOOP(float, int64_t);
+    if (dt == FERRY_DT_INT64 && st == FERRY_DT_DOUBLE) {
+        /* what the general loop below does for this pair: s_f2i's defined out-of-range value */
+        int64_t *restrict d = dst;
+        const double *restrict s = src;
+        for (int64_t i = 0; i < count; i++)
+            d[i] = s_f2i(s[i]);
+        return;
+    }
     for (int64_t i = 0; i < count; i++) {
         /* read as the widest exact form */
         double fv = 0;

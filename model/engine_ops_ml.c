@@ -376,7 +376,12 @@ typedef struct {
     int32_t next[2];    /* [0] false, [1] true: >= 0 node index, < 0 leaf -(index + 1) */
     uint8_t mode;
     uint8_t is_missing_true;
+    uint8_t truth;      /* is_tabled forests: the branch taken, bit S_CMP_* of x's relation to value */
 } s_tnode_t; /* 24 bytes: a cache line holds most of a path's top */
+
+/* Where x stands against a threshold: bit positions in s_tnode_t.truth. NaN (x or the
+ * threshold) is none of less, equal, greater. */
+enum { S_CMP_NAN = 0, S_CMP_LT = 1, S_CMP_EQ = 2, S_CMP_GT = 4 };
 
 /* The fast form for the common case -- float input, float thresholds, every branch LEQ
  * without missing tracking: 16 bytes a node, compared in float (exact: the thresholds
@@ -408,6 +413,8 @@ typedef struct {
     int64_t n_base;
     int32_t max_feature;
     bool is_simple;    /* every branch is LEQ without missing tracking: fast loop */
+    bool is_tabled;    /* no MEMBER branch, no NaN threshold: every node decides by its truth
+                          table, without a switch (a lockstep walk like the simple form) */
     /* classifier */
     bool is_classifier, is_binary_single, is_all_positive;
     s_labels_t labels;
@@ -479,6 +486,23 @@ static int s_forest_check(ferry_node_t *n, s_forest_t *f, bool is_complete, ferr
     free(seen_node);
     free(seen_leaf);
     free(stack);
+    if (rc == 0 && !f->is_simple) {
+        f->is_tabled = true;
+        for (int32_t i = 0; i < f->n_nodes && f->is_tabled; i++) {
+            s_tnode_t *t = &f->nodes[i];
+            static const uint8_t by_mode[] = {
+                [S_M_LEQ] = 1 << S_CMP_LT | 1 << S_CMP_EQ, [S_M_LT] = 1 << S_CMP_LT,
+                [S_M_GTE] = 1 << S_CMP_EQ | 1 << S_CMP_GT, [S_M_GT] = 1 << S_CMP_GT,
+                [S_M_EQ] = 1 << S_CMP_EQ, [S_M_NEQ] = 1 << S_CMP_NAN | 1 << S_CMP_LT | 1 << S_CMP_GT,
+            };
+            /* a NaN threshold would read as a NaN x (missing): keep those to the switch */
+            if (t->mode > S_M_NEQ || isnan(t->value)) {
+                f->is_tabled = false;
+                break;
+            }
+            t->truth = (uint8_t)(by_mode[t->mode] | (t->is_missing_true ? 1 << S_CMP_NAN : 0));
+        }
+    }
     if (rc == 0 && f->is_simple && !f->fnodes) {
         bool is_float_exact = true;
         for (int32_t i = 0; i < f->n_nodes && is_float_exact; i++)
@@ -977,7 +1001,8 @@ static inline void s_accumulate(const s_forest_t *f, int32_t leaf, double *v, ui
     }
 }
 
-#define S_TREE_LANES 8 /* rows walked through one tree together */
+#define S_TREE_LANES 8       /* rows walked through one tree together */
+#define S_TREE_ROW_BLOCK 64  /* rows taken through all trees before the next block */
 
 static inline int32_t s_tree_leaf_f32(const s_fnode_t *nodes, int32_t i, const float *x)
 {
@@ -988,9 +1013,67 @@ static inline int32_t s_tree_leaf_f32(const s_fnode_t *nodes, int32_t i, const f
     return -i - 1;
 }
 
+/* The branch a tabled node takes for x: its truth bit for x's relation to the threshold
+ * (exactly the mode's comparison, and NaN x going true when missing values track true). */
+static inline int s_tabled_branch(const s_tnode_t *t, double v)
+{
+    int rel = (v < t->value) * S_CMP_LT | (v == t->value) * S_CMP_EQ | (v > t->value) * S_CMP_GT;
+    return (t->truth >> rel) & 1;
+}
+
+#define S_STEP_LEQ(nd, v) ((v) <= (nd)->value)
+#define S_STEP_TABLED(nd, v) s_tabled_branch((nd), (v))
+
+/* Rows [r, r1) through one tree, S_TREE_LANES rows in lockstep: their node fetches are
+ * independent, so the CPU overlaps the cache misses of one walk with another. Leaves r
+ * at the first row the lanes did not cover. */
+#define S_LOCKSTEP(NODE_T, NODES, X_T, XS, STEP)                                                            \
+    for (; r + S_TREE_LANES <= r1; r += S_TREE_LANES) {                                                     \
+        int32_t idx[S_TREE_LANES];                                                                          \
+        const X_T *xr[S_TREE_LANES];                                                                        \
+        for (int b = 0; b < S_TREE_LANES; b++) {                                                            \
+            idx[b] = root;                                                                                  \
+            xr[b] = (XS) + (r + b) * cols;                                                                  \
+        }                                                                                                   \
+        bool is_active = root >= 0;                                                                         \
+        while (is_active) {                                                                                 \
+            is_active = false;                                                                              \
+            for (int b = 0; b < S_TREE_LANES; b++) {                                                        \
+                if (idx[b] < 0)                                                                             \
+                    continue;                                                                               \
+                const NODE_T *nd = &(NODES)[idx[b]];                                                        \
+                idx[b] = nd->next[STEP(nd, xr[b][nd->feature])];                                            \
+                is_active |= idx[b] >= 0;                                                                   \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int b = 0; b < S_TREE_LANES; b++)                                                              \
+            s_accumulate(f, -idx[b] - 1, f->acc + (r + b) * nt, f->has + (r + b) * nt);                     \
+    }
+
+/* Rows [r0, r1) through the tree at root, into f->acc. */
+static void s_forest_tree_rows(s_forest_t *f, int32_t root, const double *X, const float *Xf, int64_t r0, int64_t r1,
+                               int64_t cols)
+{
+    int64_t nt = f->n_targets, r = r0;
+    if (Xf) {
+        S_LOCKSTEP(s_fnode_t, f->fnodes, float, Xf, S_STEP_LEQ);
+        for (; r < r1; r++)
+            s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
+        return;
+    }
+    if (f->is_simple)
+        S_LOCKSTEP(s_tnode_t, f->nodes, double, X, S_STEP_LEQ)
+    else if (f->is_tabled)
+        S_LOCKSTEP(s_tnode_t, f->nodes, double, X, S_STEP_TABLED)
+    for (; r < r1; r++)
+        s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
+}
+
 /* Aggregated scores of all rows into f->acc[rows, n_targets] (base values not yet added).
- * Trees outer, rows inner: one tree's nodes stay in cache while every row walks it.
- * Xf (float input) is used with the fast node form, else X (double). */
+ * Row blocks outer, trees inner: a block's accumulators (S_TREE_ROW_BLOCK x n_targets)
+ * and the forest's nodes stay in cache together, where all rows' accumulators of a wide
+ * forest (one target per tree) would not. Every (row, target) still adds its trees' values
+ * in tree order. Xf (float input) is used with the fast node form, else X (double). */
 static void s_forest_rows(s_forest_t *f, const double *X, const float *Xf, int64_t rows, int64_t cols)
 {
     int64_t nt = f->n_targets, need = rows * nt;
@@ -1003,68 +1086,10 @@ static void s_forest_rows(s_forest_t *f, const double *X, const float *Xf, int64
     }
     memset(f->acc, 0, sizeof(double) * (size_t)need);
     memset(f->has, 0, (size_t)need);
-    for (int32_t t = 0; t < f->n_trees; t++) {
-        int32_t root = f->roots[t];
-        if (Xf && rows >= S_TREE_LANES) {
-            /* S_TREE_LANES rows walk the tree in lockstep: their node fetches are
-             * independent, so the CPU overlaps the cache misses of one walk with another */
-            int64_t r = 0;
-            for (; r + S_TREE_LANES <= rows; r += S_TREE_LANES) {
-                int32_t idx[S_TREE_LANES];
-                const float *xr[S_TREE_LANES];
-                for (int b = 0; b < S_TREE_LANES; b++) {
-                    idx[b] = root;
-                    xr[b] = Xf + (r + b) * cols;
-                }
-                bool is_active = root >= 0;
-                while (is_active) {
-                    is_active = false;
-                    for (int b = 0; b < S_TREE_LANES; b++) {
-                        if (idx[b] < 0)
-                            continue;
-                        const s_fnode_t *nd = &f->fnodes[idx[b]];
-                        idx[b] = nd->next[xr[b][nd->feature] <= nd->value];
-                        is_active |= idx[b] >= 0;
-                    }
-                }
-                for (int b = 0; b < S_TREE_LANES; b++)
-                    s_accumulate(f, -idx[b] - 1, f->acc + (r + b) * nt, f->has + (r + b) * nt);
-            }
-            for (; r < rows; r++)
-                s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
-        } else if (Xf) {
-            for (int64_t r = 0; r < rows; r++)
-                s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
-        } else if (f->is_simple && rows >= S_TREE_LANES) {
-            /* the same lockstep walk over double inputs and thresholds */
-            int64_t r = 0;
-            for (; r + S_TREE_LANES <= rows; r += S_TREE_LANES) {
-                int32_t idx[S_TREE_LANES];
-                const double *xr[S_TREE_LANES];
-                for (int b = 0; b < S_TREE_LANES; b++) {
-                    idx[b] = root;
-                    xr[b] = X + (r + b) * cols;
-                }
-                bool is_active = root >= 0;
-                while (is_active) {
-                    is_active = false;
-                    for (int b = 0; b < S_TREE_LANES; b++) {
-                        if (idx[b] < 0)
-                            continue;
-                        const s_tnode_t *nd = &f->nodes[idx[b]];
-                        idx[b] = nd->next[xr[b][nd->feature] <= nd->value];
-                        is_active |= idx[b] >= 0;
-                    }
-                }
-                for (int b = 0; b < S_TREE_LANES; b++)
-                    s_accumulate(f, -idx[b] - 1, f->acc + (r + b) * nt, f->has + (r + b) * nt);
-            }
-            for (; r < rows; r++)
-                s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
-        } else {
-            for (int64_t r = 0; r < rows; r++)
-                s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
-        }
+    for (int64_t r0 = 0; r0 < rows; r0 += S_TREE_ROW_BLOCK) {
+        int64_t r1 = rows - r0 < S_TREE_ROW_BLOCK ? rows : r0 + S_TREE_ROW_BLOCK;
+        for (int32_t t = 0; t < f->n_trees; t++)
+            s_forest_tree_rows(f, f->roots[t], X, Xf, r0, r1, cols);
     }
     if (f->agg == S_AGG_AVERAGE && f->n_trees > 0)
         for (int64_t k = 0; k < need; k++)

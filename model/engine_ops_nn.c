@@ -770,6 +770,29 @@ static int s_prep_reduce(ferry_node_t *n, ferry_err_t *err)
     return 0;
 }
 
+/* y[o, i] = 0 + x[o, 0, i] + x[o, 1, i] + ... for x [outer, group, inner] */
+S_CLONES static void s_sum_runs_f64(const double *restrict x, double *restrict y, int64_t outer, int64_t group,
+                                    int64_t inner)
+{
+    for (int64_t o = 0; o < outer; o++) {
+        double *yo = y + o * inner;
+        if (inner == 1) {
+            double a = 0;
+            for (int64_t g = 0; g < group; g++)
+                a += x[o * group + g];
+            *yo = a;
+            continue;
+        }
+        for (int64_t i = 0; i < inner; i++)
+            yo[i] = 0;
+        for (int64_t g = 0; g < group; g++) {
+            const double *xg = x + (o * group + g) * inner;
+            for (int64_t i = 0; i < inner; i++)
+                yo[i] += xg[i];
+        }
+    }
+}
+
 static int s_run_reduce(ferry_node_t *n, ferry_err_t *err)
 {
     const ferry_tensor_t *x = ferry_op_input(n, 0, err);
@@ -823,6 +846,27 @@ static int s_run_reduce(ferry_node_t *n, ferry_err_t *err)
     bool is_float = (FERRY_DTM(x->dtype) & FERRY_DTM_FLOATS) != 0;
     if (x->count == 0 && (kind == R_MAX || kind == R_MIN) && ocount > 0) {
         ferry_op_fail(n, err, "cannot reduce an empty set with %s", n->proto->op_type);
+        goto out;
+    }
+    /* a double sum whose reduced axes are adjacent -- x read as [outer, group, inner] (a
+     * forest's per-tree scores summed per row): each output starts from 0 and adds its
+     * group in element order, as the general loop below does, but vectorised across inner */
+    int first_red = -1, last_red = -1;
+    bool is_one_run = true;
+    for (int d = 0; d < x->ndim; d++)
+        if (red[d]) {
+            if (last_red >= 0 && last_red != d - 1)
+                is_one_run = false;
+            if (first_red < 0)
+                first_red = d;
+            last_red = d;
+        }
+    if (x->dtype == FERRY_DT_DOUBLE && kind == R_SUM && is_one_run && first_red >= 0 && ocount > 0) {
+        int64_t inner = 1;
+        for (int d = last_red + 1; d < x->ndim; d++)
+            inner *= x->dims[d];
+        s_sum_runs_f64(x->data, y->data, ocount / inner, group, inner);
+        rc = 0;
         goto out;
     }
     double *accf = ferry_calloc((size_t)ocount + 1, sizeof(double));
