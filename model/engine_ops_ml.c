@@ -415,6 +415,13 @@ typedef struct {
     bool is_simple;    /* every branch is LEQ without missing tracking: fast loop */
     bool is_tabled;    /* no MEMBER branch, no NaN threshold: every node decides by its truth
                           table, without a switch (a lockstep walk like the simple form) */
+    /* The branch-free walk (is_simple or is_tabled forests): nodes then one absorbing node
+     * per leaf (both children itself, at n_nodes + leaf), so S_TREE_LANES rows take
+     * exactly depth[t] steps through tree t with no test for having arrived. */
+    s_tnode_t *wnodes;
+    s_tnode_t *lnodes; /* wnodes with every node as BRANCH_LEQ (GT nodes' children swapped):
+                          exact for rows without NaN; NULL unless all nodes are LEQ or GT */
+    int32_t *wroots, *depth; /* per tree: root in wnodes, longest root-to-leaf branch count */
     /* classifier */
     bool is_classifier, is_binary_single, is_all_positive;
     s_labels_t labels;
@@ -426,6 +433,10 @@ static void s_forest_free(void *p)
     s_forest_t *f = p;
     free(f->nodes);
     free(f->fnodes);
+    free(f->wnodes);
+    free(f->lnodes);
+    free(f->wroots);
+    free(f->depth);
     free(f->leaf_start);
     free(f->leaf_count);
     free(f->targets);
@@ -439,6 +450,63 @@ static void s_forest_free(void *p)
     free(f->base);
     s_labels_free(&f->labels);
     free(f);
+}
+
+/* Build the branch-free walk of a checked forest (see s_forest_t.wnodes). */
+static void s_forest_plan_walk(s_forest_t *f)
+{
+    size_t total = (size_t)f->n_nodes + (size_t)f->n_leaves;
+    f->wnodes = ferry_calloc(total + 1, sizeof(s_tnode_t));
+    bool is_leq_or_gt = true;
+    for (int32_t i = 0; i < f->n_nodes; i++) {
+        s_tnode_t *w = &f->wnodes[i];
+        *w = f->nodes[i];
+        for (int side = 0; side < 2; side++)
+            if (w->next[side] < 0)
+                w->next[side] = f->n_nodes + (-w->next[side] - 1);
+        if (w->mode != S_M_LEQ && w->mode != S_M_GT)
+            is_leq_or_gt = false;
+    }
+    for (int32_t l = 0; l < f->n_leaves; l++) {
+        s_tnode_t *w = &f->wnodes[f->n_nodes + l];
+        w->next[0] = w->next[1] = f->n_nodes + l; /* feature 0: any row has it, once it has any */
+    }
+    if (is_leq_or_gt && !f->is_simple) {
+        /* for x and threshold not NaN, x > t is !(x <= t) */
+        f->lnodes = ferry_malloc(sizeof(s_tnode_t) * (total + 1));
+        memcpy(f->lnodes, f->wnodes, sizeof(s_tnode_t) * total);
+        for (int32_t i = 0; i < f->n_nodes; i++)
+            if (f->lnodes[i].mode == S_M_GT) {
+                int32_t t = f->lnodes[i].next[0];
+                f->lnodes[i].next[0] = f->lnodes[i].next[1];
+                f->lnodes[i].next[1] = t;
+                f->lnodes[i].mode = S_M_LEQ;
+            }
+    }
+    f->wroots = ferry_malloc(sizeof(int32_t) * ((size_t)f->n_trees + 1));
+    f->depth = ferry_calloc((size_t)f->n_trees + 1, sizeof(int32_t));
+    /* depth-first, (node, depth) pairs; the forest is checked, so this ends */
+    int32_t *stack = ferry_malloc(sizeof(int32_t) * 2 * (total + 2));
+    for (int32_t t = 0; t < f->n_trees; t++) {
+        int32_t root = f->roots[t];
+        f->wroots[t] = root >= 0 ? root : f->n_nodes + (-root - 1);
+        int32_t sp = 0;
+        stack[sp++] = f->wroots[t];
+        stack[sp++] = 0;
+        while (sp > 0) {
+            int32_t d = stack[--sp], i = stack[--sp];
+            if (i >= f->n_nodes) {
+                if (d > f->depth[t])
+                    f->depth[t] = d;
+                continue;
+            }
+            for (int side = 0; side < 2; side++) {
+                stack[sp++] = f->wnodes[i].next[side];
+                stack[sp++] = d + 1;
+            }
+        }
+    }
+    free(stack);
 }
 
 /* Check that following children from every root reaches each node and leaf at most once:
@@ -503,6 +571,8 @@ static int s_forest_check(ferry_node_t *n, s_forest_t *f, bool is_complete, ferr
             t->truth = (uint8_t)(by_mode[t->mode] | (t->is_missing_true ? 1 << S_CMP_NAN : 0));
         }
     }
+    if (rc == 0 && (f->is_simple || f->is_tabled) && !f->wnodes)
+        s_forest_plan_walk(f);
     if (rc == 0 && f->is_simple && !f->fnodes) {
         bool is_float_exact = true;
         for (int32_t i = 0; i < f->n_nodes && is_float_exact; i++)
@@ -1050,21 +1120,54 @@ static inline int s_tabled_branch(const s_tnode_t *t, double v)
             s_accumulate(f, -idx[b] - 1, f->acc + (r + b) * nt, f->has + (r + b) * nt);                     \
     }
 
-/* Rows [r0, r1) through the tree at root, into f->acc. */
-static void s_forest_tree_rows(s_forest_t *f, int32_t root, const double *X, const float *Xf, int64_t r0, int64_t r1,
-                               int64_t cols)
+/* Rows [r, r1) through tree t of a branch-free walk (NODES: wnodes or lnodes), lanes of
+ * S_TREE_LANES rows and then one at a time, depth steps each: a row that reached its leaf
+ * stays on its absorbing node. */
+#define S_WALK(NODES, STEP)                                                                                 \
+    do {                                                                                                    \
+        const s_tnode_t *nodes_ = (NODES);                                                                  \
+        for (; r + S_TREE_LANES <= r1; r += S_TREE_LANES) {                                                 \
+            int32_t idx[S_TREE_LANES];                                                                      \
+            for (int b = 0; b < S_TREE_LANES; b++)                                                          \
+                idx[b] = wroot;                                                                             \
+            for (int32_t d = 0; d < depth; d++)                                                             \
+                for (int b = 0; b < S_TREE_LANES; b++) {                                                    \
+                    const s_tnode_t *nd = &nodes_[idx[b]];                                                  \
+                    idx[b] = nd->next[STEP(nd, X[(r + b) * cols + nd->feature])];                           \
+                }                                                                                           \
+            for (int b = 0; b < S_TREE_LANES; b++)                                                          \
+                s_accumulate(f, idx[b] - f->n_nodes, f->acc + (r + b) * nt, f->has + (r + b) * nt);         \
+        }                                                                                                   \
+        for (; r < r1; r++) {                                                                               \
+            int32_t i = wroot;                                                                              \
+            for (int32_t d = 0; d < depth; d++)                                                             \
+                i = nodes_[i].next[STEP(&nodes_[i], X[r * cols + nodes_[i].feature])];                      \
+            s_accumulate(f, i - f->n_nodes, f->acc + r * nt, f->has + r * nt);                              \
+        }                                                                                                   \
+    } while (0)
+
+/* Rows [r0, r1) through tree t, into f->acc. is_nan_free: no NaN in those rows of X. */
+static void s_forest_tree_rows(s_forest_t *f, int32_t t, const double *X, const float *Xf, int64_t r0, int64_t r1,
+                               int64_t cols, bool is_nan_free)
 {
     int64_t nt = f->n_targets, r = r0;
+    int32_t root = f->roots[t];
     if (Xf) {
         S_LOCKSTEP(s_fnode_t, f->fnodes, float, Xf, S_STEP_LEQ);
         for (; r < r1; r++)
             s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
         return;
     }
-    if (f->is_simple)
-        S_LOCKSTEP(s_tnode_t, f->nodes, double, X, S_STEP_LEQ)
-    else if (f->is_tabled)
-        S_LOCKSTEP(s_tnode_t, f->nodes, double, X, S_STEP_TABLED)
+    if (f->wnodes && cols > 0) {
+        int32_t depth = f->depth[t], wroot = f->wroots[t];
+        if (f->is_simple)
+            S_WALK(f->wnodes, S_STEP_LEQ);
+        else if (is_nan_free)
+            S_WALK(f->lnodes, S_STEP_LEQ);
+        else
+            S_WALK(f->wnodes, S_STEP_TABLED);
+        return;
+    }
     for (; r < r1; r++)
         s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
 }
@@ -1088,8 +1191,12 @@ static void s_forest_rows(s_forest_t *f, const double *X, const float *Xf, int64
     memset(f->has, 0, (size_t)need);
     for (int64_t r0 = 0; r0 < rows; r0 += S_TREE_ROW_BLOCK) {
         int64_t r1 = rows - r0 < S_TREE_ROW_BLOCK ? rows : r0 + S_TREE_ROW_BLOCK;
+        bool is_nan_free = X && f->lnodes; /* only asked where lnodes exist */
+        if (is_nan_free)
+            for (int64_t k = r0 * cols; k < r1 * cols; k++)
+                is_nan_free &= !isnan(X[k]);
         for (int32_t t = 0; t < f->n_trees; t++)
-            s_forest_tree_rows(f, f->roots[t], X, Xf, r0, r1, cols);
+            s_forest_tree_rows(f, t, X, Xf, r0, r1, cols, is_nan_free);
     }
     if (f->agg == S_AGG_AVERAGE && f->n_trees > 0)
         for (int64_t k = 0; k < need; k++)
