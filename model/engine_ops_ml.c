@@ -1131,6 +1131,7 @@ static inline int s_tabled_branch(const s_tnode_t *t, double v)
             for (int b = 0; b < S_TREE_LANES; b++)                                                          \
                 idx[b] = wroot;                                                                             \
             for (int32_t d = 0; d < depth; d++)                                                             \
+                _Pragma("GCC unroll 8") /* the lanes' indices stay in registers */                           \
                 for (int b = 0; b < S_TREE_LANES; b++) {                                                    \
                     const s_tnode_t *nd = &nodes_[idx[b]];                                                  \
                     idx[b] = nd->next[STEP(nd, X[(r + b) * cols + nd->feature])];                           \
