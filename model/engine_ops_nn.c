@@ -2,9 +2,10 @@
  * LogSoftmax, Hardmax, ArgMax/ArgMin, the Reduce* family, BatchNormalization (inference)
  * and LayerNormalization.
  *
- * The float matrix kernel is the hot path of small MLPs: row blocks of 4 share each
- * loaded row of B, the inner loop is contiguous so it vectorises, and GCC builds AVX2 /
- * AVX-512 clones picked at load time (one binary for every x86-64). */
+ * The matrix kernels are the hot path of small MLPs: row blocks of 4 share each loaded
+ * row of B, the inner loop is contiguous so it vectorises, and GCC builds AVX2 / AVX-512
+ * clones picked at load time (one binary for every x86-64). The double kernel (converted
+ * PMML networks) also rounds every output exactly as the plain k-ordered loop does. */
 #include "model/engine_impl.h"
 #include "util/mem.h"
 
