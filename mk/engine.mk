@@ -12,3 +12,7 @@ deps-engine: deps-runners
 ifeq ($(findstring clang,$(CC)),)
 $(BUILD)/obj/model/engine%.o: CFLAGS_ALL += -fvect-cost-model=dynamic
 endif
+
+# The GEMM test's reference loop must round every product and sum like the engine does
+# (model/ objects are built with -ffp-contract=off, see convert.mk): no FMA contraction.
+$(BUILD)/tests/test_engine_gemm: CFLAGS_ALL += -ffp-contract=off

@@ -11,6 +11,14 @@
 
 #define FERRY_NODE_MAX_CACHED_ATTRS 8
 
+/* Hot kernels are compiled for AVX-512, AVX2 and baseline x86-64, picked at load time
+ * (one binary for every x86-64). Not under clang or the fuzzer build. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FERRY_FUZZING)
+#define FERRY_ENGINE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FERRY_ENGINE_CLONES
+#endif
+
 typedef struct ferry_node ferry_node_t;
 
 typedef struct ferry_op_def {

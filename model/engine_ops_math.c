@@ -89,6 +89,14 @@ void ferry_convert_elems(void *dst, int32_t dt, const void *src, int32_t st, int
         S_CONVERT_LOOP(int64_t, int32_t);
     if (dt == FERRY_DT_FLOAT && st == FERRY_DT_INT64)
         S_CONVERT_LOOP(float, int64_t);
+    if (dt == FERRY_DT_INT64 && st == FERRY_DT_DOUBLE) {
+        /* what the general loop below does for this pair: s_f2i's defined out-of-range value */
+        int64_t *restrict d = dst;
+        const double *restrict s = src;
+        for (int64_t i = 0; i < count; i++)
+            d[i] = s_f2i(s[i]);
+        return;
+    }
     for (int64_t i = 0; i < count; i++) {
         /* read as the widest exact form */
         double fv = 0;
@@ -216,8 +224,8 @@ static void s_broadcast_run(const char *a, size_t asz, const int64_t *ast_in, co
 /* Kernels: one loop body for the three stride patterns, so the compiler vectorises the
  * common same-shape and scalar cases. */
 #define S_BIN_KERNEL(fname, TA, TO, EXPR)                                                                 \
-    static void fname(const void *pa, int64_t sa, const void *pb, int64_t sb, void *po, int64_t n,          \
-                      const ferry_node_t *node)                                                           \
+    FERRY_ENGINE_CLONES static void fname(const void *pa, int64_t sa, const void *pb, int64_t sb, void *po,        \
+                                          int64_t n, const ferry_node_t *node)                                \
     {                                                                                                     \
         const TA *A = pa, *B = pb;                                                                        \
         TO *O = po;                                                                                       \
@@ -796,6 +804,20 @@ static int s_prep_isinf(ferry_node_t *n, ferry_err_t *err)
     return 0;
 }
 
+/* o[i] = x[i] is NaN, for a double (is_double) or float x */
+FERRY_ENGINE_CLONES static void s_isnan_rows(const void *x, bool is_double, uint8_t *o, int64_t count)
+{
+    if (is_double) {
+        const double *xd = x;
+        for (int64_t i = 0; i < count; i++)
+            o[i] = xd[i] != xd[i];
+    } else {
+        const float *xf = x;
+        for (int64_t i = 0; i < count; i++)
+            o[i] = xf[i] != xf[i];
+    }
+}
+
 static int s_run_isinf_isnan(ferry_node_t *n, ferry_err_t *err)
 {
     const ferry_tensor_t *x = ferry_op_input(n, 0, err);
@@ -805,6 +827,10 @@ static int s_run_isinf_isnan(ferry_node_t *n, ferry_err_t *err)
         return -1;
     bool is_nan = !strcmp(n->proto->op_type, "IsNaN");
     uint8_t *o = n->out[0]->data;
+    if (is_nan && (x->dtype == FERRY_DT_DOUBLE || x->dtype == FERRY_DT_FLOAT)) {
+        s_isnan_rows(x->data, x->dtype == FERRY_DT_DOUBLE, o, x->count);
+        return 0;
+    }
     for (int64_t i = 0; i < x->count; i++) {
         double v = ferry_tensor_get_f64(x, i);
         o[i] = is_nan ? isnan(v) : (isinf(v) && ((v > 0 && n->ia[1]) || (v < 0 && n->ia[0])));
@@ -1010,6 +1036,99 @@ static int s_run_cast(ferry_node_t *n, ferry_err_t *err)
 
 /* ---- Where ----------------------------------------------------------------------------------- */
 
+/* One row of Where for elements of type T, copied as bits through a mask (branch-free: a
+ * ReLU's condition is a coin flip the branch predictor loses). Strides are 0 or 1; the
+ * same-shape and scalar-branch patterns are spelt out so that they vectorise. */
+#define S_WHERE_PICK(T, cv, xv, yv) (((xv) & ((T)0 - (T)((cv) != 0))) | ((yv) & ((T)0 - (T)((cv) == 0))))
+#define S_WHERE_ROW(T)                                                                                      \
+    do {                                                                                                    \
+        const T *X_ = (const T *)xp, *Y_ = (const T *)yp;                                                   \
+        T *O_ = (T *)op;                                                                                    \
+        if (sc == 1 && sx == 1 && sy == 1) {                                                                \
+            for (int64_t i_ = 0; i_ < len; i_++)                                                            \
+                O_[i_] = S_WHERE_PICK(T, cp[i_], X_[i_], Y_[i_]);                                           \
+        } else if (sc == 1 && sx == 1 && sy == 0) {                                                         \
+            T y0_ = Y_[0];                                                                                  \
+            for (int64_t i_ = 0; i_ < len; i_++)                                                            \
+                O_[i_] = S_WHERE_PICK(T, cp[i_], X_[i_], y0_);                                              \
+        } else if (sc == 1 && sx == 0 && sy == 1) {                                                         \
+            T x0_ = X_[0];                                                                                  \
+            for (int64_t i_ = 0; i_ < len; i_++)                                                            \
+                O_[i_] = S_WHERE_PICK(T, cp[i_], x0_, Y_[i_]);                                              \
+        } else {                                                                                            \
+            for (int64_t i_ = 0; i_ < len; i_++)                                                            \
+                O_[i_] = S_WHERE_PICK(T, cp[i_ * sc], X_[i_ * sx], Y_[i_ * sy]);                            \
+        }                                                                                                   \
+    } while (0)
+
+FERRY_ENGINE_CLONES static void s_where_row(const uint8_t *cp, int64_t sc, const void *xp, int64_t sx, const void *yp, int64_t sy,
+                        void *op, size_t es, int64_t len)
+{
+    switch (es) {
+    case 1: S_WHERE_ROW(uint8_t); break;
+    case 2: S_WHERE_ROW(uint16_t); break;
+    case 4: S_WHERE_ROW(uint32_t); break;
+    default: S_WHERE_ROW(uint64_t); break;
+    }
+}
+
+/* Where for fixed-size elements of es (1, 2, 4 or 8) bytes: o (contiguous, shape nd/dims)
+ * from c, x, y read with broadcast strides (in elements). Axes of length 1 are dropped and
+ * adjacent axes that all three read contiguously are merged, so a same-shape or
+ * row-broadcast Where is one call per row, not a stride walk per element. */
+static void s_where_fixed(const uint8_t *c, const int64_t *cs_in, const void *x, const int64_t *xs_in, const void *y,
+                          const int64_t *ys_in, void *o, size_t es, int nd_in, const int64_t *dims_in)
+{
+    int64_t dims[FERRY_TENSOR_MAX_DIMS + 1], cs[FERRY_TENSOR_MAX_DIMS + 1], xs[FERRY_TENSOR_MAX_DIMS + 1],
+        ys[FERRY_TENSOR_MAX_DIMS + 1];
+    int nd = 0;
+    for (int i = 0; i < nd_in; i++) {
+        if (dims_in[i] == 1)
+            continue;
+        if (nd > 0 && cs[nd - 1] == cs_in[i] * dims_in[i] && xs[nd - 1] == xs_in[i] * dims_in[i] &&
+            ys[nd - 1] == ys_in[i] * dims_in[i]) {
+            dims[nd - 1] *= dims_in[i];
+            cs[nd - 1] = cs_in[i];
+            xs[nd - 1] = xs_in[i];
+            ys[nd - 1] = ys_in[i];
+            continue;
+        }
+        dims[nd] = dims_in[i];
+        cs[nd] = cs_in[i];
+        xs[nd] = xs_in[i];
+        ys[nd] = ys_in[i];
+        nd++;
+    }
+    if (nd == 0) {
+        dims[0] = 1;
+        cs[0] = xs[0] = ys[0] = 0;
+        nd = 1;
+    }
+    int64_t total = 1;
+    for (int i = 0; i < nd; i++)
+        total *= dims[i];
+    if (total == 0)
+        return;
+    int64_t inner = dims[nd - 1], rows = total / inner;
+    int64_t idx[FERRY_TENSOR_MAX_DIMS + 1] = {0}, oc = 0, ox = 0, oy = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        s_where_row(c + oc, cs[nd - 1], (const char *)x + (size_t)ox * es, xs[nd - 1], (const char *)y + (size_t)oy * es,
+                    ys[nd - 1], (char *)o + (size_t)(r * inner) * es, es, inner);
+        for (int d = nd - 2; d >= 0; d--) {
+            idx[d]++;
+            oc += cs[d];
+            ox += xs[d];
+            oy += ys[d];
+            if (idx[d] < dims[d])
+                break;
+            oc -= cs[d] * dims[d];
+            ox -= xs[d] * dims[d];
+            oy -= ys[d] * dims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
 static int s_run_where(ferry_node_t *n, ferry_err_t *err)
 {
     const ferry_tensor_t *c = ferry_op_input(n, 0, err), *x = c ? ferry_op_input(n, 1, err) : NULL,
@@ -1032,6 +1151,10 @@ static int s_run_where(ferry_node_t *n, ferry_err_t *err)
     if (ferry_tensor_reshape(o, x->dtype, nd, dims, err) < 0)
         return -1;
     size_t es = ferry_dtype_size(x->dtype);
+    if (x->dtype != FERRY_DT_STRING && (es == 1 || es == 2 || es == 4 || es == 8)) {
+        s_where_fixed(c->data, cs, x->data, xs, y->data, ys, o->data, es, nd, dims);
+        return 0;
+    }
     int64_t idx[FERRY_TENSOR_MAX_DIMS] = {0}, oc = 0, ox = 0, oy = 0;
     const uint8_t *cd = c->data;
     for (int64_t i = 0; i < o->count; i++) {

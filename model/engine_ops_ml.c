@@ -376,7 +376,12 @@ typedef struct {
     int32_t next[2];    /* [0] false, [1] true: >= 0 node index, < 0 leaf -(index + 1) */
     uint8_t mode;
     uint8_t is_missing_true;
+    uint8_t truth;      /* is_tabled forests: the branch taken, bit S_CMP_* of x's relation to value */
 } s_tnode_t; /* 24 bytes: a cache line holds most of a path's top */
+
+/* Where x stands against a threshold: bit positions in s_tnode_t.truth. NaN (x or the
+ * threshold) is none of less, equal, greater. */
+enum { S_CMP_NAN = 0, S_CMP_LT = 1, S_CMP_EQ = 2, S_CMP_GT = 4 };
 
 /* The fast form for the common case -- float input, float thresholds, every branch LEQ
  * without missing tracking: 16 bytes a node, compared in float (exact: the thresholds
@@ -408,6 +413,15 @@ typedef struct {
     int64_t n_base;
     int32_t max_feature;
     bool is_simple;    /* every branch is LEQ without missing tracking: fast loop */
+    bool is_tabled;    /* no MEMBER branch, no NaN threshold: every node decides by its truth
+                          table, without a switch (a lockstep walk like the simple form) */
+    /* The branch-free walk (is_simple or is_tabled forests): nodes then one absorbing node
+     * per leaf (both children itself, at n_nodes + leaf), so S_TREE_LANES rows take
+     * exactly depth[t] steps through tree t with no test for having arrived. */
+    s_tnode_t *wnodes;
+    s_tnode_t *lnodes; /* wnodes with every node as BRANCH_LEQ (GT nodes' children swapped):
+                          exact for rows without NaN; NULL unless all nodes are LEQ or GT */
+    int32_t *wroots, *depth; /* per tree: root in wnodes, longest root-to-leaf branch count */
     /* classifier */
     bool is_classifier, is_binary_single, is_all_positive;
     s_labels_t labels;
@@ -419,6 +433,10 @@ static void s_forest_free(void *p)
     s_forest_t *f = p;
     free(f->nodes);
     free(f->fnodes);
+    free(f->wnodes);
+    free(f->lnodes);
+    free(f->wroots);
+    free(f->depth);
     free(f->leaf_start);
     free(f->leaf_count);
     free(f->targets);
@@ -432,6 +450,63 @@ static void s_forest_free(void *p)
     free(f->base);
     s_labels_free(&f->labels);
     free(f);
+}
+
+/* Build the branch-free walk of a checked forest (see s_forest_t.wnodes). */
+static void s_forest_plan_walk(s_forest_t *f)
+{
+    size_t total = (size_t)f->n_nodes + (size_t)f->n_leaves;
+    f->wnodes = ferry_calloc(total + 1, sizeof(s_tnode_t));
+    bool is_leq_or_gt = true;
+    for (int32_t i = 0; i < f->n_nodes; i++) {
+        s_tnode_t *w = &f->wnodes[i];
+        *w = f->nodes[i];
+        for (int side = 0; side < 2; side++)
+            if (w->next[side] < 0)
+                w->next[side] = f->n_nodes + (-w->next[side] - 1);
+        if (w->mode != S_M_LEQ && w->mode != S_M_GT)
+            is_leq_or_gt = false;
+    }
+    for (int32_t l = 0; l < f->n_leaves; l++) {
+        s_tnode_t *w = &f->wnodes[f->n_nodes + l];
+        w->next[0] = w->next[1] = f->n_nodes + l; /* feature 0: any row has it, once it has any */
+    }
+    if (is_leq_or_gt && !f->is_simple) {
+        /* for x and threshold not NaN, x > t is !(x <= t) */
+        f->lnodes = ferry_malloc(sizeof(s_tnode_t) * (total + 1));
+        memcpy(f->lnodes, f->wnodes, sizeof(s_tnode_t) * total);
+        for (int32_t i = 0; i < f->n_nodes; i++)
+            if (f->lnodes[i].mode == S_M_GT) {
+                int32_t t = f->lnodes[i].next[0];
+                f->lnodes[i].next[0] = f->lnodes[i].next[1];
+                f->lnodes[i].next[1] = t;
+                f->lnodes[i].mode = S_M_LEQ;
+            }
+    }
+    f->wroots = ferry_malloc(sizeof(int32_t) * ((size_t)f->n_trees + 1));
+    f->depth = ferry_calloc((size_t)f->n_trees + 1, sizeof(int32_t));
+    /* depth-first, (node, depth) pairs; the forest is checked, so this ends */
+    int32_t *stack = ferry_malloc(sizeof(int32_t) * 2 * (total + 2));
+    for (int32_t t = 0; t < f->n_trees; t++) {
+        int32_t root = f->roots[t];
+        f->wroots[t] = root >= 0 ? root : f->n_nodes + (-root - 1);
+        int32_t sp = 0;
+        stack[sp++] = f->wroots[t];
+        stack[sp++] = 0;
+        while (sp > 0) {
+            int32_t d = stack[--sp], i = stack[--sp];
+            if (i >= f->n_nodes) {
+                if (d > f->depth[t])
+                    f->depth[t] = d;
+                continue;
+            }
+            for (int side = 0; side < 2; side++) {
+                stack[sp++] = f->wnodes[i].next[side];
+                stack[sp++] = d + 1;
+            }
+        }
+    }
+    free(stack);
 }
 
 /* Check that following children from every root reaches each node and leaf at most once:
@@ -479,6 +554,25 @@ static int s_forest_check(ferry_node_t *n, s_forest_t *f, bool is_complete, ferr
     free(seen_node);
     free(seen_leaf);
     free(stack);
+    if (rc == 0 && !f->is_simple) {
+        f->is_tabled = true;
+        for (int32_t i = 0; i < f->n_nodes && f->is_tabled; i++) {
+            s_tnode_t *t = &f->nodes[i];
+            static const uint8_t by_mode[] = {
+                [S_M_LEQ] = 1 << S_CMP_LT | 1 << S_CMP_EQ, [S_M_LT] = 1 << S_CMP_LT,
+                [S_M_GTE] = 1 << S_CMP_EQ | 1 << S_CMP_GT, [S_M_GT] = 1 << S_CMP_GT,
+                [S_M_EQ] = 1 << S_CMP_EQ, [S_M_NEQ] = 1 << S_CMP_NAN | 1 << S_CMP_LT | 1 << S_CMP_GT,
+            };
+            /* a NaN threshold would read as a NaN x (missing): keep those to the switch */
+            if (t->mode > S_M_NEQ || isnan(t->value)) {
+                f->is_tabled = false;
+                break;
+            }
+            t->truth = (uint8_t)(by_mode[t->mode] | (t->is_missing_true ? 1 << S_CMP_NAN : 0));
+        }
+    }
+    if (rc == 0 && (f->is_simple || f->is_tabled) && !f->wnodes)
+        s_forest_plan_walk(f);
     if (rc == 0 && f->is_simple && !f->fnodes) {
         bool is_float_exact = true;
         for (int32_t i = 0; i < f->n_nodes && is_float_exact; i++)
@@ -977,7 +1071,8 @@ static inline void s_accumulate(const s_forest_t *f, int32_t leaf, double *v, ui
     }
 }
 
-#define S_TREE_LANES 8 /* rows walked through one tree together */
+#define S_TREE_LANES 8       /* rows walked through one tree together */
+#define S_TREE_ROW_BLOCK 64  /* rows taken through all trees before the next block */
 
 static inline int32_t s_tree_leaf_f32(const s_fnode_t *nodes, int32_t i, const float *x)
 {
@@ -988,9 +1083,101 @@ static inline int32_t s_tree_leaf_f32(const s_fnode_t *nodes, int32_t i, const f
     return -i - 1;
 }
 
+/* The branch a tabled node takes for x: its truth bit for x's relation to the threshold
+ * (exactly the mode's comparison, and NaN x going true when missing values track true). */
+static inline int s_tabled_branch(const s_tnode_t *t, double v)
+{
+    int rel = (v < t->value) * S_CMP_LT | (v == t->value) * S_CMP_EQ | (v > t->value) * S_CMP_GT;
+    return (t->truth >> rel) & 1;
+}
+
+#define S_STEP_LEQ(nd, v) ((v) <= (nd)->value)
+#define S_STEP_TABLED(nd, v) s_tabled_branch((nd), (v))
+
+/* Rows [r, r1) through one tree, S_TREE_LANES rows in lockstep: their node fetches are
+ * independent, so the CPU overlaps the cache misses of one walk with another. Leaves r
+ * at the first row the lanes did not cover. */
+#define S_LOCKSTEP(NODE_T, NODES, X_T, XS, STEP)                                                            \
+    for (; r + S_TREE_LANES <= r1; r += S_TREE_LANES) {                                                     \
+        int32_t idx[S_TREE_LANES];                                                                          \
+        const X_T *xr[S_TREE_LANES];                                                                        \
+        for (int b = 0; b < S_TREE_LANES; b++) {                                                            \
+            idx[b] = root;                                                                                  \
+            xr[b] = (XS) + (r + b) * cols;                                                                  \
+        }                                                                                                   \
+        bool is_active = root >= 0;                                                                         \
+        while (is_active) {                                                                                 \
+            is_active = false;                                                                              \
+            for (int b = 0; b < S_TREE_LANES; b++) {                                                        \
+                if (idx[b] < 0)                                                                             \
+                    continue;                                                                               \
+                const NODE_T *nd = &(NODES)[idx[b]];                                                        \
+                idx[b] = nd->next[STEP(nd, xr[b][nd->feature])];                                            \
+                is_active |= idx[b] >= 0;                                                                   \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int b = 0; b < S_TREE_LANES; b++)                                                              \
+            s_accumulate(f, -idx[b] - 1, f->acc + (r + b) * nt, f->has + (r + b) * nt);                     \
+    }
+
+/* Rows [r, r1) through tree t of a branch-free walk (NODES: wnodes or lnodes), lanes of
+ * S_TREE_LANES rows and then one at a time, depth steps each: a row that reached its leaf
+ * stays on its absorbing node. */
+#define S_WALK(NODES, STEP)                                                                                 \
+    do {                                                                                                    \
+        const s_tnode_t *nodes_ = (NODES);                                                                  \
+        for (; r + S_TREE_LANES <= r1; r += S_TREE_LANES) {                                                 \
+            int32_t idx[S_TREE_LANES];                                                                      \
+            for (int b = 0; b < S_TREE_LANES; b++)                                                          \
+                idx[b] = wroot;                                                                             \
+            for (int32_t d = 0; d < depth; d++)                                                             \
+                _Pragma("GCC unroll 8") /* the lanes' indices stay in registers */                           \
+                for (int b = 0; b < S_TREE_LANES; b++) {                                                    \
+                    const s_tnode_t *nd = &nodes_[idx[b]];                                                  \
+                    idx[b] = nd->next[STEP(nd, X[(r + b) * cols + nd->feature])];                           \
+                }                                                                                           \
+            for (int b = 0; b < S_TREE_LANES; b++)                                                          \
+                s_accumulate(f, idx[b] - f->n_nodes, f->acc + (r + b) * nt, f->has + (r + b) * nt);         \
+        }                                                                                                   \
+        for (; r < r1; r++) {                                                                               \
+            int32_t i = wroot;                                                                              \
+            for (int32_t d = 0; d < depth; d++)                                                             \
+                i = nodes_[i].next[STEP(&nodes_[i], X[r * cols + nodes_[i].feature])];                      \
+            s_accumulate(f, i - f->n_nodes, f->acc + r * nt, f->has + r * nt);                              \
+        }                                                                                                   \
+    } while (0)
+
+/* Rows [r0, r1) through tree t, into f->acc. is_nan_free: no NaN in those rows of X. */
+static void s_forest_tree_rows(s_forest_t *f, int32_t t, const double *X, const float *Xf, int64_t r0, int64_t r1,
+                               int64_t cols, bool is_nan_free)
+{
+    int64_t nt = f->n_targets, r = r0;
+    int32_t root = f->roots[t];
+    if (Xf) {
+        S_LOCKSTEP(s_fnode_t, f->fnodes, float, Xf, S_STEP_LEQ);
+        for (; r < r1; r++)
+            s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
+        return;
+    }
+    if (f->wnodes && cols > 0) {
+        int32_t depth = f->depth[t], wroot = f->wroots[t];
+        if (f->is_simple)
+            S_WALK(f->wnodes, S_STEP_LEQ);
+        else if (is_nan_free)
+            S_WALK(f->lnodes, S_STEP_LEQ);
+        else
+            S_WALK(f->wnodes, S_STEP_TABLED);
+        return;
+    }
+    for (; r < r1; r++)
+        s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
+}
+
 /* Aggregated scores of all rows into f->acc[rows, n_targets] (base values not yet added).
- * Trees outer, rows inner: one tree's nodes stay in cache while every row walks it.
- * Xf (float input) is used with the fast node form, else X (double). */
+ * Row blocks outer, trees inner: a block's accumulators (S_TREE_ROW_BLOCK x n_targets)
+ * and the forest's nodes stay in cache together, where all rows' accumulators of a wide
+ * forest (one target per tree) would not. Every (row, target) still adds its trees' values
+ * in tree order. Xf (float input) is used with the fast node form, else X (double). */
 static void s_forest_rows(s_forest_t *f, const double *X, const float *Xf, int64_t rows, int64_t cols)
 {
     int64_t nt = f->n_targets, need = rows * nt;
@@ -1003,68 +1190,14 @@ static void s_forest_rows(s_forest_t *f, const double *X, const float *Xf, int64
     }
     memset(f->acc, 0, sizeof(double) * (size_t)need);
     memset(f->has, 0, (size_t)need);
-    for (int32_t t = 0; t < f->n_trees; t++) {
-        int32_t root = f->roots[t];
-        if (Xf && rows >= S_TREE_LANES) {
-            /* S_TREE_LANES rows walk the tree in lockstep: their node fetches are
-             * independent, so the CPU overlaps the cache misses of one walk with another */
-            int64_t r = 0;
-            for (; r + S_TREE_LANES <= rows; r += S_TREE_LANES) {
-                int32_t idx[S_TREE_LANES];
-                const float *xr[S_TREE_LANES];
-                for (int b = 0; b < S_TREE_LANES; b++) {
-                    idx[b] = root;
-                    xr[b] = Xf + (r + b) * cols;
-                }
-                bool is_active = root >= 0;
-                while (is_active) {
-                    is_active = false;
-                    for (int b = 0; b < S_TREE_LANES; b++) {
-                        if (idx[b] < 0)
-                            continue;
-                        const s_fnode_t *nd = &f->fnodes[idx[b]];
-                        idx[b] = nd->next[xr[b][nd->feature] <= nd->value];
-                        is_active |= idx[b] >= 0;
-                    }
-                }
-                for (int b = 0; b < S_TREE_LANES; b++)
-                    s_accumulate(f, -idx[b] - 1, f->acc + (r + b) * nt, f->has + (r + b) * nt);
-            }
-            for (; r < rows; r++)
-                s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
-        } else if (Xf) {
-            for (int64_t r = 0; r < rows; r++)
-                s_accumulate(f, s_tree_leaf_f32(f->fnodes, root, Xf + r * cols), f->acc + r * nt, f->has + r * nt);
-        } else if (f->is_simple && rows >= S_TREE_LANES) {
-            /* the same lockstep walk over double inputs and thresholds */
-            int64_t r = 0;
-            for (; r + S_TREE_LANES <= rows; r += S_TREE_LANES) {
-                int32_t idx[S_TREE_LANES];
-                const double *xr[S_TREE_LANES];
-                for (int b = 0; b < S_TREE_LANES; b++) {
-                    idx[b] = root;
-                    xr[b] = X + (r + b) * cols;
-                }
-                bool is_active = root >= 0;
-                while (is_active) {
-                    is_active = false;
-                    for (int b = 0; b < S_TREE_LANES; b++) {
-                        if (idx[b] < 0)
-                            continue;
-                        const s_tnode_t *nd = &f->nodes[idx[b]];
-                        idx[b] = nd->next[xr[b][nd->feature] <= nd->value];
-                        is_active |= idx[b] >= 0;
-                    }
-                }
-                for (int b = 0; b < S_TREE_LANES; b++)
-                    s_accumulate(f, -idx[b] - 1, f->acc + (r + b) * nt, f->has + (r + b) * nt);
-            }
-            for (; r < rows; r++)
-                s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
-        } else {
-            for (int64_t r = 0; r < rows; r++)
-                s_accumulate(f, s_tree_leaf(f, root, X + r * cols), f->acc + r * nt, f->has + r * nt);
-        }
+    for (int64_t r0 = 0; r0 < rows; r0 += S_TREE_ROW_BLOCK) {
+        int64_t r1 = rows - r0 < S_TREE_ROW_BLOCK ? rows : r0 + S_TREE_ROW_BLOCK;
+        bool is_nan_free = X && f->lnodes; /* only asked where lnodes exist */
+        if (is_nan_free)
+            for (int64_t k = r0 * cols; k < r1 * cols; k++)
+                is_nan_free &= !isnan(X[k]);
+        for (int32_t t = 0; t < f->n_trees; t++)
+            s_forest_tree_rows(f, t, X, Xf, r0, r1, cols, is_nan_free);
     }
     if (f->agg == S_AGG_AVERAGE && f->n_trees > 0)
         for (int64_t k = 0; k < need; k++)

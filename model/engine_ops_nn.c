@@ -2,9 +2,10 @@
  * LogSoftmax, Hardmax, ArgMax/ArgMin, the Reduce* family, BatchNormalization (inference)
  * and LayerNormalization.
  *
- * The float matrix kernel is the hot path of small MLPs: row blocks of 4 share each
- * loaded row of B, the inner loop is contiguous so it vectorises, and GCC builds AVX2 /
- * AVX-512 clones picked at load time (one binary for every x86-64). */
+ * The matrix kernels are the hot path of small MLPs: row blocks of 4 share each loaded
+ * row of B, the inner loop is contiguous so it vectorises, and GCC builds AVX2 / AVX-512
+ * clones picked at load time (one binary for every x86-64). The double kernel (converted
+ * PMML networks) also rounds every output exactly as the plain k-ordered loop does. */
 #include "model/engine_impl.h"
 #include "util/mem.h"
 
@@ -13,11 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(FERRY_FUZZING)
-#define S_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define S_CLONES
-#endif
+#define S_CLONES FERRY_ENGINE_CLONES
 
 #define S_GEMM_ROWS 4  /* rows of A per micro-tile */
 #define S_GEMM_COLS 32 /* columns of B per micro-tile: 4 x 32 float accumulators fit registers */
@@ -116,20 +113,192 @@ S_CLONES static void s_gemm_f32(const float *restrict A, const float *restrict B
     }
 }
 
-S_CLONES static void s_gemm_f64(const double *restrict A, const double *restrict B, double *restrict C, int64_t M,
-                                int64_t K, int64_t N)
+/* ---- double GEMM ----------------------------------------------------------------------------
+ * Exactness contract (the converter promises PMML-evaluator results bit for bit): every
+ * C[i,j] is ((0 + a[i,0]*b[0,j]) + a[i,1]*b[1,j]) + ... in k order, each product rounded
+ * and then added -- model/ is compiled with -ffp-contract=off, so no FMA -- which is what
+ * the plain i-k-j loop computes. The kernels vectorise across j and interleave rows i,
+ * never split k. K is cut into blocks; between blocks the partial sum waits in C (a double
+ * round-trips memory exactly), so blocking changes no bit either.
+ *
+ * Layout: 4 x 16 register tiles (eight 8-double vectors: one zmm each in the AVX-512
+ * clone) over panels of B packed 16 columns wide, K-block by K-block so one packed panel
+ * (S_DGEMM_KC x 16 doubles = 32 KiB) stays in L1 while every row tile streams past it. A
+ * constant B (an initializer) is packed once per node. Columns past the last full panel
+ * (a regression head's N = 1) are dot products with S_DGEMM_NARROW_ROWS rows in flight,
+ * whose independent sums hide the add latency. */
+
+typedef double s_v8d __attribute__((vector_size(64)));
+
+#define S_LOAD8D(dst, p) memcpy(&(dst), (p), sizeof(s_v8d))
+#define S_STORE8D(p, src) memcpy((p), &(src), sizeof(s_v8d))
+
+#define S_DGEMM_MR 4             /* rows of A per register tile */
+#define S_DGEMM_NR 16            /* columns per register tile and per packed panel of B */
+#define S_DGEMM_KC 256           /* K block */
+#define S_DGEMM_NARROW_ROWS 8    /* rows summed side by side for the columns past the panels */
+#define S_DGEMM_PACK_MIN_ROWS 16 /* a B that changes per call is packed only for this many rows */
+
+#define S_ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* C[4 x 16] (+)= A[4 x kc] B[kc x 16]; b has row stride ldb (16 when packed). */
+S_ALWAYS_INLINE void s_dtile_4x16(const double *restrict a, int64_t lda, const double *restrict b, int64_t ldb,
+                                  double *restrict c, int64_t ldc, int64_t kc, bool is_first)
 {
-    for (int64_t i = 0; i < M; i++) {
-        double *c = C + i * N;
-        const double *a = A + i * K;
-        memset(c, 0, sizeof(double) * (size_t)N);
-        for (int64_t k = 0; k < K; k++) {
-            const double *b = B + k * N;
-            double x = a[k];
-            for (int64_t j = 0; j < N; j++)
-                c[j] += x * b[j];
+    s_v8d c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0};
+    if (!is_first) {
+        S_LOAD8D(c00, c);
+        S_LOAD8D(c01, c + 8);
+        S_LOAD8D(c10, c + ldc);
+        S_LOAD8D(c11, c + ldc + 8);
+        S_LOAD8D(c20, c + 2 * ldc);
+        S_LOAD8D(c21, c + 2 * ldc + 8);
+        S_LOAD8D(c30, c + 3 * ldc);
+        S_LOAD8D(c31, c + 3 * ldc + 8);
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        s_v8d b0, b1;
+        S_LOAD8D(b0, b + k * ldb);
+        S_LOAD8D(b1, b + k * ldb + 8);
+        double x0 = a[k], x1 = a[lda + k], x2 = a[2 * lda + k], x3 = a[3 * lda + k];
+        c00 += x0 * b0;
+        c01 += x0 * b1;
+        c10 += x1 * b0;
+        c11 += x1 * b1;
+        c20 += x2 * b0;
+        c21 += x2 * b1;
+        c30 += x3 * b0;
+        c31 += x3 * b1;
+    }
+    S_STORE8D(c, c00);
+    S_STORE8D(c + 8, c01);
+    S_STORE8D(c + ldc, c10);
+    S_STORE8D(c + ldc + 8, c11);
+    S_STORE8D(c + 2 * ldc, c20);
+    S_STORE8D(c + 2 * ldc + 8, c21);
+    S_STORE8D(c + 3 * ldc, c30);
+    S_STORE8D(c + 3 * ldc + 8, c31);
+}
+
+/* the same for one row (the last M % 4 rows) */
+S_ALWAYS_INLINE void s_dtile_1x16(const double *restrict a, const double *restrict b, int64_t ldb,
+                                  double *restrict c, int64_t kc, bool is_first)
+{
+    s_v8d c0 = {0}, c1 = {0};
+    if (!is_first) {
+        S_LOAD8D(c0, c);
+        S_LOAD8D(c1, c + 8);
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        s_v8d b0, b1;
+        S_LOAD8D(b0, b + k * ldb);
+        S_LOAD8D(b1, b + k * ldb + 8);
+        c0 += a[k] * b0;
+        c1 += a[k] * b1;
+    }
+    S_STORE8D(c, c0);
+    S_STORE8D(c + 8, c1);
+}
+
+/* C[:, 0..ncols) = A B[:, 0..ncols) for the columns past the packed panels (ncols < 16):
+ * per column, S_DGEMM_NARROW_ROWS independent k-ordered sums at a time. */
+S_ALWAYS_INLINE void s_dgemm_narrow(const double *restrict A, const double *restrict B, double *restrict C,
+                                    int64_t M, int64_t K, int64_t N, int64_t ncols)
+{
+    int64_t i = 0;
+    for (; i + S_DGEMM_NARROW_ROWS <= M; i += S_DGEMM_NARROW_ROWS)
+        for (int64_t j = 0; j < ncols; j++) {
+            double s[S_DGEMM_NARROW_ROWS] = {0};
+            const double *a = A + i * K;
+            for (int64_t k = 0; k < K; k++) {
+                double bv = B[k * N + j];
+                for (int r = 0; r < S_DGEMM_NARROW_ROWS; r++)
+                    s[r] += a[r * K + k] * bv;
+            }
+            for (int r = 0; r < S_DGEMM_NARROW_ROWS; r++)
+                C[(i + r) * N + j] = s[r];
+        }
+    for (; i < M; i++)
+        for (int64_t j = 0; j < ncols; j++) {
+            double s = 0;
+            for (int64_t k = 0; k < K; k++)
+                s += A[i * K + k] * B[k * N + j];
+            C[i * N + j] = s;
+        }
+}
+
+/* Pack the full 16-column panels of B [K, N]: panel p is K rows of 16 contiguous doubles,
+ * at bp + p * K * 16. */
+static void s_dgemm_pack_b(const double *B, int64_t K, int64_t N, double *bp)
+{
+    int64_t panels = N / S_DGEMM_NR;
+    for (int64_t p = 0; p < panels; p++)
+        for (int64_t k = 0; k < K; k++)
+            memcpy(bp + (p * K + k) * S_DGEMM_NR, B + k * N + p * S_DGEMM_NR, sizeof(double) * S_DGEMM_NR);
+}
+
+/* C[M,N] = A[M,K] B[K,N], row-major contiguous. bp: B's panels packed by s_dgemm_pack_b,
+ * or NULL to read B in place. */
+S_CLONES static void s_gemm_f64(const double *restrict A, const double *restrict B, const double *restrict bp,
+                                double *restrict C, int64_t M, int64_t K, int64_t N)
+{
+    if (K == 0) {
+        memset(C, 0, sizeof(double) * (size_t)(M * N));
+        return;
+    }
+    int64_t n16 = N - N % S_DGEMM_NR, m4 = M - M % S_DGEMM_MR;
+    for (int64_t kb = 0; kb < K; kb += S_DGEMM_KC) {
+        int64_t kc = K - kb < S_DGEMM_KC ? K - kb : S_DGEMM_KC;
+        bool is_first = kb == 0;
+        for (int64_t j = 0; j < n16; j += S_DGEMM_NR) {
+            const double *b = bp ? bp + ((j / S_DGEMM_NR) * K + kb) * S_DGEMM_NR : B + kb * N + j;
+            int64_t ldb = bp ? S_DGEMM_NR : N;
+            int64_t i = 0;
+            for (; i < m4; i += S_DGEMM_MR)
+                s_dtile_4x16(A + i * K + kb, K, b, ldb, C + i * N + j, N, kc, is_first);
+            for (; i < M; i++)
+                s_dtile_1x16(A + i * K + kb, b, ldb, C + i * N + j, kc, is_first);
         }
     }
+    if (n16 < N)
+        s_dgemm_narrow(A, B + n16, C + n16, M, K, N, N - n16);
+}
+
+/* A packed copy of a double B for s_gemm_f64, kept by MatMul and Gemm nodes. */
+typedef struct {
+    double *panels;
+    size_t cap;        /* doubles allocated at panels */
+    bool is_constant;  /* panels hold the node's constant B: pack once */
+} s_dpack_t;
+
+static void s_dpack_clear(s_dpack_t *pk)
+{
+    free(pk->panels);
+    pk->panels = NULL;
+    pk->cap = 0;
+    pk->is_constant = false;
+}
+
+/* Packed panels of B [K, N] for an M-row product, or NULL when packing does not pay (fewer
+ * than 16 columns; a B that changes per call and few rows to reuse it). is_const: B is
+ * the same tensor on every call (its panels are packed on the first and kept). */
+static const double *s_dpack_get(s_dpack_t *pk, const double *B, int64_t M, int64_t K, int64_t N, bool is_const)
+{
+    if (N < S_DGEMM_NR || K == 0)
+        return NULL;
+    if (is_const && pk->is_constant)
+        return pk->panels;
+    if (!is_const && M < S_DGEMM_PACK_MIN_ROWS)
+        return NULL;
+    size_t need = (size_t)(N / S_DGEMM_NR) * S_DGEMM_NR * (size_t)K;
+    if (need > pk->cap) {
+        free(pk->panels);
+        pk->panels = ferry_malloc(sizeof(double) * need);
+        pk->cap = need;
+    }
+    s_dgemm_pack_b(B, K, N, pk->panels);
+    pk->is_constant = is_const;
+    return pk->panels;
 }
 
 static void s_gemm_i64(const int64_t *A, const int64_t *B, int64_t *C, int64_t M, int64_t K, int64_t N)
@@ -143,12 +312,14 @@ static void s_gemm_i64(const int64_t *A, const int64_t *B, int64_t *C, int64_t M
         }
 }
 
-static void s_gemm_any(int32_t dt, const void *A, const void *B, void *C, int64_t M, int64_t K, int64_t N)
+/* C = A B in compute type dt; bp: packed panels of a double B (s_dpack_get) or NULL */
+static void s_gemm_any(int32_t dt, const void *A, const void *B, const double *bp, void *C, int64_t M, int64_t K,
+                       int64_t N)
 {
     if (dt == FERRY_DT_FLOAT)
         s_gemm_f32(A, B, C, M, K, N);
     else if (dt == FERRY_DT_DOUBLE)
-        s_gemm_f64(A, B, C, M, K, N);
+        s_gemm_f64(A, B, bp, C, M, K, N);
     else
         s_gemm_i64(A, B, C, M, K, N);
 }
@@ -170,6 +341,21 @@ static const void *s_as_compute(const ferry_tensor_t *t, int32_t *ct, ferry_tens
 #define S_MATMUL_TYPES                                                                                    \
     (FERRY_DTM_FLOATS | FERRY_DTM(FERRY_DT_INT32) | FERRY_DTM(FERRY_DT_INT64) | FERRY_DTM(FERRY_DT_UINT32) | \
      FERRY_DTM(FERRY_DT_UINT64))
+
+static void s_dpack_free(void *p)
+{
+    s_dpack_t *pk = p;
+    s_dpack_clear(pk);
+    free(pk);
+}
+
+static int s_prep_matmul(ferry_node_t *n, ferry_err_t *err)
+{
+    (void)err;
+    n->state = ferry_calloc(1, sizeof(s_dpack_t));
+    n->state_free = s_dpack_free;
+    return 0;
+}
 
 static int s_run_matmul(ferry_node_t *n, ferry_err_t *err)
 {
@@ -227,8 +413,15 @@ static int s_run_matmul(ferry_node_t *n, ferry_err_t *err)
     ferry_broadcast_strides(&bv, bn, bdims, bst);
     size_t es = ferry_dtype_size(ct);
     int64_t offa = 0, offb = 0;
+    /* a 2-D B is the same matrix for every batch; packed once per run, or once for good
+     * when it is a constant */
+    bool is_b_matrix = bbn == 0 && ct == FERRY_DT_DOUBLE;
+    const double *bp = is_b_matrix ? s_dpack_get(n->state, pb, M * batches, K, N, (n->const_inputs & 2) != 0) : NULL;
     for (int64_t bi = 0; bi < batches; bi++) {
-        s_gemm_any(ct, (const char *)pa + (size_t)(offa * M * K) * es, (const char *)pb + (size_t)(offb * K * N) * es,
+        const char *pbi = (const char *)pb + (size_t)(offb * K * N) * es;
+        if (ct == FERRY_DT_DOUBLE && !is_b_matrix)
+            bp = s_dpack_get(n->state, (const double *)pbi, M, K, N, false);
+        s_gemm_any(ct, (const char *)pa + (size_t)(offa * M * K) * es, pbi, bp,
                    (char *)dst->data + (size_t)(bi * M * N) * es, M, K, N);
         for (int d = bn - 1; d >= 0; d--) {
             idx[d]++;
@@ -254,12 +447,14 @@ static int s_run_matmul(ferry_node_t *n, ferry_err_t *err)
 typedef struct {
     bool is_b_cached;  /* B is constant: its (transposed) compute copy is kept */
     ferry_tensor_t b;  /* [K, N] in the compute type */
+    s_dpack_t packed;  /* double B packed for the matrix kernel */
 } s_gemm_state_t;
 
 static void s_gemm_state_free(void *p)
 {
     s_gemm_state_t *s = p;
     ferry_tensor_clear(&s->b);
+    s_dpack_clear(&s->packed);
     free(s);
 }
 
@@ -339,7 +534,9 @@ static int s_run_gemm(ferry_node_t *n, ferry_err_t *err)
     ferry_tensor_t *dst = ct == a->dtype ? n->out[0] : &n->tmp[2];
     if (ferry_tensor_reshape(dst, ct, 2, odims, err) < 0)
         return -1;
-    s_gemm_any(ct, pa, pb, dst->data, M, K, N);
+    const double *bp =
+        ct == FERRY_DT_DOUBLE ? s_dpack_get(&st->packed, pb, M, K, N, (n->const_inputs & 2) != 0) : NULL;
+    s_gemm_any(ct, pa, pb, bp, dst->data, M, K, N);
     double alpha = n->fa[0], beta = n->fa[1];
     const ferry_tensor_t *c = n->n_in > 2 ? n->in[2] : NULL;
     int64_t cs[2] = {0, 0};
@@ -366,6 +563,17 @@ static int s_run_gemm(ferry_node_t *n, ferry_err_t *err)
                 float v = fa == 1.0f ? o[i * N + j] : fa * o[i * N + j];
                 if (cd)
                     v += fb == 1.0f ? cd[i * cs[0] + j * cs[1]] : fb * cd[i * cs[0] + j * cs[1]];
+                o[i * N + j] = v;
+            }
+    } else if (ct == FERRY_DT_DOUBLE && (!c || c->dtype == FERRY_DT_DOUBLE)) {
+        /* the general loop below, without a conversion call per element */
+        double *o = dst->data;
+        const double *cd = c ? c->data : NULL;
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double v = o[i * N + j] * alpha;
+                if (cd)
+                    v += beta * cd[i * cs[0] + j * cs[1]];
                 o[i * N + j] = v;
             }
     } else if (ct == FERRY_DT_DOUBLE || ct == FERRY_DT_FLOAT) {
@@ -563,6 +771,29 @@ static int s_prep_reduce(ferry_node_t *n, ferry_err_t *err)
     return 0;
 }
 
+/* y[o, i] = 0 + x[o, 0, i] + x[o, 1, i] + ... for x [outer, group, inner] */
+S_CLONES static void s_sum_runs_f64(const double *restrict x, double *restrict y, int64_t outer, int64_t group,
+                                    int64_t inner)
+{
+    for (int64_t o = 0; o < outer; o++) {
+        double *yo = y + o * inner;
+        if (inner == 1) {
+            double a = 0;
+            for (int64_t g = 0; g < group; g++)
+                a += x[o * group + g];
+            *yo = a;
+            continue;
+        }
+        for (int64_t i = 0; i < inner; i++)
+            yo[i] = 0;
+        for (int64_t g = 0; g < group; g++) {
+            const double *xg = x + (o * group + g) * inner;
+            for (int64_t i = 0; i < inner; i++)
+                yo[i] += xg[i];
+        }
+    }
+}
+
 static int s_run_reduce(ferry_node_t *n, ferry_err_t *err)
 {
     const ferry_tensor_t *x = ferry_op_input(n, 0, err);
@@ -616,6 +847,27 @@ static int s_run_reduce(ferry_node_t *n, ferry_err_t *err)
     bool is_float = (FERRY_DTM(x->dtype) & FERRY_DTM_FLOATS) != 0;
     if (x->count == 0 && (kind == R_MAX || kind == R_MIN) && ocount > 0) {
         ferry_op_fail(n, err, "cannot reduce an empty set with %s", n->proto->op_type);
+        goto out;
+    }
+    /* a double sum whose reduced axes are adjacent -- x read as [outer, group, inner] (a
+     * forest's per-tree scores summed per row): each output starts from 0 and adds its
+     * group in element order, as the general loop below does, but vectorised across inner */
+    int first_red = -1, last_red = -1;
+    bool is_one_run = true;
+    for (int d = 0; d < x->ndim; d++)
+        if (red[d]) {
+            if (last_red >= 0 && last_red != d - 1)
+                is_one_run = false;
+            if (first_red < 0)
+                first_red = d;
+            last_red = d;
+        }
+    if (x->dtype == FERRY_DT_DOUBLE && kind == R_SUM && is_one_run && first_red >= 0 && ocount > 0) {
+        int64_t inner = 1;
+        for (int d = last_red + 1; d < x->ndim; d++)
+            inner *= x->dims[d];
+        s_sum_runs_f64(x->data, y->data, ocount / inner, group, inner);
+        rc = 0;
         goto out;
     }
     double *accf = ferry_calloc((size_t)ocount + 1, sizeof(double));
@@ -927,7 +1179,7 @@ static int s_run_softmax_ce(ferry_node_t *n, ferry_err_t *err)
 }
 
 const ferry_op_def_t ferry_engine_ops_nn[] = {
-    {"", "MatMul", 1, NULL, s_run_matmul},
+    {"", "MatMul", 1, s_prep_matmul, s_run_matmul},
     {"", "Gemm", 6, s_prep_gemm, s_run_gemm},
     {"", "Softmax", 1, NULL, s_run_softmax},
     {"", "LogSoftmax", 1, NULL, s_run_logsoftmax},

@@ -532,6 +532,23 @@ static int s_run_concat(ferry_node_t *n, ferry_err_t *err)
     for (int k = 0; k < n->n_in; k++) {
         const ferry_tensor_t *t = n->in[k];
         int64_t chunk = t->dims[axis] * inner;
+        if (chunk == 1 && (es == 8 || es == 4) && t->dtype != FERRY_DT_STRING) {
+            /* one element per row (columns joined into a matrix): a strided copy, not a
+             * memcpy call per element */
+            if (es == 8) {
+                const uint64_t *src = t->data;
+                uint64_t *dst = (uint64_t *)y->data + off;
+                for (int64_t o = 0; o < outer; o++)
+                    dst[o * row] = src[o];
+            } else {
+                const uint32_t *src = t->data;
+                uint32_t *dst = (uint32_t *)y->data + off;
+                for (int64_t o = 0; o < outer; o++)
+                    dst[o * row] = src[o];
+            }
+            off += chunk;
+            continue;
+        }
         for (int64_t o = 0; o < outer; o++) {
             if (t->dtype == FERRY_DT_STRING) {
                 for (int64_t j = 0; j < chunk; j++)
@@ -746,10 +763,27 @@ static int s_run_gather(ferry_node_t *n, ferry_err_t *err)
     size_t es = ferry_dtype_size(x->dtype);
     ferry_tensor_t *y = n->out[0];
     for (int64_t i = 0; i < ind->count; i++) {
-        int64_t j = ferry_tensor_get_i64(ind, i);
+        int64_t j = ind->dtype == FERRY_DT_INT64 ? ((const int64_t *)ind->data)[i] : ferry_tensor_get_i64(ind, i);
         if (j < -ax || j >= ax)
             return ferry_op_fail(n, err, "index %lld is out of range for axis %d of size %lld", (long long)j, axis,
                                  (long long)ax);
+    }
+    if (ind->dtype == FERRY_DT_INT64 && x->dtype != FERRY_DT_STRING && es == 8 && (inner == 1 || inner == 2)) {
+        /* a lookup table read per index (a forest's leaf values): whole-element copies,
+         * not a memcpy call per index */
+        const int64_t *iv = ind->data;
+        const uint64_t *src = x->data;
+        uint64_t *dst = y->data;
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < ind->count; i++) {
+                int64_t j = iv[i] < 0 ? iv[i] + ax : iv[i];
+                const uint64_t *from = src + (o * ax + j) * inner;
+                uint64_t *to = dst + (o * ind->count + i) * inner;
+                to[0] = from[0];
+                if (inner == 2)
+                    to[1] = from[1];
+            }
+        return 0;
     }
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < ind->count; i++) {
