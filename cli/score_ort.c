@@ -211,17 +211,19 @@ static void s_tail_append(ferry_buf_t *tail, const char *data, size_t len)
     ferry_buf_append(tail, data, len);
 }
 
-/* The environment for the child: ours, with NODE_PATH replaced when node_path is set. */
-static char **s_child_env(const char *node_path)
+/* The environment for the child: ours, with NODE_PATH replaced when node_path is set and
+ * TMPDIR set to our private directory, so what the runtime leaves there goes with it. */
+static char **s_child_env(const char *node_path, const char *tmpdir)
 {
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = ferry_calloc(n + 2, sizeof(char *));
+    char **env = ferry_calloc(n + 3, sizeof(char *));
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (!node_path || strncmp(environ[i], "NODE_PATH=", 10))
+        if ((!node_path || strncmp(environ[i], "NODE_PATH=", 10)) && strncmp(environ[i], "TMPDIR=", 7))
             env[k++] = ferry_strdup(environ[i]);
+    env[k++] = ferry_asprintf("TMPDIR=%s", tmpdir);
     if (node_path)
         env[k++] = ferry_asprintf("NODE_PATH=%s", node_path);
     env[k] = NULL;
@@ -447,7 +449,7 @@ int ferry_ort_run(const ferry_ort_opts_t *opts, const char *model_path, size_t n
         argv[argc++] = ferry_strdup("--provider");
         argv[argc++] = ferry_strdup(opts->provider);
     }
-    envp = s_child_env(runner.node_path);
+    envp = s_child_env(runner.node_path, dir);
     int timeout_s = opts->timeout_s > 0 ? opts->timeout_s : FERRY_ORT_TIMEOUT_S_DEFAULT;
     struct sigaction on_stop = {0}, old_int, old_term;
     on_stop.sa_handler = s_on_signal; /* no SA_RESTART: poll returns at once */
