@@ -43,6 +43,7 @@ typedef struct {
     const char *value; /* regression: [N, 1] double, NaN = no prediction */
     const char *probs; /* classification: [N, C] double in the model's class order */
     const char *cls;   /* classification: [N, 1] double class index, NULL: argmax of probs */
+    bool has_no_probs; /* probs is all NaN: the model gives a class only (one-vs-rest SVM) */
 } s_res_t;
 
 /* one tree of the ensemble being built */
@@ -1432,7 +1433,7 @@ static int s_mining_model(s_cv_t *cv, int32_t mi, const ferry_pmml_model_t *m, s
         const char *v;
         if (!is_class) {
             v = sr->value;
-        } else if (is_vote || !sr->probs || !s_map_is_identity(p, seg, sm->n_classes) ||
+        } else if (is_vote || !sr->probs || sr->has_no_probs || !s_map_is_identity(p, seg, sm->n_classes) ||
                    sm->n_classes != m->n_classes) {
             s_unsup(cv, sm->line, "a non-tree segment in a classification %s", is_vote ? "vote" : "average");
             break;
@@ -1708,6 +1709,37 @@ static int s_nn(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
     return cv->rc;
 }
 
+/* One-vs-rest (OneAgainstAll): the class of the machine with the smallest decision value
+ * (maxWins: the largest), the first such machine on a tie, as the evaluator's strict
+ * comparison in document order. ArgMax keeps the first maximum; -f is exact, so ArgMax(-F)
+ * is the first minimum of F. No probabilities (the evaluator leaves them missing): probs is
+ * all NaN, which makes those cells empty. */
+static int s_svm_ovr(s_cv_t *cv, const ferry_pmml_model_t *m, const char *Fm, s_res_t *res)
+{
+    const ferry_pmml_svm_t *s = &m->u.svm;
+    int32_t nm = s->n_machines, nc = m->n_classes;
+    const char *in[] = {s->is_max_wins ? Fm : OP1("Neg", Fm)};
+    Onnx__NodeProto *am = ferry_cg_node(&cv->g, "ArgMax", NULL, in, 1, NULL);
+    ferry_cg_attr_int(am, "axis", 1);
+    ferry_cg_attr_int(am, "keepdims", 1);
+    double *cls_of = ferry_malloc(sizeof(double) * (size_t)nm);
+    for (int32_t k = 0; k < nm; k++)
+        cls_of[k] = s->machines[k].class_idx;
+    int64_t md[] = {nm};
+    const char *cls = OP2("Gather", ferry_cg_const_f64(&cv->g, cls_of, md, 1), ferry_cg_out(am));
+    free(cls_of);
+    const char *is_missing = s_isnan(cv, s_col(cv, Fm, 0));
+    res->cls = s_nan_if(cv, is_missing, cls);
+    double *nan_row = ferry_malloc(sizeof(double) * (size_t)nc);
+    for (int32_t k = 0; k < nc; k++)
+        nan_row[k] = NAN;
+    int64_t rd[] = {1, nc};
+    res->probs = OP2("Add", OP2("Mul", s_col(cv, Fm, 0), s_k(cv, 0)), ferry_cg_const_f64(&cv->g, nan_row, rd, 2));
+    free(nan_row);
+    res->has_no_probs = true;
+    return cv->rc;
+}
+
 /* ---- SupportVectorMachineModel --------------------------------------------------------------- */
 static int s_svm(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
 {
@@ -1771,19 +1803,24 @@ static int s_svm(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
         res->value = Fm;
         return cv->rc;
     }
-    if (!s->is_ovo || s->is_max_wins)
-        return s_unsup(cv, m->line, "a SupportVectorMachineModel other than OneAgainstOne with threshold voting");
-    /* votes [N, C]: machine k votes its class when f < threshold, else the alternate */
-    int32_t nc = m->n_classes;
+    /* the evaluator reads the kind from each machine: alternateTargetCategory = a pair */
+    int32_t nc = m->n_classes, n_pair = 0;
+    for (int32_t k = 0; k < nm; k++) {
+        const ferry_pmml_svm_machine_t *M = &s->machines[k];
+        if (M->class_idx < 0 || M->class_idx >= nc || M->alt_class_idx >= nc)
+            return s_unsup(cv, m->line, "a SupportVectorMachine without a target category of the model");
+        n_pair += M->alt_class_idx >= 0;
+    }
+    if (n_pair && n_pair != nm)
+        return s_unsup(cv, m->line, "a SupportVectorMachineModel mixing one-vs-one and one-vs-rest machines");
+    if (!n_pair)
+        return s_svm_ovr(cv, m, Fm, res);
+    /* votes [N, C]: machine k votes its class when f < threshold (maxWins: f > threshold),
+     * else the alternate */
     double *to_t = ferry_calloc((size_t)nm * (size_t)nc + 1, sizeof(double));
     double *to_a = ferry_calloc((size_t)nm * (size_t)nc + 1, sizeof(double));
     for (int32_t k = 0; k < nm; k++) {
         const ferry_pmml_svm_machine_t *M = &s->machines[k];
-        if (M->class_idx < 0 || M->class_idx >= nc || M->alt_class_idx < 0 || M->alt_class_idx >= nc) {
-            free(to_t);
-            free(to_a);
-            return s_unsup(cv, m->line, "a SupportVectorMachine without both target categories");
-        }
         to_t[(size_t)k * (size_t)nc + (size_t)M->class_idx] = 1;
         to_a[(size_t)k * (size_t)nc + (size_t)M->alt_class_idx] = 1;
     }
@@ -1791,7 +1828,7 @@ static int s_svm(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
     for (int32_t k = 0; k < nm; k++)
         thr[k] = s->machines[k].threshold;
     int64_t vd[] = {nm, nc}, td[] = {1, nm};
-    const char *is_t = s_bool(cv, OP2("Less", Fm, ferry_cg_const_f64(&cv->g, thr, td, 2)));
+    const char *is_t = s_bool(cv, OP2(s->is_max_wins ? "Greater" : "Less", Fm, ferry_cg_const_f64(&cv->g, thr, td, 2)));
     const char *is_a = OP2("Sub", s_k(cv, 1), is_t);
     const char *votes = OP2("Add", OP2("MatMul", is_t, ferry_cg_const_f64(&cv->g, to_t, vd, 2)),
                             OP2("MatMul", is_a, ferry_cg_const_f64(&cv->g, to_a, vd, 2)));

@@ -168,6 +168,45 @@ def cases():
                '<PCell parameterName="p0" beta="0.1"/><PCell parameterName="p1" beta="0.2"/>'
                '<PCell parameterName="p2" beta="-0.7"/></ParamMatrix></GeneralRegressionModel></PMML>')
     out.append(("GeneralRegressionModel generalizedLinear, log link", glm_log, HEADER, r, None))
+    # SupportVectorMachineModel one-vs-rest (the smallest decision value wins, maxWins: the
+    # largest; machines r and q are identical, so the first listed wins their ties), and
+    # one-vs-one with maxWins
+    vecs = ('<VectorDictionary numberOfVectors="4"><VectorFields><FieldRef field="a"/><FieldRef field="b"/>'
+            '</VectorFields><VectorInstance id="v0"><Array type="real" n="2">0 0</Array></VectorInstance>'
+            '<VectorInstance id="v1"><Array type="real" n="2">1.5 -0.5</Array></VectorInstance>'
+            '<VectorInstance id="v2"><Array type="real" n="2">-2 2</Array></VectorInstance>'
+            '<VectorInstance id="v3"><Array type="real" n="2">3 0.75</Array></VectorInstance></VectorDictionary>')
+
+    def machine(target, coefs, intercept, alt=None):
+        attrs = 'targetCategory="%s"' % target + (' alternateTargetCategory="%s"' % alt if alt else '')
+        return ('<SupportVectorMachine %s><SupportVectors>' % attrs
+                + ''.join('<SupportVector vectorId="v%d"/>' % i for i in range(len(coefs)))
+                + '</SupportVectors><Coefficients absoluteValue="%s">' % intercept
+                + ''.join('<Coefficient value="%s"/>' % c for c in coefs) + '</Coefficients></SupportVectorMachine>')
+
+    def svm(method, kernel, machines, extra=""):
+        return (HEAD + DD + '<SupportVectorMachineModel functionName="classification" classificationMethod="%s" %s>'
+                % (method, extra) + MS_CLS % 'invalidValueTreatment="asIs"' +
+                '<Output><OutputField name="pred" feature="predictedValue" dataType="string" optype="categorical"/>'
+                '<OutputField name="p_q" feature="probability" value="q" dataType="double" optype="continuous"/>'
+                '</Output>' + kernel + vecs + "".join(machines) + '</SupportVectorMachineModel></PMML>')
+    ovr = [machine("r", ["-0.3", "0.2", "0", "1"], "-0.2"), machine("p", ["0.5", "-1", "0.25", "0"], "0.1"),
+           machine("q", ["-0.3", "0.2", "0", "1"], "-0.2")]
+    out.append(("SVM one-vs-rest rbf (smallest wins, ties to the first machine)",
+                svm("OneAgainstAll", '<RadialBasisKernelType gamma="0.5"/>', ovr), HEADER, r, None))
+    out.append(("SVM one-vs-rest polynomial, maxWins (largest wins)",
+                svm("OneAgainstAll", '<PolynomialKernelType gamma="0.25" coef0="1" degree="2"/>', ovr,
+                    'maxWins="true"'), HEADER, r, None))
+    out.append(("SVM one-vs-rest linear, binary (two machines)",
+                svm("OneAgainstAll", '<LinearKernelType/>', ovr[1:]), HEADER, r, None))
+    ovo = [machine("p", ["0.5", "-1", "0.25", "0"], "0.1", "q"), machine("p", ["-0.3", "0.2", "0", "1"], "-0.2", "r"),
+           machine("q", ["1", "0.5", "-0.75", "0.1"], "0", "r")]
+    out.append(("SVM one-vs-one sigmoid, maxWins (f > threshold votes the target)",
+                svm("OneAgainstOne", '<SigmoidKernelType gamma="0.3" coef0="0.1"/>', ovo, 'maxWins="true"'),
+                HEADER, r, None))
+    mixed = [ovr[0], ovo[0]]
+    out.append(("refuse an SVM mixing one-vs-one and one-vs-rest machines",
+                svm("OneAgainstAll", '<LinearKernelType/>', mixed), HEADER, r, "mixing one-vs-one and one-vs-rest"))
     # refusals: constructs without a faithful ONNX form must be named
     probit = (HEAD + DD + '<RegressionModel functionName="regression" normalizationMethod="probit">' +
               MS_REG % '' + '<RegressionTable intercept="1"><NumericPredictor name="a" coefficient="3"/>'
