@@ -207,11 +207,42 @@ def cases():
     mixed = [ovr[0], ovo[0]]
     out.append(("refuse an SVM mixing one-vs-one and one-vs-rest machines",
                 svm("OneAgainstAll", '<LinearKernelType/>', mixed), HEADER, r, "mixing one-vs-one and one-vs-rest"))
+    # probit / cauchit / negbin links and normalizations: the normal CDF and atan built from
+    # double core operators (a in [-7.25, 10] drives eta over [-21, 31]: both tails)
+    for link in ("probit", "cauchit", "negbin"):
+        glm = glm_log.replace('linkFunction="log"', 'linkFunction="%s" distParameter="0.75"' % link).replace(
+            'beta="0.2"', 'beta="3"')
+        out.append(("GeneralRegressionModel generalizedLinear, %s link" % link, glm, HEADER, r, None))
+    for norm in ("probit", "cauchit"):
+        reg = (HEAD + DD + '<RegressionModel functionName="regression" normalizationMethod="%s">' % norm +
+               MS_REG % '' + '<RegressionTable intercept="1"><NumericPredictor name="a" coefficient="3"/>'
+               '<NumericPredictor name="b" coefficient="-0.5"/></RegressionTable></RegressionModel></PMML>')
+        out.append(("RegressionModel normalizationMethod=%s (regression)" % norm, reg, HEADER, r, None))
+        cls2 = (HEAD + DD.replace('<Value value="r"/>', '') +
+                '<RegressionModel functionName="classification" normalizationMethod="%s">' % norm +
+                MS_CLS % 'invalidValueTreatment="asIs"' +
+                '<RegressionTable intercept="-0.5" targetCategory="p"><NumericPredictor name="a" coefficient="1.25"/>'
+                '<CategoricalPredictor name="c" value="y" coefficient="2"/></RegressionTable>'
+                '<RegressionTable intercept="0" targetCategory="q"/></RegressionModel></PMML>')
+        out.append(("RegressionModel normalizationMethod=%s (binary classification)" % norm, cls2, HEADER, r, None))
+    # the two functions swept: y = a over [-40, 40] (both tails, the series / continued
+    # fraction switch at |a| = 2 sqrt 2, atan's reductions at |a| = 1 and tan(pi/8))
+    sweep = [[repr(v), "0", "x"] for v in sorted(set([round(-40 + 0.0625 * i, 4) for i in range(1281)] +
+                                                     [2 * 2 ** 0.5, -2 * 2 ** 0.5, 0.41421356237309503,
+                                                      -0.41421356237309503, 1.0000000000000002, 0.9999999999999999,
+                                                      1e-300, -1e-300, 1e300, -1e300]))]
+    for norm in ("probit", "cauchit"):
+        reg = (HEAD + DD + '<RegressionModel functionName="regression" normalizationMethod="%s">' % norm +
+               MS_REG % '' + '<RegressionTable intercept="0"><NumericPredictor name="a" coefficient="1"/>'
+               '</RegressionTable></RegressionModel></PMML>')
+        out.append(("%s swept over [-40, 40] (%d values)" % (norm, len(sweep)), reg, HEADER, sweep, None))
     # refusals: constructs without a faithful ONNX form must be named
-    probit = (HEAD + DD + '<RegressionModel functionName="regression" normalizationMethod="probit">' +
-              MS_REG % '' + '<RegressionTable intercept="1"><NumericPredictor name="a" coefficient="3"/>'
-              '</RegressionTable></RegressionModel></PMML>')
-    out.append(("refuse probit normalization", probit, HEADER, r, "probit"))
+    simplemax = (HEAD + DD + '<RegressionModel functionName="classification" normalizationMethod="simplemax">' +
+                 MS_CLS % '' + '<RegressionTable intercept="1" targetCategory="p"><NumericPredictor name="a" '
+                 'coefficient="3"/></RegressionTable><RegressionTable intercept="2" targetCategory="q"/>'
+                 '<RegressionTable intercept="0.5" targetCategory="r"/></RegressionModel></PMML>')
+    out.append(("refuse simplemax normalization (three classes)", simplemax, HEADER, r,
+                "normalizationMethod other than softmax"))
     # CompoundPredicates: or (KNIME's "x <= t or x is missing"), and, surrogate, under three strategies
     comp = ('<Node id="A" score="3"><CompoundPredicate booleanOperator="or">'
             '<SimplePredicate field="a" operator="lessOrEqual" value="1.5"/>'
