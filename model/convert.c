@@ -1427,6 +1427,282 @@ static int s_tree(s_cv_t *cv, int32_t mi, const ferry_pmml_model_t *m, s_res_t *
     return cv->rc;
 }
 
+/* ---- Scorecard and RuleSetModel (firstHit): predicates as three-valued tensors ---------------
+ * A predicate becomes two [N, 1] doubles, t (1: true) and u (1: unknown, a missing operand),
+ * 0/1 valued so AND, OR, XOR and surrogate are exact products and sums (the evaluator's
+ * s_pred, case by case). A first-hit list (the attributes of a characteristic, the rules of
+ * a rule set) is then the first column holding 1 in [t_0 .. t_n-1, 1]: ArgMax keeps the
+ * first maximum, and index n means none holds. Trees lower predicates into TreeEnsemble
+ * branches instead; a list of multi-predicate items would copy the rest of the list once
+ * per predicate there, this stays linear. */
+#define S_MAX_PRED_DEPTH 64 /* nested CompoundPredicates lowered */
+#define S_MAX_SET_VALUES 256
+
+typedef struct {
+    const char *t, *u; /* 0/1 doubles, [N, 1], or [1, 1] constants when is_const */
+    bool is_const;
+} s_tv_t;
+
+static const char *s_not01(s_cv_t *cv, const char *x)
+{
+    return OP2("Sub", s_k(cv, 1), x);
+}
+
+static bool s_tv(s_cv_t *cv, const ferry_pmml_model_t *m, int32_t pred, int depth, s_tv_t *out)
+{
+    const ferry_pmml_t *p = cv->p;
+    const ferry_pmml_pred_t *pr = &p->preds[pred];
+    if (cv->rc)
+        return false;
+    if (depth > S_MAX_PRED_DEPTH) {
+        s_unsup(cv, m->line, "CompoundPredicates nested deeper than %d", S_MAX_PRED_DEPTH);
+        return false;
+    }
+    switch (pr->kind) {
+    case FERRY_PMML_PR_TRUE:
+    case FERRY_PMML_PR_FALSE:
+        *out = (s_tv_t){s_k(cv, pr->kind == FERRY_PMML_PR_TRUE), s_k(cv, 0), true};
+        return true;
+    case FERRY_PMML_PR_SIMPLE:
+    case FERRY_PMML_PR_SET: {
+        const char *x = s_field(cv, pr->field);
+        if (!x)
+            return false;
+        bool is_string = p->fields[pr->field].datatype == FERRY_PMML_DT_STRING;
+        const char *miss = s_bool(cv, s_isnan(cv, x));
+        if (pr->kind == FERRY_PMML_PR_SIMPLE &&
+            (pr->op == FERRY_PMML_CMP_ISMISSING || pr->op == FERRY_PMML_CMP_ISNOTMISSING)) {
+            *out = (s_tv_t){pr->op == FERRY_PMML_CMP_ISMISSING ? miss : s_not01(cv, miss), s_k(cv, 0), false};
+            return true;
+        }
+        const char *hit = NULL;
+        if (pr->kind == FERRY_PMML_PR_SIMPLE) {
+            static const char *const ops[] = {"Equal", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual"};
+            if (is_string && pr->op != FERRY_PMML_CMP_EQ && pr->op != FERRY_PMML_CMP_NE) {
+                s_unsup(cv, m->line, "an ordering comparison (lessThan...) on the string field \"%s\"",
+                        p->fields[pr->field].name);
+                return false;
+            }
+            if (!is_string && pr->value.kind != FERRY_PMML_NUM) {
+                s_unsup(cv, m->line, "a comparison of the numeric field \"%s\" with a non-number",
+                        p->fields[pr->field].name);
+                return false;
+            }
+            hit = s_bool(cv, OP2(ops[pr->op], x, s_k(cv, s_vnum(&pr->value))));
+            if (pr->op == FERRY_PMML_CMP_NE)
+                hit = s_not01(cv, hit);
+        } else {
+            if (pr->n < 1 || pr->n > S_MAX_SET_VALUES) {
+                s_unsup(cv, m->line, "a SimpleSetPredicate with %d values", pr->n);
+                return false;
+            }
+            const char *any = NULL;
+            for (int32_t k = 0; k < pr->n; k++) {
+                const ferry_pmml_value_t *v = &p->value_pool[pr->off + k];
+                if (!is_string && v->kind != FERRY_PMML_NUM) {
+                    s_unsup(cv, m->line, "a set of the numeric field \"%s\" holding a non-number",
+                            p->fields[pr->field].name);
+                    return false;
+                }
+                any = s_or(cv, any, OP2("Equal", x, s_k(cv, s_vnum(v))));
+            }
+            hit = s_bool(cv, any);
+            if (pr->op != 0)
+                hit = s_not01(cv, hit);
+        }
+        /* a missing operand: unknown, never true (NaN != v is true in ONNX) */
+        *out = (s_tv_t){OP2("Mul", hit, s_not01(cv, miss)), miss, false};
+        return true;
+    }
+    case FERRY_PMML_PR_COMPOUND: {
+        int op = pr->op;
+        if (op != FERRY_PMML_BOOL_AND && op != FERRY_PMML_BOOL_OR && op != FERRY_PMML_BOOL_XOR &&
+            op != FERRY_PMML_BOOL_SURROGATE) {
+            s_unsup(cv, m->line, "CompoundPredicate booleanOperator #%d", op);
+            return false;
+        }
+        int32_t n = pr->n;
+        s_tv_t *kid = ferry_calloc((size_t)n + 1, sizeof *kid);
+        bool is_const = true;
+        for (int32_t i = 0; i < n; i++) {
+            if (!s_tv(cv, m, p->int_pool[pr->off + i], depth + 1, &kid[i])) {
+                free(kid);
+                return false;
+            }
+            is_const &= kid[i].is_const;
+        }
+        const char *t, *u;
+        if (op == FERRY_PMML_BOOL_AND || op == FERRY_PMML_BOOL_OR) {
+            /* AND: true if all true, false if any false, else unknown; OR the dual */
+            bool is_and = op == FERRY_PMML_BOOL_AND;
+            const char *all = s_k(cv, 1), *any = s_k(cv, 0); /* all kids decisive one way, any the other */
+            for (int32_t i = 0; i < n; i++) {
+                const char *f = s_not01(cv, OP2("Add", kid[i].t, kid[i].u));
+                all = OP2("Mul", all, is_and ? kid[i].t : f);
+                any = OP2("Max", any, is_and ? f : kid[i].t);
+            }
+            t = is_and ? all : any;
+            const char *fl = is_and ? any : all;
+            u = OP2("Mul", s_not01(cv, t), s_not01(cv, fl));
+        } else if (op == FERRY_PMML_BOOL_XOR) {
+            /* unknown if any kid is; else the parity: a xor b = a + b - 2ab */
+            const char *par = s_k(cv, 0), *unk = s_k(cv, 0);
+            for (int32_t i = 0; i < n; i++) {
+                par = OP2("Sub", OP2("Add", par, kid[i].t), OP2("Mul", s_k(cv, 2), OP2("Mul", par, kid[i].t)));
+                unk = OP2("Max", unk, kid[i].u);
+            }
+            t = OP2("Mul", par, s_not01(cv, unk));
+            u = unk;
+        } else {
+            /* surrogate: the first kid that is not unknown decides; all unknown: unknown */
+            t = s_k(cv, 0);
+            u = s_k(cv, n ? 1 : 0); /* no kid at all: false, as the evaluator */
+            for (int32_t i = n - 1; i >= 0; i--) {
+                t = OP2("Add", kid[i].t, OP2("Mul", kid[i].u, t));
+                u = OP2("Mul", kid[i].u, u);
+            }
+        }
+        free(kid);
+        *out = (s_tv_t){t, u, is_const};
+        return true;
+    }
+    default: s_unsup(cv, m->line, "predicate kind #%d", pr->kind); return false;
+    }
+}
+
+/* The first item of a first-hit list whose predicates (item_n[i] of them from
+ * item_preds[item_off[i]], all must be true) hold: int64 [N, 1] in 0..n, n = none. */
+static const char *s_first_hit(s_cv_t *cv, const ferry_pmml_model_t *m, int32_t n, const int32_t *item_off,
+                               const int32_t *item_n, const int32_t *item_preds)
+{
+    const char **cols = ferry_calloc((size_t)n + 2, sizeof *cols);
+    const char *idx = NULL;
+    for (int32_t i = 0; i < n; i++) {
+        const char *all = s_k(cv, 1);
+        bool is_const = true;
+        for (int32_t j = 0; j < item_n[i]; j++) {
+            s_tv_t tv;
+            if (!s_tv(cv, m, item_preds[item_off[i] + j], 0, &tv))
+                goto out;
+            all = OP2("Mul", all, tv.t); /* unknown counts as not holding: the evaluator's "!= S_TRUE" */
+            is_const &= tv.is_const;
+        }
+        cols[i] = is_const ? s_bcast(cv, all) : all;
+        if (!cols[i])
+            goto out;
+    }
+    if (!(cols[n] = s_bcast(cv, s_k(cv, 1))))
+        goto out;
+    const char *in[] = {n ? s_concat(cv, cols, (size_t)n + 1) : cols[0]};
+    Onnx__NodeProto *am = ferry_cg_node(&cv->g, "ArgMax", NULL, in, 1, NULL);
+    ferry_cg_attr_int(am, "axis", 1);
+    ferry_cg_attr_int(am, "keepdims", 1);
+    idx = ferry_cg_out(am);
+out:
+    free(cols);
+    return idx;
+}
+
+/* Scorecard: per Characteristic the first Attribute that holds; score = initialScore +
+ * each partial score in Characteristic order, added one by one as the evaluator does (bit
+ * for bit). A Characteristic with no Attribute holding fails the row in the evaluator:
+ * here its partial score is NaN and the row is marked invalid (row_valid). Reason codes
+ * change no score; OutputFields asking for them are refused by name. */
+static int s_scorecard(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
+{
+    const ferry_pmml_scorecard_t *sc = &m->u.scorecard;
+    if (m->function != FERRY_PMML_FN_REGRESSION)
+        return s_unsup(cv, m->line, "a Scorecard of functionName other than regression");
+    if (sc->n_chars < 1)
+        return s_unsup(cv, m->line, "a Scorecard without Characteristic");
+    const char *score = s_k(cv, sc->initial_score);
+    for (int32_t c = 0; c < sc->n_chars && !cv->rc; c++) {
+        const ferry_pmml_characteristic_t *ch = &sc->chars[c];
+        int32_t na = ch->n_attributes;
+        int32_t *off = ferry_calloc((size_t)na + 1, sizeof(int32_t));
+        int32_t *one = ferry_calloc((size_t)na + 1, sizeof(int32_t));
+        int32_t *preds = ferry_calloc((size_t)na + 1, sizeof(int32_t));
+        double *partial = ferry_malloc(sizeof(double) * ((size_t)na + 1));
+        for (int32_t a = 0; a < na; a++) {
+            off[a] = a;
+            one[a] = 1;
+            preds[a] = sc->attrs[ch->attr_off + a].pred;
+            partial[a] = sc->attrs[ch->attr_off + a].partial_score;
+        }
+        partial[na] = NAN; /* no Attribute holds */
+        const char *idx = s_first_hit(cv, m, na, off, one, preds);
+        if (idx) {
+            int64_t d[] = {(int64_t)na + 1};
+            score = OP2("Add", score, OP2("Gather", ferry_cg_const_f64(&cv->g, partial, d, 1), idx));
+        }
+        free(off);
+        free(one);
+        free(preds);
+        free(partial);
+    }
+    if (cv->rc)
+        return cv->rc;
+    cv->invalid = ferry_reallocarray(cv->invalid, cv->n_invalid + 1, sizeof *cv->invalid);
+    cv->invalid[cv->n_invalid++] = s_isnan(cv, score);
+    res->value = score;
+    return cv->rc;
+}
+
+/* RuleSetModel, criterion firstHit: the SimpleRules (CompoundRules flattened by the parser,
+ * their predicates ANDed) form one first-hit list; the rule that holds gives its class and
+ * its ScoreDistribution (else probability 1 for its class); no rule: the default score with
+ * its defaultConfidence, or no prediction without a default. */
+static int s_ruleset(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
+{
+    const ferry_pmml_t *p = cv->p;
+    const ferry_pmml_ruleset_t *rs = &m->u.ruleset;
+    int32_t nc = m->n_classes, nr = rs->n_rules;
+    if (m->function != FERRY_PMML_FN_CLASSIFICATION)
+        return s_unsup(cv, m->line, "a RuleSetModel of functionName other than classification");
+    if (rs->criterion != FERRY_PMML_RULE_FIRSTHIT)
+        return s_unsup(cv, m->line, "RuleSelectionMethod criterion %s",
+                       rs->criterion == FERRY_PMML_RULE_WEIGHTEDSUM ? "weightedSum" : "weightedMax");
+    for (int32_t r = 0; r < nr; r++)
+        if (rs->rules[r].class_idx < 0 || rs->rules[r].class_idx >= nc)
+            return s_unsup(cv, m->line, "a SimpleRule whose score is not a target category (rule %d)", r + 1);
+    if (rs->default_class >= nc)
+        return s_unsup(cv, m->line, "a RuleSet defaultScore that is not a target category");
+    int32_t *off = ferry_calloc((size_t)nr + 1, sizeof(int32_t));
+    int32_t *cnt = ferry_calloc((size_t)nr + 1, sizeof(int32_t));
+    for (int32_t r = 0; r < nr; r++) {
+        off[r] = rs->rules[r].pred_off;
+        cnt[r] = rs->rules[r].n_preds;
+    }
+    const char *idx = s_first_hit(cv, m, nr, off, cnt, p->int_pool);
+    free(off);
+    free(cnt);
+    if (!idx)
+        return cv->rc;
+    /* tables indexed by rule, the last row for "no rule holds" */
+    double *probs = ferry_malloc(sizeof(double) * ((size_t)(nr + 1) * (size_t)nc + 1));
+    double *cls = ferry_malloc(sizeof(double) * ((size_t)nr + 1));
+    for (int32_t r = 0; r <= nr; r++) {
+        double *row = probs + (size_t)r * (size_t)nc;
+        const ferry_pmml_rule_t *rule = r < nr ? &rs->rules[r] : NULL;
+        int32_t c = rule ? rule->class_idx : rs->default_class;
+        for (int32_t k = 0; k < nc; k++)
+            row[k] = c >= 0 ? 0 : NAN;
+        cls[r] = c >= 0 ? c : NAN;
+        if (rule && rule->dist_off >= 0)
+            memcpy(row, p->num_pool + rule->dist_off, sizeof(double) * (size_t)nc);
+        else if (rule)
+            row[c] = 1;
+        else if (c >= 0)
+            row[c] = rs->default_confidence;
+    }
+    int64_t dp[] = {(int64_t)nr + 1, nc}, dc[] = {(int64_t)nr + 1};
+    res->probs = s_forest_sum(cv, idx, ferry_cg_const_f64(&cv->g, probs, dp, 2), true);
+    res->cls = s_forest_sum(cv, idx, ferry_cg_const_f64(&cv->g, cls, dc, 1), false);
+    free(probs);
+    free(cls);
+    return cv->rc;
+}
+
 /* ---- MiningModel ------------------------------------------------------------------------------ */
 static bool s_map_is_identity(const ferry_pmml_t *p, const ferry_pmml_segment_t *seg, int32_t n)
 {
@@ -1992,6 +2268,8 @@ static s_res_t *s_model(s_cv_t *cv, int32_t mi)
     case FERRY_PMML_NN: s_nn(cv, m, &r); break;
     case FERRY_PMML_SVM: s_svm(cv, m, &r); break;
     case FERRY_PMML_GENREG: s_genreg(cv, m, &r); break;
+    case FERRY_PMML_SCORECARD: s_scorecard(cv, m, &r); break;
+    case FERRY_PMML_RULESET: s_ruleset(cv, m, &r); break;
     default: s_unsup(cv, m->line, "%s", ferry_pmml_model_type_name(m->type)); break;
     }
     if (!cv->rc && m->function == FERRY_PMML_FN_REGRESSION)

@@ -236,6 +236,51 @@ def cases():
                MS_REG % '' + '<RegressionTable intercept="0"><NumericPredictor name="a" coefficient="1"/>'
                '</RegressionTable></RegressionModel></PMML>')
         out.append(("%s swept over [-40, 40] (%d values)" % (norm, len(sweep)), reg, HEADER, sweep, None))
+    # Scorecard: per characteristic the first attribute holding, compound predicates of every
+    # operator; characteristic "cc" matches nothing for c = x or missing: the row fails
+    card = (HEAD + DD + '<Scorecard functionName="regression" useReasonCodes="false" initialScore="12.5">' +
+            MS_REG % 'invalidValueTreatment="asIs"' + '<Characteristics>'
+            '<Characteristic name="ca"><Attribute partialScore="-3"><SimplePredicate field="a" '
+            'operator="lessOrEqual" value="1.5"/></Attribute><Attribute partialScore="7.25"><SimplePredicate '
+            'field="a" operator="greaterThan" value="1.5"/></Attribute><Attribute partialScore="0.5">'
+            '<SimplePredicate field="a" operator="isMissing"/></Attribute></Characteristic>'
+            '<Characteristic name="cb"><Attribute partialScore="1"><CompoundPredicate booleanOperator="and">'
+            '<SimplePredicate field="b" operator="greaterOrEqual" value="-0.5"/><SimplePredicate field="c" '
+            'operator="notEqual" value="x"/></CompoundPredicate></Attribute><Attribute partialScore="2">'
+            '<CompoundPredicate booleanOperator="surrogate"><SimplePredicate field="b" operator="lessThan" value="2"/>'
+            '<SimpleSetPredicate field="c" booleanOperator="isIn"><Array type="string">y z</Array>'
+            '</SimpleSetPredicate><False/></CompoundPredicate></Attribute><Attribute partialScore="4">'
+            '<CompoundPredicate booleanOperator="xor"><SimplePredicate field="a" operator="lessThan" value="0"/>'
+            '<SimplePredicate field="b" operator="isMissing"/></CompoundPredicate></Attribute>'
+            '<Attribute partialScore="8"><CompoundPredicate booleanOperator="or"><SimplePredicate field="a" '
+            'operator="equal" value="10"/><SimplePredicate field="b" operator="notEqual" value="0.75"/>'
+            '</CompoundPredicate></Attribute><Attribute partialScore="16"><True/></Attribute></Characteristic>'
+            '<Characteristic name="cc"><Attribute partialScore="100"><SimpleSetPredicate field="c" '
+            'booleanOperator="isNotIn"><Array type="string">x</Array></SimpleSetPredicate></Attribute>'
+            '</Characteristic></Characteristics></Scorecard></PMML>')
+    out.append(("Scorecard (and/or/xor/surrogate attributes, rows matching no attribute)", card, HEADER, r, None))
+    # RuleSetModel firstHit: a compound rule, score distributions, the default
+    rules = ('<RuleSelectionMethod criterion="firstHit"/>'
+             '<SimpleRule score="p"><CompoundPredicate booleanOperator="and"><SimplePredicate field="a" '
+             'operator="lessOrEqual" value="1.5"/><SimplePredicate field="b" operator="greaterThan" value="-0.5"/>'
+             '</CompoundPredicate><ScoreDistribution value="p" recordCount="6"/><ScoreDistribution value="q" '
+             'recordCount="3"/><ScoreDistribution value="r" recordCount="1"/></SimpleRule>'
+             '<CompoundRule><SimplePredicate field="c" operator="equal" value="y"/>'
+             '<SimpleRule score="q"><SimplePredicate field="a" operator="greaterThan" value="0"/></SimpleRule>'
+             '<SimpleRule score="p"><True/></SimpleRule></CompoundRule>'
+             '<SimpleRule score="r"><CompoundPredicate booleanOperator="or"><SimplePredicate field="b" '
+             'operator="isMissing"/><SimplePredicate field="a" operator="equal" value="3"/></CompoundPredicate>'
+             '</SimpleRule>')
+    ruleset = (HEAD + DD + '<RuleSetModel functionName="classification">' + MS_CLS % 'invalidValueTreatment="asIs"'
+               + '<Output><OutputField name="pred" feature="predictedValue" dataType="string" optype="categorical"/>'
+               '<OutputField name="p_p" feature="probability" value="p" dataType="double" optype="continuous"/>'
+               '<OutputField name="p_r" feature="probability" value="r" dataType="double" optype="continuous"/>'
+               '</Output><RuleSet defaultScore="r" defaultConfidence="0.25">%s</RuleSet></RuleSetModel></PMML>')
+    out.append(("RuleSetModel firstHit with a default", ruleset % rules, HEADER, r, None))
+    out.append(("RuleSetModel firstHit without a default (no prediction)",
+                ruleset.replace(' defaultScore="r" defaultConfidence="0.25"', '') % rules, HEADER, r, None))
+    out.append(("refuse RuleSetModel weightedSum", ruleset % rules.replace("firstHit", "weightedSum"), HEADER, r,
+                "criterion weightedSum"))
     # refusals: constructs without a faithful ONNX form must be named
     simplemax = (HEAD + DD + '<RegressionModel functionName="classification" normalizationMethod="simplemax">' +
                  MS_CLS % '' + '<RegressionTable intercept="1" targetCategory="p"><NumericPredictor name="a" '
