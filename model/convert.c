@@ -1703,6 +1703,89 @@ static int s_ruleset(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
     return cv->rc;
 }
 
+/* ---- NaiveBayesModel -------------------------------------------------------------------------
+ * L[N, C] starts at the BayesOutput counts and is multiplied input by input, in the
+ * evaluator's order and with its formulas: a Gaussian input by exp(-d*d / (2 var)) /
+ * sqrt(2 pi var) per class (the threshold where that is 0 or NaN), a discrete one by the
+ * count ratio of the value's row (a table computed here exactly as the evaluator divides);
+ * a missing value or one without PairCounts multiplies by 1. Then probabilities L / sum
+ * (summed class by class), no prediction when the sum is not positive. */
+static int s_bayes(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
+{
+    const ferry_pmml_t *p = cv->p;
+    const ferry_pmml_naivebayes_t *b = &m->u.bayes;
+    int32_t nc = m->n_classes;
+    if (m->function != FERRY_PMML_FN_CLASSIFICATION || nc < 1)
+        return s_unsup(cv, m->line, "a NaiveBayesModel that is not a classifier");
+    if (b->n_inputs < 1)
+        return s_unsup(cv, m->line, "a NaiveBayesModel without BayesInput");
+    int64_t row_d[] = {1, nc};
+    const char *L = ferry_cg_const_f64(&cv->g, b->class_counts, row_d, 2);
+    for (int32_t i = 0; i < b->n_inputs && !cv->rc; i++) {
+        const ferry_pmml_bayes_input_t *in = &b->inputs[i];
+        const char *x = in->derived_expr >= 0 ? s_expr(cv, in->derived_expr) : s_field(cv, in->field);
+        if (!x)
+            break;
+        const char *factor;
+        if (in->is_gaussian) {
+            if (in->derived_expr < 0 && (p->fields[in->field].datatype == FERRY_PMML_DT_STRING ||
+                                         p->fields[in->field].datatype == FERRY_PMML_DT_BOOLEAN))
+                return s_unsup(cv, m->line, "a GaussianDistribution over the non-numeric field \"%s\"",
+                               p->fields[in->field].name);
+            double *mean = ferry_malloc(sizeof(double) * (size_t)nc);
+            double *two_var = ferry_malloc(sizeof(double) * (size_t)nc);
+            double *norm = ferry_malloc(sizeof(double) * (size_t)nc);
+            for (int32_t c = 0; c < nc; c++) {
+                mean[c] = in->mean[c];
+                two_var[c] = 2 * in->var[c];
+                norm[c] = sqrt(2 * M_PI * in->var[c]);
+            }
+            const char *d = OP2("Sub", x, ferry_cg_const_f64(&cv->g, mean, row_d, 2));
+            const char *pdf = OP2("Div", OP1("Exp", OP2("Div", OP2("Mul", OP1("Neg", d), d),
+                                                       ferry_cg_const_f64(&cv->g, two_var, row_d, 2))),
+                                  ferry_cg_const_f64(&cv->g, norm, row_d, 2));
+            free(mean);
+            free(two_var);
+            free(norm);
+            /* pdf > 0 is false for NaN too: the evaluator's (pdf > 0 && !isnan(pdf)) */
+            factor = OP3("Where", OP2("Greater", pdf, s_k(cv, 0)), pdf, s_k(cv, b->threshold));
+        } else {
+            int32_t nv = in->n_values;
+            for (int32_t k = 1; k < nv; k++)
+                if (in->values[k].kind != in->values[0].kind)
+                    return s_unsup(cv, m->line, "PairCounts values of mixed types (BayesInput \"%s\")",
+                                   p->fields[in->field].name);
+            /* rows: the values' ratios, then 1 for a missing value or one without PairCounts */
+            double *tab = ferry_malloc(sizeof(double) * ((size_t)(nv + 1) * (size_t)nc + 1));
+            for (int32_t c = 0; c < nc; c++) {
+                double total = 0;
+                for (int32_t k = 0; k < nv; k++)
+                    total += in->counts[k * nc + c];
+                for (int32_t k = 0; k < nv; k++) {
+                    double cnt = in->counts[k * nc + c];
+                    tab[(size_t)k * (size_t)nc + (size_t)c] = cnt > 0 && total > 0 ? cnt / total : b->threshold;
+                }
+                tab[(size_t)nv * (size_t)nc + (size_t)c] = 1;
+            }
+            const char *idx = s_k(cv, nv);
+            for (int32_t k = nv - 1; k >= 0; k--) /* the first equal value wins, as the evaluator's search */
+                idx = OP3("Where", OP2("Equal", x, s_k(cv, s_vnum(&in->values[k]))), s_k(cv, k), idx);
+            int64_t td[] = {(int64_t)nv + 1, nc};
+            factor = s_forest_sum(cv, s_cast(cv, idx, S_ONNX_INT64), ferry_cg_const_f64(&cv->g, tab, td, 2), true);
+            free(tab);
+        }
+        L = OP2("Mul", L, OP3("Where", s_isnan(cv, x), s_k(cv, 1), factor));
+    }
+    if (cv->rc)
+        return cv->rc;
+    const char *sum = s_col(cv, L, 0);
+    for (int32_t c = 1; c < nc; c++)
+        sum = OP2("Add", sum, s_col(cv, L, c));
+    const char *is_none = OP1("Not", OP2("Greater", sum, s_k(cv, 0)));
+    res->probs = s_nan_if(cv, is_none, OP2("Div", L, sum));
+    return cv->rc;
+}
+
 /* ---- MiningModel ------------------------------------------------------------------------------ */
 static bool s_map_is_identity(const ferry_pmml_t *p, const ferry_pmml_segment_t *seg, int32_t n)
 {
@@ -2269,6 +2352,7 @@ static s_res_t *s_model(s_cv_t *cv, int32_t mi)
     case FERRY_PMML_SVM: s_svm(cv, m, &r); break;
     case FERRY_PMML_GENREG: s_genreg(cv, m, &r); break;
     case FERRY_PMML_SCORECARD: s_scorecard(cv, m, &r); break;
+    case FERRY_PMML_NAIVEBAYES: s_bayes(cv, m, &r); break;
     case FERRY_PMML_RULESET: s_ruleset(cv, m, &r); break;
     default: s_unsup(cv, m->line, "%s", ferry_pmml_model_type_name(m->type)); break;
     }

@@ -322,5 +322,28 @@ def cases():
           '</BayesInputs><BayesOutput fieldName="k"><TargetValueCounts><TargetValueCount value="p" count="1"/>'
           '<TargetValueCount value="q" count="1"/><TargetValueCount value="r" count="1"/></TargetValueCounts>'
           '</BayesOutput></NaiveBayesModel></PMML>')
-    out.append(("refuse NaiveBayesModel", nb, HEADER, r, "NaiveBayesModel"))
+    out.append(("NaiveBayesModel Gaussian", nb, HEADER, r, None))
+    # Gaussian and discrete inputs, a threshold, a zero count, a category without PairCounts
+    nb2 = (HEAD + DD + '<NaiveBayesModel functionName="classification" threshold="0.001">' +
+           MS_CLS % 'invalidValueTreatment="asIs"' +
+           '<Output><OutputField name="pred" feature="predictedValue" dataType="string" optype="categorical"/>'
+           '<OutputField name="p_q" feature="probability" value="q" dataType="double" optype="continuous"/>'
+           '</Output><BayesInputs><BayesInput fieldName="a"><TargetValueStats>'
+           '<TargetValueStat value="p"><GaussianDistribution mean="0.5" variance="2"/></TargetValueStat>'
+           '<TargetValueStat value="q"><GaussianDistribution mean="1.5" variance="0.25"/></TargetValueStat>'
+           '<TargetValueStat value="r"><GaussianDistribution mean="-3" variance="9"/></TargetValueStat>'
+           '</TargetValueStats></BayesInput><BayesInput fieldName="b"><TargetValueStats>'
+           '<TargetValueStat value="p"><GaussianDistribution mean="0" variance="1"/></TargetValueStat>'
+           '<TargetValueStat value="q"><GaussianDistribution mean="2" variance="0.5"/></TargetValueStat>'
+           '<TargetValueStat value="r"><GaussianDistribution mean="0.75" variance="1e-3"/></TargetValueStat>'
+           '</TargetValueStats></BayesInput><BayesInput fieldName="c">'
+           '<PairCounts value="x"><TargetValueCounts><TargetValueCount value="p" count="10"/>'
+           '<TargetValueCount value="q" count="0"/><TargetValueCount value="r" count="3"/></TargetValueCounts>'
+           '</PairCounts><PairCounts value="y"><TargetValueCounts><TargetValueCount value="p" count="2"/>'
+           '<TargetValueCount value="q" count="7"/><TargetValueCount value="r" count="3"/></TargetValueCounts>'
+           '</PairCounts></BayesInput></BayesInputs><BayesOutput fieldName="k"><TargetValueCounts>'
+           '<TargetValueCount value="p" count="12"/><TargetValueCount value="q" count="7"/>'
+           '<TargetValueCount value="r" count="6"/></TargetValueCounts></BayesOutput></NaiveBayesModel></PMML>')
+    out.append(("NaiveBayesModel Gaussian + discrete, threshold, zero count, category without PairCounts",
+                nb2, HEADER, r, None))
     return out

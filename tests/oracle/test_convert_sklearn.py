@@ -36,6 +36,7 @@ from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegres
 from sklearn.impute import SimpleImputer  # noqa: E402
 from sklearn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
 from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
+from sklearn.naive_bayes import GaussianNB  # noqa: E402
 from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.svm import SVC, SVR  # noqa: E402
@@ -263,6 +264,7 @@ def sklearn_cases():
         classifier("SVC %s one-vs-rest%s" % (kernel, ", maxWins" if max_wins else ""),
                    OneVsRestClassifier(SVC(kernel=kernel, gamma=0.1, coef0=0.5, degree=2, C=1.0)),
                    W.write_svm_ovr, 3, max_wins=max_wins)
+    classifier("Gaussian naive Bayes", GaussianNB(), W.write_gaussian_nb, 3)
     return cases
 
 
