@@ -416,12 +416,21 @@ int ferry_ort_run(const ferry_ort_opts_t *opts, const char *model_path, size_t n
         outs[j] = NULL;
     if (s_choose(opts, &runner, err) < 0)
         return FERRY_EXIT_RUNTIME;
+    /* from here to the removal of the directory, SIGINT/SIGTERM only set a flag */
+    struct sigaction on_stop = {0}, old_int, old_term;
+    on_stop.sa_handler = s_on_signal; /* no SA_RESTART: poll returns at once */
+    sigemptyset(&on_stop.sa_mask);
+    s_stop_signal = 0;
+    sigaction(SIGINT, &on_stop, &old_int);
+    sigaction(SIGTERM, &on_stop, &old_term);
     const char *tmp = getenv("TMPDIR");
     char *dir = ferry_asprintf("%s/ferry-ort-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
         ferry_err(err, "cannot create a temporary directory %s: %s", dir, strerror(errno));
         free(dir);
         s_runner_clear(&runner);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
         return FERRY_EXIT_RUNTIME;
     }
     /* interpreter, script, model, 2 per input, --out DIR, --provider P, NULL */
@@ -451,18 +460,12 @@ int ferry_ort_run(const ferry_ort_opts_t *opts, const char *model_path, size_t n
     }
     envp = s_child_env(runner.node_path, dir);
     int timeout_s = opts->timeout_s > 0 ? opts->timeout_s : FERRY_ORT_TIMEOUT_S_DEFAULT;
-    struct sigaction on_stop = {0}, old_int, old_term;
-    on_stop.sa_handler = s_on_signal; /* no SA_RESTART: poll returns at once */
-    sigemptyset(&on_stop.sa_mask);
-    s_stop_signal = 0;
-    sigaction(SIGINT, &on_stop, &old_int);
-    sigaction(SIGTERM, &on_stop, &old_term);
-    s_outcome_t oc;
-    int rc = s_spawn_wait(argv, envp, (int64_t)timeout_s * 1000, &stderr_tail, &oc, err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (rc < 0)
+    s_outcome_t oc = {0};
+    if (s_stop_signal) { /* before the runner started: nothing to kill */
+        oc.stop_signal = s_stop_signal;
+    } else if (s_spawn_wait(argv, envp, (int64_t)timeout_s * 1000, &stderr_tail, &oc, err) < 0) {
         goto out;
+    }
     char last[S_LAST_LINE_MAX + 1];
     s_last_line(&stderr_tail, last, sizeof last);
     if (oc.stop_signal) {
@@ -513,6 +516,8 @@ fail_tail:
         ferry_buf_append(tail, stderr_tail.data, stderr_tail.len);
 out:
     s_rmtree(dir);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     free(dir);
     free(outdir);
     s_free_strv(argv);
