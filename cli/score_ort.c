@@ -414,8 +414,10 @@ int ferry_ort_run(const ferry_ort_opts_t *opts, const char *model_path, size_t n
     int exit_code = FERRY_EXIT_RUNTIME;
     for (size_t j = 0; j < n_out; j++)
         outs[j] = NULL;
-    if (s_choose(opts, &runner, err) < 0)
+    if (s_choose(opts, &runner, err) < 0) {
+        s_runner_clear(&runner);
         return FERRY_EXIT_RUNTIME;
+    }
     /* from here to the removal of the directory, SIGINT/SIGTERM only set a flag */
     struct sigaction on_stop = {0}, old_int, old_term;
     on_stop.sa_handler = s_on_signal; /* no SA_RESTART: poll returns at once */
