@@ -41,7 +41,7 @@ static const char s_help[] =
     "Tolerances: --atol 1e-9 and --rtol 1e-9 by default. Converted models compute in double\n"
     "as PMML does; only summation order differs (a few ulps), so 1e-9 has a wide margin yet\n"
     "catches float32 rounding (~1e-7) and flipped splits. Probabilities are in [0, 1] and held\n"
-    "by atol; regression values of any scale by rtol. Labels compare exactly (100%%).\n"
+    "by atol; regression values of any scale by rtol. Labels compare exactly (100%).\n"
     "\n"
     "--ref-runtime / --cand-runtime RT: the runtime scoring that model when it is ONNX, as\n"
     "`ferry score --runtime RT`: engine (default), ort, ort-node or ort-python (ONNX Runtime\n"
