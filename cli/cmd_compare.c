@@ -4,6 +4,7 @@
  * processes (a crash of one model costs the comparison, never this process), then the
  * two outputs are compared column by column, by name. */
 #include "cli/command.h"
+#include "cli/score_ort.h"
 #include "model/dataset.h"
 #include "util/file.h"
 #include "util/mem.h"
@@ -29,7 +30,7 @@
 #define S_MAX_ERR_BYTES (64u << 10) /* scorer messages shown on failure */
 
 static const char s_help[] =
-    "usage: ferry compare REF CAND DATA.csv [--atol A] [--rtol R]\n"
+    "usage: ferry compare REF CAND DATA.csv [--atol A] [--rtol R] [--ref-runtime RT] [--cand-runtime RT]\n"
     "\n"
     "Score DATA.csv with the reference and the candidate model (each a PMML document or an\n"
     "ONNX model converted by `ferry convert`, run by `ferry score`) and compare the outputs\n"
@@ -40,13 +41,18 @@ static const char s_help[] =
     "Tolerances: --atol 1e-9 and --rtol 1e-9 by default. Converted models compute in double\n"
     "as PMML does; only summation order differs (a few ulps), so 1e-9 has a wide margin yet\n"
     "catches float32 rounding (~1e-7) and flipped splits. Probabilities are in [0, 1] and held\n"
-    "by atol; regression values of any scale by rtol. Labels compare exactly (100%%).\n"
+    "by atol; regression values of any scale by rtol. Labels compare exactly (100%).\n"
+    "\n"
+    "--ref-runtime / --cand-runtime RT: the runtime scoring that model when it is ONNX, as\n"
+    "`ferry score --runtime RT`: engine (default), ort, ort-node or ort-python (ONNX Runtime\n"
+    "through a runner process), e.g. PMML against the converted model on ONNX Runtime:\n"
+    "  ferry compare m.pmml m.onnx data.csv --cand-runtime ort\n"
     "\n"
     "exit: 0 the models agree, 1 a violation (or different columns / row counts), 2 usage,\n"
     "3 a model or the CSV cannot be read, 4 a scorer could not be run\n";
 
-/* Run `ferry score MODEL DATA -o OUT` (its stderr to errpath); returns its exit status or -1. */
-static int s_score(const char *model, const char *data, const char *out, const char *errpath)
+/* Run `ferry score MODEL DATA -o OUT [--runtime R]` (its stderr to errpath); returns its exit status or -1. */
+static int s_score(const char *model, const char *data, const char *out, const char *runtime, const char *errpath)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -55,7 +61,8 @@ static int s_score(const char *model, const char *data, const char *out, const c
         int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0)
             dup2(fd, 2);
-        char *argv[] = {"ferry", "score", (char *)model, (char *)data, "-o", (char *)out, NULL};
+        char *argv[] = {"ferry", "score", (char *)model, (char *)data, "-o", (char *)out,
+                        runtime ? "--runtime" : NULL, (char *)runtime, NULL};
         execv("/proc/self/exe", argv);
         _exit(127);
     }
@@ -148,8 +155,15 @@ static int s_compare(int argc, char **argv)
     const char *pos[3] = {0};
     int npos = 0;
     double atol = S_ATOL_DEFAULT, rtol = S_RTOL_DEFAULT;
+    const char *runtime[2] = {NULL, NULL};
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--atol") || !strcmp(argv[i], "--rtol")) {
+        if (!strcmp(argv[i], "--ref-runtime") || !strcmp(argv[i], "--cand-runtime")) {
+            ferry_ort_runner_t kind;
+            if (i + 1 >= argc || (strcmp(argv[i + 1], "engine") && ferry_ort_runner_parse(argv[i + 1], &kind) < 0))
+                return ferry_cli_usage_error("compare", "%s needs engine, ort, ort-node or ort-python", argv[i]);
+            runtime[!strcmp(argv[i], "--cand-runtime")] = argv[i + 1];
+            i++;
+        } else if (!strcmp(argv[i], "--atol") || !strcmp(argv[i], "--rtol")) {
             if (i + 1 >= argc)
                 return ferry_cli_usage_error("compare", "%s needs a value", argv[i]);
             char *end;
@@ -179,7 +193,7 @@ static int s_compare(int argc, char **argv)
     s_table_t tab[2] = {{0}};
     int exit_code = FERRY_EXIT_INPUT;
     for (int k = 0; k < 2; k++) {
-        int rc = s_score(pos[k], pos[2], out[k], errs[k]);
+        int rc = s_score(pos[k], pos[2], out[k], runtime[k], errs[k]);
         if (rc < 0 || rc > 1) {
             char *msg = NULL;
             size_t mlen = 0;
@@ -199,8 +213,11 @@ static int s_compare(int argc, char **argv)
     }
     s_table_t *R = &tab[0], *C = &tab[1];
     bool is_bad = false;
-    printf("reference: %s\ncandidate: %s\ndata:      %s (%zu rows)\ntolerance: |ref - cand| <= %g + %g * |ref|\n\n",
-           pos[0], pos[1], pos[2], R->n_rows, atol, rtol);
+    printf("reference: %s%s%s%s\ncandidate: %s%s%s%s\ndata:      %s (%zu rows)\n"
+           "tolerance: |ref - cand| <= %g + %g * |ref|\n\n",
+           pos[0], runtime[0] ? " (runtime " : "", runtime[0] ? runtime[0] : "", runtime[0] ? ")" : "", pos[1],
+           runtime[1] ? " (runtime " : "", runtime[1] ? runtime[1] : "", runtime[1] ? ")" : "", pos[2], R->n_rows,
+           atol, rtol);
     if (R->n_rows != C->n_rows) {
         printf("row count differs: reference %zu, candidate %zu\n", R->n_rows, C->n_rows);
         is_bad = true;

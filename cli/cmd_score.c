@@ -27,12 +27,14 @@
 static const char s_help[] =
     "usage: ferry score MODEL DATA.csv [-o OUT.csv] [-j THREADS]\n"
     "       ferry score MODEL.onnx --input [NAME=]FILE.npy ... [-o OUT.csv]\n"
+    "       ferry score MODEL.onnx DATA.csv --runtime ort [--provider P] [-o OUT.csv]\n"
     "\n"
     "Score every row of DATA.csv with MODEL and write one output row per input row.\n"
     "\n"
     "MODEL is a PMML document (3.0-4.4) or an ONNX model converted by `ferry convert`: its\n"
     "signature manifest maps CSV columns to input tensors and output tensors to the same\n"
-    "columns, with the same names, as the source PMML gives (ferry's engine runs it).\n"
+    "columns, with the same names, as the source PMML gives (ferry's engine runs it, or\n"
+    "ONNX Runtime with --runtime ort).\n"
     "DATA.csv has a header of input field names; cells that are empty, NA or N/A are\n"
     "missing. Output columns: the target field, then the model's Output fields (without\n"
     "an Output element, probability(<class>) per class), doubles at full precision.\n"
@@ -43,12 +45,19 @@ static const char s_help[] =
     "  -j, --threads N     worker threads for large files (default 2)\n"
     "  -i, --input [NAME=]FILE.npy  feed an input tensor of a converted ONNX model directly\n"
     "                      (float64 or string, shape (N, 1), names from its manifest)\n"
-    "      --runtime R     engine (default: ferry's engine) or ort (needs the ONNX Runtime runner)\n"
+    "      --runtime R     engine (default): ferry's engine; ort: ONNX Runtime in a runner process\n"
+    "                      (runners/README.md): ort-node when Node.js and onnxruntime-node are\n"
+    "                      installed, else ort-python; ort-node, ort-python: that runner. Runners\n"
+    "                      are found in $FERRY_RUNNERS_DIR, else runners/ beside the binary\n"
+    "      --provider P    ONNX Runtime execution provider (cpu, cuda), passed to the runner; one\n"
+    "                      the runner lacks fails (exit 4), never a silent CPU run\n"
+    "      --runner-timeout S  the runner's deadline in seconds (default %d)\n"
     "  --row-by-row        evaluate each row on its own instead of in columnar batches\n"
     "                      (same results; for comparisons and debugging)\n"
     "\n"
     "exit: 0 all rows scored, 1 some rows could not be scored, 2 usage, 3 bad model or\n"
-    "malformed CSV, 4 cannot write the output\n";
+    "malformed CSV (or the runner refused the model), 4 cannot write the output, or the\n"
+    "runner is missing, failed, passed its deadline or wrote malformed outputs\n";
 
 typedef struct {
     const ferry_pmml_t *pmml;
@@ -414,6 +423,8 @@ static int s_score(int argc, char **argv)
     size_t n_npy = 0;
     int threads = S_MAX_THREADS;
     bool is_row_by_row = false;
+    bool is_ort = false;
+    ferry_ort_opts_t ort = {.runner = FERRY_ORT_AUTO, .provider = NULL, .timeout_s = FERRY_ORT_TIMEOUT_S_DEFAULT};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
@@ -434,14 +445,22 @@ static int s_score(int argc, char **argv)
             npy[n_npy++] = argv[i];
         } else if (!strcmp(a, "--runtime")) {
             if (++i >= argc)
-                return ferry_cli_usage_error("score", "--runtime needs engine or ort");
-            if (!strcmp(argv[i], "ort")) {
-                fprintf(stderr, "ferry score: --runtime ort: the ONNX Runtime runner (runners/, aux area) is not "
-                                "part of this build yet; use ferry's engine (--runtime engine)\n");
-                return FERRY_EXIT_INPUT;
+                return ferry_cli_usage_error("score", "--runtime needs engine, ort, ort-node or ort-python");
+            if (!strcmp(argv[i], "engine")) {
+                is_ort = false;
+            } else if (ferry_ort_runner_parse(argv[i], &ort.runner) == 0) {
+                is_ort = true;
+            } else {
+                return ferry_cli_usage_error("score", "--runtime must be engine, ort, ort-node or ort-python, not '%s'",
+                                             argv[i]);
             }
-            if (strcmp(argv[i], "engine"))
-                return ferry_cli_usage_error("score", "--runtime must be engine or ort, not '%s'", argv[i]);
+        } else if (!strcmp(a, "--provider")) {
+            if (++i >= argc || !argv[i][0])
+                return ferry_cli_usage_error("score", "--provider needs a name (cpu, cuda)");
+            ort.provider = argv[i];
+        } else if (!strcmp(a, "--runner-timeout")) {
+            if (++i >= argc || ferry_cli_parse_int(argv[i], 1, FERRY_ORT_TIMEOUT_S_MAX, &ort.timeout_s) < 0)
+                return ferry_cli_usage_error("score", "--runner-timeout needs seconds, 1..%d", FERRY_ORT_TIMEOUT_S_MAX);
         } else if (!strcmp(a, "--row-by-row")) {
             is_row_by_row = true;
         } else if (a[0] == '-' && a[1]) {
@@ -457,18 +476,24 @@ static int s_score(int argc, char **argv)
     if (n_npy && model_path && !data_path) {
         if (!s_is_onnx(model_path))
             return ferry_cli_usage_error("score", "--input feeds tensors to ONNX models only");
-        return ferry_score_onnx_ex(model_path, NULL, npy, n_npy, out_path);
+        return ferry_score_onnx_rt(model_path, NULL, npy, n_npy, out_path, is_ort ? &ort : NULL);
     }
     if (n_npy)
         return ferry_cli_usage_error("score", "--input replaces DATA.csv: give one or the other");
     if (!model_path || !data_path)
         return ferry_cli_usage_error("score", "needs MODEL and DATA.csv");
+    if (!is_ort && (ort.provider || ort.timeout_s != FERRY_ORT_TIMEOUT_S_DEFAULT))
+        return ferry_cli_usage_error("score", "--provider and --runner-timeout apply to --runtime ort");
     if (access(model_path, R_OK) < 0) {
         fprintf(stderr, "ferry score: %s: %s\n", model_path, strerror(errno));
         return FERRY_EXIT_INPUT;
     }
-    if (s_is_onnx(model_path)) {
-        return ferry_score_onnx(model_path, data_path, out_path);
+    if (s_is_onnx(model_path))
+        return ferry_score_onnx_rt(model_path, data_path, NULL, 0, out_path, is_ort ? &ort : NULL);
+    if (is_ort) {
+        fprintf(stderr, "ferry score: %s: --runtime %s runs ONNX models; a PMML document is scored by ferry's "
+                        "evaluator (convert it first: ferry convert)\n", model_path, "ort");
+        return FERRY_EXIT_USAGE;
     }
     ferry_err_t err = {{0}};
     ferry_pmml_t *pmml = ferry_pmml_load(model_path, &err);
@@ -656,7 +681,7 @@ out:
 static int s_run(int argc, char **argv)
 {
     if (ferry_cli_wants_help(argc, argv)) {
-        fputs(s_help, stdout);
+        printf(s_help, FERRY_ORT_TIMEOUT_S_DEFAULT);
         return FERRY_EXIT_OK;
     }
     return s_score(argc, argv);

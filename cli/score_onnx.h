@@ -10,5 +10,12 @@ int ferry_score_onnx(const char *model_path, const char *data_path, const char *
 #include <stddef.h>
 int ferry_score_onnx_ex(const char *model_path, const char *data_path, const char *const *npy_specs, size_t n_npy,
                         const char *out_path);
+/* The same, run by ONNX Runtime through a runner process (cli/score_ort.h) when ort is
+ * non-NULL, by ferry's engine when it is NULL. The CSV becomes the same tensors and the
+ * outputs the same columns either way. Also FERRY_EXIT_RUNTIME when the runner is missing,
+ * fails, hangs past its deadline or writes malformed outputs. */
+#include "cli/score_ort.h"
+int ferry_score_onnx_rt(const char *model_path, const char *data_path, const char *const *npy_specs, size_t n_npy,
+                        const char *out_path, const ferry_ort_opts_t *ort);
 
 #endif

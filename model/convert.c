@@ -43,6 +43,7 @@ typedef struct {
     const char *value; /* regression: [N, 1] double, NaN = no prediction */
     const char *probs; /* classification: [N, C] double in the model's class order */
     const char *cls;   /* classification: [N, 1] double class index, NULL: argmax of probs */
+    bool has_no_probs; /* probs is all NaN: the model gives a class only (one-vs-rest SVM) */
 } s_res_t;
 
 /* one tree of the ensemble being built */
@@ -634,6 +635,76 @@ static const char *s_expr(s_cv_t *cv, int32_t e)
     }
 }
 
+/* ---- the normal CDF and arctangent in double core operators --------------------------------
+ * ONNX Runtime implements Erf and Atan for float only, and float (~1e-7) is not within the
+ * converter's 1e-9 tolerance. Both are built from double Mul/Div/Add/Exp/Sqrt/Where with
+ * series whose terms are all positive (no cancellation) and a term count fixed so the
+ * truncation is below double rounding; against libm's erfc and atan over [-40, 40] the
+ * absolute error is at most 1.2e-15 (probit) and 2.3e-16 (cauchit), the relative error at
+ * most 5e-13 in the far tails (tests/oracle/convert_cases.py holds the three-way proof).
+ * Not bit-exact like the rest of the converter: a few ulps, as between two libms. */
+#define S_ERF_SERIES_MAX 2.0   /* |z| <= this: the series, else the continued fraction */
+#define S_ERF_SERIES_TERMS 32  /* 2^n z^(2n+1) / (2n+1)!!: below 1e-17 of the sum at |z| = 2 */
+#define S_ERFC_CF_DEPTH 45     /* Laplace's continued fraction, evaluated from depth 45 */
+#define S_ATAN_EULER_TERMS 18  /* Euler's series at |h| <= tan(pi/8): ratio below 0.15 */
+
+/* erfc(a) for a = |z| >= 0 (NaN stays NaN) */
+static const char *s_erfc_abs(s_cv_t *cv, const char *a)
+{
+    const char *a2 = OP2("Mul", a, a);
+    const char *e = OP1("Exp", OP1("Neg", a2));
+    /* erf(a) = 2/sqrt(pi) e^(-a^2) sum_n 2^n a^(2n+1) / (1 3 5 ... (2n+1)) */
+    const char *two_a2 = OP2("Mul", a2, s_k(cv, 2));
+    const char *t = a, *sum = a;
+    for (int n = 0; n < S_ERF_SERIES_TERMS; n++) {
+        t = OP2("Div", OP2("Mul", t, two_a2), s_k(cv, 2.0 * n + 3));
+        sum = OP2("Add", sum, t);
+    }
+    const char *small = OP2("Sub", s_k(cv, 1), OP2("Mul", OP2("Mul", s_k(cv, 2 / sqrt(M_PI)), e), sum));
+    /* erfc(a) = e^(-a^2) / (sqrt(pi) (a + (1/2) / (a + 1 / (a + (3/2) / (a + ...))))) */
+    const char *f = a;
+    for (int k = S_ERFC_CF_DEPTH; k >= 1; k--)
+        f = OP2("Add", a, OP2("Div", s_k(cv, k / 2.0), f));
+    const char *large = OP2("Div", e, OP2("Mul", s_k(cv, sqrt(M_PI)), f));
+    return OP3("Where", OP2("Greater", a, s_k(cv, S_ERF_SERIES_MAX)), large, small);
+}
+
+/* the standard normal CDF, 0.5 erfc(-x / sqrt 2), as the evaluator's s_norm_cdf */
+static const char *s_norm_cdf(s_cv_t *cv, const char *x)
+{
+    const char *ec = s_erfc_abs(cv, OP1("Abs", OP2("Div", x, s_k(cv, M_SQRT2))));
+    const char *half = OP2("Mul", s_k(cv, 0.5), ec);
+    return OP3("Where", OP2("Less", x, s_k(cv, 0)), half, OP2("Sub", s_k(cv, 1), half));
+}
+
+/* atan(x): |x| > 1 -> pi/2 - atan(1/|x|); the half angle h = r / (1 + sqrt(1 + r^2)) <=
+ * tan(pi/8); Euler's series atan(h) = sum_n (2n)!! / (2n+1)!! h^(2n+1) / (1+h^2)^(n+1);
+ * the sign restored last (Sign(0) = 0, NaN stays NaN) */
+static const char *s_atan(s_cv_t *cv, const char *x)
+{
+    const char *ax = OP1("Abs", x);
+    const char *is_inv = OP2("Greater", ax, s_k(cv, 1));
+    const char *r = OP3("Where", is_inv, OP2("Div", s_k(cv, 1), ax), ax);
+    const char *h = OP2("Div", r, OP2("Add", s_k(cv, 1), OP1("Sqrt", OP2("Add", s_k(cv, 1), OP2("Mul", r, r)))));
+    const char *h2 = OP2("Mul", h, h);
+    const char *d = OP2("Add", s_k(cv, 1), h2);
+    const char *y = OP2("Div", h2, d);
+    const char *t = OP2("Div", h, d), *sum = t;
+    for (int n = 0; n < S_ATAN_EULER_TERMS; n++) {
+        t = OP2("Mul", OP2("Mul", t, y), s_k(cv, (2.0 * n + 2) / (2.0 * n + 3)));
+        sum = OP2("Add", sum, t);
+    }
+    const char *at = OP2("Mul", sum, s_k(cv, 2));
+    at = OP3("Where", is_inv, OP2("Sub", s_k(cv, M_PI / 2), at), at);
+    return OP2("Mul", OP1("Sign", x), at);
+}
+
+/* 0.5 + atan(x) / pi, as the evaluator */
+static const char *s_cauchit(s_cv_t *cv, const char *x)
+{
+    return OP2("Add", s_k(cv, 0.5), OP2("Div", s_atan(cv, x), s_k(cv, M_PI)));
+}
+
 /* ---- RegressionModel ------------------------------------------------------------------------ */
 static const char *s_regnorm(s_cv_t *cv, const ferry_pmml_model_t *m, int norm, const char *y)
 {
@@ -646,9 +717,10 @@ static const char *s_regnorm(s_cv_t *cv, const ferry_pmml_model_t *m, int norm, 
     case FERRY_PMML_NORM_EXP: return OP1("Exp", y);
     case FERRY_PMML_NORM_CLOGLOG: return OP2("Sub", s_k(cv, 1), OP1("Exp", OP1("Neg", OP1("Exp", y))));
     case FERRY_PMML_NORM_LOGLOG: return OP1("Exp", OP1("Neg", OP1("Exp", OP1("Neg", y))));
+    case FERRY_PMML_NORM_PROBIT: return s_norm_cdf(cv, y);
+    case FERRY_PMML_NORM_CAUCHIT: return s_cauchit(cv, y);
     default:
-        s_unsup(cv, m->line, "normalizationMethod %s (ONNX Runtime has no double Erf/Atan to compute it exactly)",
-                norm == FERRY_PMML_NORM_PROBIT ? "probit" : norm == FERRY_PMML_NORM_CAUCHIT ? "cauchit" : "simplemax");
+        s_unsup(cv, m->line, "normalizationMethod %s", "simplemax");
         return NULL;
     }
 }
@@ -1355,6 +1427,365 @@ static int s_tree(s_cv_t *cv, int32_t mi, const ferry_pmml_model_t *m, s_res_t *
     return cv->rc;
 }
 
+/* ---- Scorecard and RuleSetModel (firstHit): predicates as three-valued tensors ---------------
+ * A predicate becomes two [N, 1] doubles, t (1: true) and u (1: unknown, a missing operand),
+ * 0/1 valued so AND, OR, XOR and surrogate are exact products and sums (the evaluator's
+ * s_pred, case by case). A first-hit list (the attributes of a characteristic, the rules of
+ * a rule set) is then the first column holding 1 in [t_0 .. t_n-1, 1]: ArgMax keeps the
+ * first maximum, and index n means none holds. Trees lower predicates into TreeEnsemble
+ * branches instead; a list of multi-predicate items would copy the rest of the list once
+ * per predicate there, this stays linear. */
+#define S_MAX_PRED_DEPTH 64 /* nested CompoundPredicates lowered */
+#define S_MAX_SET_VALUES 256
+
+typedef struct {
+    const char *t, *u; /* 0/1 doubles, [N, 1], or [1, 1] constants when is_const */
+    bool is_const;
+} s_tv_t;
+
+static const char *s_not01(s_cv_t *cv, const char *x)
+{
+    return OP2("Sub", s_k(cv, 1), x);
+}
+
+static bool s_tv(s_cv_t *cv, const ferry_pmml_model_t *m, int32_t pred, int depth, s_tv_t *out)
+{
+    const ferry_pmml_t *p = cv->p;
+    const ferry_pmml_pred_t *pr = &p->preds[pred];
+    if (cv->rc)
+        return false;
+    if (depth > S_MAX_PRED_DEPTH) {
+        s_unsup(cv, m->line, "CompoundPredicates nested deeper than %d", S_MAX_PRED_DEPTH);
+        return false;
+    }
+    switch (pr->kind) {
+    case FERRY_PMML_PR_TRUE:
+    case FERRY_PMML_PR_FALSE:
+        *out = (s_tv_t){s_k(cv, pr->kind == FERRY_PMML_PR_TRUE), s_k(cv, 0), true};
+        return true;
+    case FERRY_PMML_PR_SIMPLE:
+    case FERRY_PMML_PR_SET: {
+        const char *x = s_field(cv, pr->field);
+        if (!x)
+            return false;
+        bool is_string = p->fields[pr->field].datatype == FERRY_PMML_DT_STRING;
+        const char *miss = s_bool(cv, s_isnan(cv, x));
+        if (pr->kind == FERRY_PMML_PR_SIMPLE &&
+            (pr->op == FERRY_PMML_CMP_ISMISSING || pr->op == FERRY_PMML_CMP_ISNOTMISSING)) {
+            *out = (s_tv_t){pr->op == FERRY_PMML_CMP_ISMISSING ? miss : s_not01(cv, miss), s_k(cv, 0), false};
+            return true;
+        }
+        const char *hit = NULL;
+        if (pr->kind == FERRY_PMML_PR_SIMPLE) {
+            static const char *const ops[] = {"Equal", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual"};
+            if (is_string && pr->op != FERRY_PMML_CMP_EQ && pr->op != FERRY_PMML_CMP_NE) {
+                s_unsup(cv, m->line, "an ordering comparison (lessThan...) on the string field \"%s\"",
+                        p->fields[pr->field].name);
+                return false;
+            }
+            if (!is_string && pr->value.kind != FERRY_PMML_NUM) {
+                s_unsup(cv, m->line, "a comparison of the numeric field \"%s\" with a non-number",
+                        p->fields[pr->field].name);
+                return false;
+            }
+            hit = s_bool(cv, OP2(ops[pr->op], x, s_k(cv, s_vnum(&pr->value))));
+            if (pr->op == FERRY_PMML_CMP_NE)
+                hit = s_not01(cv, hit);
+        } else {
+            if (pr->n < 1 || pr->n > S_MAX_SET_VALUES) {
+                s_unsup(cv, m->line, "a SimpleSetPredicate with %d values", pr->n);
+                return false;
+            }
+            const char *any = NULL;
+            for (int32_t k = 0; k < pr->n; k++) {
+                const ferry_pmml_value_t *v = &p->value_pool[pr->off + k];
+                if (!is_string && v->kind != FERRY_PMML_NUM) {
+                    s_unsup(cv, m->line, "a set of the numeric field \"%s\" holding a non-number",
+                            p->fields[pr->field].name);
+                    return false;
+                }
+                any = s_or(cv, any, OP2("Equal", x, s_k(cv, s_vnum(v))));
+            }
+            hit = s_bool(cv, any);
+            if (pr->op != 0)
+                hit = s_not01(cv, hit);
+        }
+        /* a missing operand: unknown, never true (NaN != v is true in ONNX) */
+        *out = (s_tv_t){OP2("Mul", hit, s_not01(cv, miss)), miss, false};
+        return true;
+    }
+    case FERRY_PMML_PR_COMPOUND: {
+        int op = pr->op;
+        if (op != FERRY_PMML_BOOL_AND && op != FERRY_PMML_BOOL_OR && op != FERRY_PMML_BOOL_XOR &&
+            op != FERRY_PMML_BOOL_SURROGATE) {
+            s_unsup(cv, m->line, "CompoundPredicate booleanOperator #%d", op);
+            return false;
+        }
+        int32_t n = pr->n;
+        s_tv_t *kid = ferry_calloc((size_t)n + 1, sizeof *kid);
+        bool is_const = true;
+        for (int32_t i = 0; i < n; i++) {
+            if (!s_tv(cv, m, p->int_pool[pr->off + i], depth + 1, &kid[i])) {
+                free(kid);
+                return false;
+            }
+            is_const &= kid[i].is_const;
+        }
+        const char *t, *u;
+        if (op == FERRY_PMML_BOOL_AND || op == FERRY_PMML_BOOL_OR) {
+            /* AND: true if all true, false if any false, else unknown; OR the dual */
+            bool is_and = op == FERRY_PMML_BOOL_AND;
+            const char *all = s_k(cv, 1), *any = s_k(cv, 0); /* all kids decisive one way, any the other */
+            for (int32_t i = 0; i < n; i++) {
+                const char *f = s_not01(cv, OP2("Add", kid[i].t, kid[i].u));
+                all = OP2("Mul", all, is_and ? kid[i].t : f);
+                any = OP2("Max", any, is_and ? f : kid[i].t);
+            }
+            t = is_and ? all : any;
+            const char *fl = is_and ? any : all;
+            u = OP2("Mul", s_not01(cv, t), s_not01(cv, fl));
+        } else if (op == FERRY_PMML_BOOL_XOR) {
+            /* unknown if any kid is; else the parity: a xor b = a + b - 2ab */
+            const char *par = s_k(cv, 0), *unk = s_k(cv, 0);
+            for (int32_t i = 0; i < n; i++) {
+                par = OP2("Sub", OP2("Add", par, kid[i].t), OP2("Mul", s_k(cv, 2), OP2("Mul", par, kid[i].t)));
+                unk = OP2("Max", unk, kid[i].u);
+            }
+            t = OP2("Mul", par, s_not01(cv, unk));
+            u = unk;
+        } else {
+            /* surrogate: the first kid that is not unknown decides; all unknown: unknown */
+            t = s_k(cv, 0);
+            u = s_k(cv, n ? 1 : 0); /* no kid at all: false, as the evaluator */
+            for (int32_t i = n - 1; i >= 0; i--) {
+                t = OP2("Add", kid[i].t, OP2("Mul", kid[i].u, t));
+                u = OP2("Mul", kid[i].u, u);
+            }
+        }
+        free(kid);
+        *out = (s_tv_t){t, u, is_const};
+        return true;
+    }
+    default: s_unsup(cv, m->line, "predicate kind #%d", pr->kind); return false;
+    }
+}
+
+/* The first item of a first-hit list whose predicates (item_n[i] of them from
+ * item_preds[item_off[i]], all must be true) hold: int64 [N, 1] in 0..n, n = none. */
+static const char *s_first_hit(s_cv_t *cv, const ferry_pmml_model_t *m, int32_t n, const int32_t *item_off,
+                               const int32_t *item_n, const int32_t *item_preds)
+{
+    const char **cols = ferry_calloc((size_t)n + 2, sizeof *cols);
+    const char *idx = NULL;
+    for (int32_t i = 0; i < n; i++) {
+        const char *all = s_k(cv, 1);
+        bool is_const = true;
+        for (int32_t j = 0; j < item_n[i]; j++) {
+            s_tv_t tv;
+            if (!s_tv(cv, m, item_preds[item_off[i] + j], 0, &tv))
+                goto out;
+            all = OP2("Mul", all, tv.t); /* unknown counts as not holding: the evaluator's "!= S_TRUE" */
+            is_const &= tv.is_const;
+        }
+        cols[i] = is_const ? s_bcast(cv, all) : all;
+        if (!cols[i])
+            goto out;
+    }
+    if (!(cols[n] = s_bcast(cv, s_k(cv, 1))))
+        goto out;
+    const char *in[] = {n ? s_concat(cv, cols, (size_t)n + 1) : cols[0]};
+    Onnx__NodeProto *am = ferry_cg_node(&cv->g, "ArgMax", NULL, in, 1, NULL);
+    ferry_cg_attr_int(am, "axis", 1);
+    ferry_cg_attr_int(am, "keepdims", 1);
+    idx = ferry_cg_out(am);
+out:
+    free(cols);
+    return idx;
+}
+
+/* Scorecard: per Characteristic the first Attribute that holds; score = initialScore +
+ * each partial score in Characteristic order, added one by one as the evaluator does (bit
+ * for bit). A Characteristic with no Attribute holding fails the row in the evaluator:
+ * here its partial score is NaN and the row is marked invalid (row_valid). Reason codes
+ * change no score; OutputFields asking for them are refused by name. */
+static int s_scorecard(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
+{
+    const ferry_pmml_scorecard_t *sc = &m->u.scorecard;
+    if (m->function != FERRY_PMML_FN_REGRESSION)
+        return s_unsup(cv, m->line, "a Scorecard of functionName other than regression");
+    if (sc->n_chars < 1)
+        return s_unsup(cv, m->line, "a Scorecard without Characteristic");
+    const char *score = s_k(cv, sc->initial_score);
+    for (int32_t c = 0; c < sc->n_chars && !cv->rc; c++) {
+        const ferry_pmml_characteristic_t *ch = &sc->chars[c];
+        int32_t na = ch->n_attributes;
+        int32_t *off = ferry_calloc((size_t)na + 1, sizeof(int32_t));
+        int32_t *one = ferry_calloc((size_t)na + 1, sizeof(int32_t));
+        int32_t *preds = ferry_calloc((size_t)na + 1, sizeof(int32_t));
+        double *partial = ferry_malloc(sizeof(double) * ((size_t)na + 1));
+        for (int32_t a = 0; a < na; a++) {
+            off[a] = a;
+            one[a] = 1;
+            preds[a] = sc->attrs[ch->attr_off + a].pred;
+            partial[a] = sc->attrs[ch->attr_off + a].partial_score;
+        }
+        partial[na] = NAN; /* no Attribute holds */
+        const char *idx = s_first_hit(cv, m, na, off, one, preds);
+        if (idx) {
+            int64_t d[] = {(int64_t)na + 1};
+            score = OP2("Add", score, OP2("Gather", ferry_cg_const_f64(&cv->g, partial, d, 1), idx));
+        }
+        free(off);
+        free(one);
+        free(preds);
+        free(partial);
+    }
+    if (cv->rc)
+        return cv->rc;
+    cv->invalid = ferry_reallocarray(cv->invalid, cv->n_invalid + 1, sizeof *cv->invalid);
+    cv->invalid[cv->n_invalid++] = s_isnan(cv, score);
+    res->value = score;
+    return cv->rc;
+}
+
+/* RuleSetModel, criterion firstHit: the SimpleRules (CompoundRules flattened by the parser,
+ * their predicates ANDed) form one first-hit list; the rule that holds gives its class and
+ * its ScoreDistribution (else probability 1 for its class); no rule: the default score with
+ * its defaultConfidence, or no prediction without a default. */
+static int s_ruleset(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
+{
+    const ferry_pmml_t *p = cv->p;
+    const ferry_pmml_ruleset_t *rs = &m->u.ruleset;
+    int32_t nc = m->n_classes, nr = rs->n_rules;
+    if (m->function != FERRY_PMML_FN_CLASSIFICATION)
+        return s_unsup(cv, m->line, "a RuleSetModel of functionName other than classification");
+    if (rs->criterion != FERRY_PMML_RULE_FIRSTHIT)
+        return s_unsup(cv, m->line, "RuleSelectionMethod criterion %s",
+                       rs->criterion == FERRY_PMML_RULE_WEIGHTEDSUM ? "weightedSum" : "weightedMax");
+    for (int32_t r = 0; r < nr; r++)
+        if (rs->rules[r].class_idx < 0 || rs->rules[r].class_idx >= nc)
+            return s_unsup(cv, m->line, "a SimpleRule whose score is not a target category (rule %d)", r + 1);
+    if (rs->default_class >= nc)
+        return s_unsup(cv, m->line, "a RuleSet defaultScore that is not a target category");
+    int32_t *off = ferry_calloc((size_t)nr + 1, sizeof(int32_t));
+    int32_t *cnt = ferry_calloc((size_t)nr + 1, sizeof(int32_t));
+    for (int32_t r = 0; r < nr; r++) {
+        off[r] = rs->rules[r].pred_off;
+        cnt[r] = rs->rules[r].n_preds;
+    }
+    const char *idx = s_first_hit(cv, m, nr, off, cnt, p->int_pool);
+    free(off);
+    free(cnt);
+    if (!idx)
+        return cv->rc;
+    /* tables indexed by rule, the last row for "no rule holds" */
+    double *probs = ferry_malloc(sizeof(double) * ((size_t)(nr + 1) * (size_t)nc + 1));
+    double *cls = ferry_malloc(sizeof(double) * ((size_t)nr + 1));
+    for (int32_t r = 0; r <= nr; r++) {
+        double *row = probs + (size_t)r * (size_t)nc;
+        const ferry_pmml_rule_t *rule = r < nr ? &rs->rules[r] : NULL;
+        int32_t c = rule ? rule->class_idx : rs->default_class;
+        for (int32_t k = 0; k < nc; k++)
+            row[k] = c >= 0 ? 0 : NAN;
+        cls[r] = c >= 0 ? c : NAN;
+        if (rule && rule->dist_off >= 0)
+            memcpy(row, p->num_pool + rule->dist_off, sizeof(double) * (size_t)nc);
+        else if (rule)
+            row[c] = 1;
+        else if (c >= 0)
+            row[c] = rs->default_confidence;
+    }
+    int64_t dp[] = {(int64_t)nr + 1, nc}, dc[] = {(int64_t)nr + 1};
+    res->probs = s_forest_sum(cv, idx, ferry_cg_const_f64(&cv->g, probs, dp, 2), true);
+    res->cls = s_forest_sum(cv, idx, ferry_cg_const_f64(&cv->g, cls, dc, 1), false);
+    free(probs);
+    free(cls);
+    return cv->rc;
+}
+
+/* ---- NaiveBayesModel -------------------------------------------------------------------------
+ * L[N, C] starts at the BayesOutput counts and is multiplied input by input, in the
+ * evaluator's order and with its formulas: a Gaussian input by exp(-d*d / (2 var)) /
+ * sqrt(2 pi var) per class (the threshold where that is 0 or NaN), a discrete one by the
+ * count ratio of the value's row (a table computed here exactly as the evaluator divides);
+ * a missing value or one without PairCounts multiplies by 1. Then probabilities L / sum
+ * (summed class by class), no prediction when the sum is not positive. */
+static int s_bayes(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
+{
+    const ferry_pmml_t *p = cv->p;
+    const ferry_pmml_naivebayes_t *b = &m->u.bayes;
+    int32_t nc = m->n_classes;
+    if (m->function != FERRY_PMML_FN_CLASSIFICATION || nc < 1)
+        return s_unsup(cv, m->line, "a NaiveBayesModel that is not a classifier");
+    if (b->n_inputs < 1)
+        return s_unsup(cv, m->line, "a NaiveBayesModel without BayesInput");
+    int64_t row_d[] = {1, nc};
+    const char *L = ferry_cg_const_f64(&cv->g, b->class_counts, row_d, 2);
+    for (int32_t i = 0; i < b->n_inputs && !cv->rc; i++) {
+        const ferry_pmml_bayes_input_t *in = &b->inputs[i];
+        const char *x = in->derived_expr >= 0 ? s_expr(cv, in->derived_expr) : s_field(cv, in->field);
+        if (!x)
+            break;
+        const char *factor;
+        if (in->is_gaussian) {
+            if (in->derived_expr < 0 && (p->fields[in->field].datatype == FERRY_PMML_DT_STRING ||
+                                         p->fields[in->field].datatype == FERRY_PMML_DT_BOOLEAN))
+                return s_unsup(cv, m->line, "a GaussianDistribution over the non-numeric field \"%s\"",
+                               p->fields[in->field].name);
+            double *mean = ferry_malloc(sizeof(double) * (size_t)nc);
+            double *two_var = ferry_malloc(sizeof(double) * (size_t)nc);
+            double *norm = ferry_malloc(sizeof(double) * (size_t)nc);
+            for (int32_t c = 0; c < nc; c++) {
+                mean[c] = in->mean[c];
+                two_var[c] = 2 * in->var[c];
+                norm[c] = sqrt(2 * M_PI * in->var[c]);
+            }
+            const char *d = OP2("Sub", x, ferry_cg_const_f64(&cv->g, mean, row_d, 2));
+            const char *pdf = OP2("Div", OP1("Exp", OP2("Div", OP2("Mul", OP1("Neg", d), d),
+                                                       ferry_cg_const_f64(&cv->g, two_var, row_d, 2))),
+                                  ferry_cg_const_f64(&cv->g, norm, row_d, 2));
+            free(mean);
+            free(two_var);
+            free(norm);
+            /* pdf > 0 is false for NaN too: the evaluator's (pdf > 0 && !isnan(pdf)) */
+            factor = OP3("Where", OP2("Greater", pdf, s_k(cv, 0)), pdf, s_k(cv, b->threshold));
+        } else {
+            int32_t nv = in->n_values;
+            for (int32_t k = 1; k < nv; k++)
+                if (in->values[k].kind != in->values[0].kind)
+                    return s_unsup(cv, m->line, "PairCounts values of mixed types (BayesInput \"%s\")",
+                                   p->fields[in->field].name);
+            /* rows: the values' ratios, then 1 for a missing value or one without PairCounts */
+            double *tab = ferry_malloc(sizeof(double) * ((size_t)(nv + 1) * (size_t)nc + 1));
+            for (int32_t c = 0; c < nc; c++) {
+                double total = 0;
+                for (int32_t k = 0; k < nv; k++)
+                    total += in->counts[k * nc + c];
+                for (int32_t k = 0; k < nv; k++) {
+                    double cnt = in->counts[k * nc + c];
+                    tab[(size_t)k * (size_t)nc + (size_t)c] = cnt > 0 && total > 0 ? cnt / total : b->threshold;
+                }
+                tab[(size_t)nv * (size_t)nc + (size_t)c] = 1;
+            }
+            const char *idx = s_k(cv, nv);
+            for (int32_t k = nv - 1; k >= 0; k--) /* the first equal value wins, as the evaluator's search */
+                idx = OP3("Where", OP2("Equal", x, s_k(cv, s_vnum(&in->values[k]))), s_k(cv, k), idx);
+            int64_t td[] = {(int64_t)nv + 1, nc};
+            factor = s_forest_sum(cv, s_cast(cv, idx, S_ONNX_INT64), ferry_cg_const_f64(&cv->g, tab, td, 2), true);
+            free(tab);
+        }
+        L = OP2("Mul", L, OP3("Where", s_isnan(cv, x), s_k(cv, 1), factor));
+    }
+    if (cv->rc)
+        return cv->rc;
+    const char *sum = s_col(cv, L, 0);
+    for (int32_t c = 1; c < nc; c++)
+        sum = OP2("Add", sum, s_col(cv, L, c));
+    const char *is_none = OP1("Not", OP2("Greater", sum, s_k(cv, 0)));
+    res->probs = s_nan_if(cv, is_none, OP2("Div", L, sum));
+    return cv->rc;
+}
+
 /* ---- MiningModel ------------------------------------------------------------------------------ */
 static bool s_map_is_identity(const ferry_pmml_t *p, const ferry_pmml_segment_t *seg, int32_t n)
 {
@@ -1432,7 +1863,7 @@ static int s_mining_model(s_cv_t *cv, int32_t mi, const ferry_pmml_model_t *m, s
         const char *v;
         if (!is_class) {
             v = sr->value;
-        } else if (is_vote || !sr->probs || !s_map_is_identity(p, seg, sm->n_classes) ||
+        } else if (is_vote || !sr->probs || sr->has_no_probs || !s_map_is_identity(p, seg, sm->n_classes) ||
                    sm->n_classes != m->n_classes) {
             s_unsup(cv, sm->line, "a non-tree segment in a classification %s", is_vote ? "vote" : "average");
             break;
@@ -1487,9 +1918,12 @@ static const char *s_inverse_link(s_cv_t *cv, const ferry_pmml_model_t *m, const
                    OP2("Add", s_k(cv, 1),
                        OP2("Pow", OP2("Add", s_k(cv, 1), OP2("Mul", s_k(cv, pw), eta)), s_k(cv, -1 / pw))));
     case FERRY_PMML_LINK_LOGC: return OP2("Sub", s_k(cv, 1), OP1("Exp", eta));
+    case FERRY_PMML_LINK_PROBIT: return s_norm_cdf(cv, eta);
+    case FERRY_PMML_LINK_CAUCHIT: return s_cauchit(cv, eta);
+    case FERRY_PMML_LINK_NEGBIN:
+        return OP2("Div", s_k(cv, 1), OP2("Mul", s_k(cv, g->distr_param), OP2("Sub", OP1("Exp", OP1("Neg", eta)), s_k(cv, 1))));
     default:
-        s_unsup(cv, m->line, "GeneralRegressionModel linkFunction %s (ONNX Runtime has no double Erf/Atan)",
-                g->link == FERRY_PMML_LINK_PROBIT ? "probit" : g->link == FERRY_PMML_LINK_CAUCHIT ? "cauchit" : "negbin");
+        s_unsup(cv, m->line, "GeneralRegressionModel linkFunction #%d", g->link);
         return NULL;
     }
 }
@@ -1708,6 +2142,37 @@ static int s_nn(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
     return cv->rc;
 }
 
+/* One-vs-rest (OneAgainstAll): the class of the machine with the smallest decision value
+ * (maxWins: the largest), the first such machine on a tie, as the evaluator's strict
+ * comparison in document order. ArgMax keeps the first maximum; -f is exact, so ArgMax(-F)
+ * is the first minimum of F. No probabilities (the evaluator leaves them missing): probs is
+ * all NaN, which makes those cells empty. */
+static int s_svm_ovr(s_cv_t *cv, const ferry_pmml_model_t *m, const char *Fm, s_res_t *res)
+{
+    const ferry_pmml_svm_t *s = &m->u.svm;
+    int32_t nm = s->n_machines, nc = m->n_classes;
+    const char *in[] = {s->is_max_wins ? Fm : OP1("Neg", Fm)};
+    Onnx__NodeProto *am = ferry_cg_node(&cv->g, "ArgMax", NULL, in, 1, NULL);
+    ferry_cg_attr_int(am, "axis", 1);
+    ferry_cg_attr_int(am, "keepdims", 1);
+    double *cls_of = ferry_malloc(sizeof(double) * (size_t)nm);
+    for (int32_t k = 0; k < nm; k++)
+        cls_of[k] = s->machines[k].class_idx;
+    int64_t md[] = {nm};
+    const char *cls = OP2("Gather", ferry_cg_const_f64(&cv->g, cls_of, md, 1), ferry_cg_out(am));
+    free(cls_of);
+    const char *is_missing = s_isnan(cv, s_col(cv, Fm, 0));
+    res->cls = s_nan_if(cv, is_missing, cls);
+    double *nan_row = ferry_malloc(sizeof(double) * (size_t)nc);
+    for (int32_t k = 0; k < nc; k++)
+        nan_row[k] = NAN;
+    int64_t rd[] = {1, nc};
+    res->probs = OP2("Add", OP2("Mul", s_col(cv, Fm, 0), s_k(cv, 0)), ferry_cg_const_f64(&cv->g, nan_row, rd, 2));
+    free(nan_row);
+    res->has_no_probs = true;
+    return cv->rc;
+}
+
 /* ---- SupportVectorMachineModel --------------------------------------------------------------- */
 static int s_svm(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
 {
@@ -1771,19 +2236,24 @@ static int s_svm(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
         res->value = Fm;
         return cv->rc;
     }
-    if (!s->is_ovo || s->is_max_wins)
-        return s_unsup(cv, m->line, "a SupportVectorMachineModel other than OneAgainstOne with threshold voting");
-    /* votes [N, C]: machine k votes its class when f < threshold, else the alternate */
-    int32_t nc = m->n_classes;
+    /* the evaluator reads the kind from each machine: alternateTargetCategory = a pair */
+    int32_t nc = m->n_classes, n_pair = 0;
+    for (int32_t k = 0; k < nm; k++) {
+        const ferry_pmml_svm_machine_t *M = &s->machines[k];
+        if (M->class_idx < 0 || M->class_idx >= nc || M->alt_class_idx >= nc)
+            return s_unsup(cv, m->line, "a SupportVectorMachine without a target category of the model");
+        n_pair += M->alt_class_idx >= 0;
+    }
+    if (n_pair && n_pair != nm)
+        return s_unsup(cv, m->line, "a SupportVectorMachineModel mixing one-vs-one and one-vs-rest machines");
+    if (!n_pair)
+        return s_svm_ovr(cv, m, Fm, res);
+    /* votes [N, C]: machine k votes its class when f < threshold (maxWins: f > threshold),
+     * else the alternate */
     double *to_t = ferry_calloc((size_t)nm * (size_t)nc + 1, sizeof(double));
     double *to_a = ferry_calloc((size_t)nm * (size_t)nc + 1, sizeof(double));
     for (int32_t k = 0; k < nm; k++) {
         const ferry_pmml_svm_machine_t *M = &s->machines[k];
-        if (M->class_idx < 0 || M->class_idx >= nc || M->alt_class_idx < 0 || M->alt_class_idx >= nc) {
-            free(to_t);
-            free(to_a);
-            return s_unsup(cv, m->line, "a SupportVectorMachine without both target categories");
-        }
         to_t[(size_t)k * (size_t)nc + (size_t)M->class_idx] = 1;
         to_a[(size_t)k * (size_t)nc + (size_t)M->alt_class_idx] = 1;
     }
@@ -1791,7 +2261,7 @@ static int s_svm(s_cv_t *cv, const ferry_pmml_model_t *m, s_res_t *res)
     for (int32_t k = 0; k < nm; k++)
         thr[k] = s->machines[k].threshold;
     int64_t vd[] = {nm, nc}, td[] = {1, nm};
-    const char *is_t = s_bool(cv, OP2("Less", Fm, ferry_cg_const_f64(&cv->g, thr, td, 2)));
+    const char *is_t = s_bool(cv, OP2(s->is_max_wins ? "Greater" : "Less", Fm, ferry_cg_const_f64(&cv->g, thr, td, 2)));
     const char *is_a = OP2("Sub", s_k(cv, 1), is_t);
     const char *votes = OP2("Add", OP2("MatMul", is_t, ferry_cg_const_f64(&cv->g, to_t, vd, 2)),
                             OP2("MatMul", is_a, ferry_cg_const_f64(&cv->g, to_a, vd, 2)));
@@ -1881,6 +2351,9 @@ static s_res_t *s_model(s_cv_t *cv, int32_t mi)
     case FERRY_PMML_NN: s_nn(cv, m, &r); break;
     case FERRY_PMML_SVM: s_svm(cv, m, &r); break;
     case FERRY_PMML_GENREG: s_genreg(cv, m, &r); break;
+    case FERRY_PMML_SCORECARD: s_scorecard(cv, m, &r); break;
+    case FERRY_PMML_NAIVEBAYES: s_bayes(cv, m, &r); break;
+    case FERRY_PMML_RULESET: s_ruleset(cv, m, &r); break;
     default: s_unsup(cv, m->line, "%s", ferry_pmml_model_type_name(m->type)); break;
     }
     if (!cv->rc && m->function == FERRY_PMML_FN_REGRESSION)

@@ -1899,6 +1899,7 @@ static int s_compile_genreg(s_cc_t *cc, int32_t mi, xmlNode *n)
     S_EACH(c, pm) {
         if (!s_is(c, "PCell")) {
             s_unsupported(cc, c);
+            free(rows); /* not yet owned by the model */
             goto out;
         }
         const char *tc = s_attr(c, "targetCategory");
@@ -2381,9 +2382,14 @@ static int s_compile_bayes(s_cc_t *cc, int32_t mi, xmlNode *n)
     m->u.bayes.class_counts = ferry_calloc((size_t)nc + 1, sizeof(double));
     S_EACH(c, tvc) {
         double cnt;
-        if (s_attr_num_req(cc, c, "count", &cnt) < 0)
-            return -1;
-        m->u.bayes.class_counts[s_class(cc, m, s_attr(c, "value"))] = cnt;
+        const char *v = s_attr(c, "value");
+        if (!v || s_attr_num_req(cc, c, "count", &cnt) < 0)
+            return s_fail(cc, c, "TargetValueCount needs value and count");
+        int32_t ci = s_class(cc, m, v);
+        m = &p->models[mi];
+        if (ci >= nc) /* counts are sized by the classes known so far */
+            return s_fail(cc, c, "unknown class \"%.40s\"", v);
+        m->u.bayes.class_counts[ci] = cnt;
     }
     int32_t ni = 0;
     S_EACH(c, bis) ni++;
@@ -3308,7 +3314,9 @@ void ferry_pmml_destroy(ferry_pmml_t **self_p)
             break;
         case FERRY_PMML_NAIVEBAYES:
             free(m->u.bayes.class_counts);
-            for (int32_t k = 0; k < m->u.bayes.n_inputs; k++) {
+            /* <= : the input being compiled when a later error stopped it owns arrays too
+             * (inputs has one zeroed slot more than BayesInputs) */
+            for (int32_t k = 0; m->u.bayes.inputs && k <= m->u.bayes.n_inputs; k++) {
                 ferry_pmml_bayes_input_t *in = &m->u.bayes.inputs[k];
                 free(in->mean); free(in->var); free(in->values); free(in->counts);
             }

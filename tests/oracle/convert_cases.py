@@ -168,11 +168,126 @@ def cases():
                '<PCell parameterName="p0" beta="0.1"/><PCell parameterName="p1" beta="0.2"/>'
                '<PCell parameterName="p2" beta="-0.7"/></ParamMatrix></GeneralRegressionModel></PMML>')
     out.append(("GeneralRegressionModel generalizedLinear, log link", glm_log, HEADER, r, None))
+    # SupportVectorMachineModel one-vs-rest (the smallest decision value wins, maxWins: the
+    # largest; machines r and q are identical, so the first listed wins their ties), and
+    # one-vs-one with maxWins
+    vecs = ('<VectorDictionary numberOfVectors="4"><VectorFields><FieldRef field="a"/><FieldRef field="b"/>'
+            '</VectorFields><VectorInstance id="v0"><Array type="real" n="2">0 0</Array></VectorInstance>'
+            '<VectorInstance id="v1"><Array type="real" n="2">1.5 -0.5</Array></VectorInstance>'
+            '<VectorInstance id="v2"><Array type="real" n="2">-2 2</Array></VectorInstance>'
+            '<VectorInstance id="v3"><Array type="real" n="2">3 0.75</Array></VectorInstance></VectorDictionary>')
+
+    def machine(target, coefs, intercept, alt=None):
+        attrs = 'targetCategory="%s"' % target + (' alternateTargetCategory="%s"' % alt if alt else '')
+        return ('<SupportVectorMachine %s><SupportVectors>' % attrs
+                + ''.join('<SupportVector vectorId="v%d"/>' % i for i in range(len(coefs)))
+                + '</SupportVectors><Coefficients absoluteValue="%s">' % intercept
+                + ''.join('<Coefficient value="%s"/>' % c for c in coefs) + '</Coefficients></SupportVectorMachine>')
+
+    def svm(method, kernel, machines, extra=""):
+        return (HEAD + DD + '<SupportVectorMachineModel functionName="classification" classificationMethod="%s" %s>'
+                % (method, extra) + MS_CLS % 'invalidValueTreatment="asIs"' +
+                '<Output><OutputField name="pred" feature="predictedValue" dataType="string" optype="categorical"/>'
+                '<OutputField name="p_q" feature="probability" value="q" dataType="double" optype="continuous"/>'
+                '</Output>' + kernel + vecs + "".join(machines) + '</SupportVectorMachineModel></PMML>')
+    ovr = [machine("r", ["-0.3", "0.2", "0", "1"], "-0.2"), machine("p", ["0.5", "-1", "0.25", "0"], "0.1"),
+           machine("q", ["-0.3", "0.2", "0", "1"], "-0.2")]
+    out.append(("SVM one-vs-rest rbf (smallest wins, ties to the first machine)",
+                svm("OneAgainstAll", '<RadialBasisKernelType gamma="0.5"/>', ovr), HEADER, r, None))
+    out.append(("SVM one-vs-rest polynomial, maxWins (largest wins)",
+                svm("OneAgainstAll", '<PolynomialKernelType gamma="0.25" coef0="1" degree="2"/>', ovr,
+                    'maxWins="true"'), HEADER, r, None))
+    out.append(("SVM one-vs-rest linear, binary (two machines)",
+                svm("OneAgainstAll", '<LinearKernelType/>', ovr[1:]), HEADER, r, None))
+    ovo = [machine("p", ["0.5", "-1", "0.25", "0"], "0.1", "q"), machine("p", ["-0.3", "0.2", "0", "1"], "-0.2", "r"),
+           machine("q", ["1", "0.5", "-0.75", "0.1"], "0", "r")]
+    out.append(("SVM one-vs-one sigmoid, maxWins (f > threshold votes the target)",
+                svm("OneAgainstOne", '<SigmoidKernelType gamma="0.3" coef0="0.1"/>', ovo, 'maxWins="true"'),
+                HEADER, r, None))
+    mixed = [ovr[0], ovo[0]]
+    out.append(("refuse an SVM mixing one-vs-one and one-vs-rest machines",
+                svm("OneAgainstAll", '<LinearKernelType/>', mixed), HEADER, r, "mixing one-vs-one and one-vs-rest"))
+    # probit / cauchit / negbin links and normalizations: the normal CDF and atan built from
+    # double core operators (a in [-7.25, 10] drives eta over [-21, 31]: both tails)
+    for link in ("probit", "cauchit", "negbin"):
+        glm = glm_log.replace('linkFunction="log"', 'linkFunction="%s" distParameter="0.75"' % link).replace(
+            'beta="0.2"', 'beta="3"')
+        out.append(("GeneralRegressionModel generalizedLinear, %s link" % link, glm, HEADER, r, None))
+    for norm in ("probit", "cauchit"):
+        reg = (HEAD + DD + '<RegressionModel functionName="regression" normalizationMethod="%s">' % norm +
+               MS_REG % '' + '<RegressionTable intercept="1"><NumericPredictor name="a" coefficient="3"/>'
+               '<NumericPredictor name="b" coefficient="-0.5"/></RegressionTable></RegressionModel></PMML>')
+        out.append(("RegressionModel normalizationMethod=%s (regression)" % norm, reg, HEADER, r, None))
+        cls2 = (HEAD + DD.replace('<Value value="r"/>', '') +
+                '<RegressionModel functionName="classification" normalizationMethod="%s">' % norm +
+                MS_CLS % 'invalidValueTreatment="asIs"' +
+                '<RegressionTable intercept="-0.5" targetCategory="p"><NumericPredictor name="a" coefficient="1.25"/>'
+                '<CategoricalPredictor name="c" value="y" coefficient="2"/></RegressionTable>'
+                '<RegressionTable intercept="0" targetCategory="q"/></RegressionModel></PMML>')
+        out.append(("RegressionModel normalizationMethod=%s (binary classification)" % norm, cls2, HEADER, r, None))
+    # the two functions swept: y = a over [-40, 40] (both tails, the series / continued
+    # fraction switch at |a| = 2 sqrt 2, atan's reductions at |a| = 1 and tan(pi/8))
+    sweep = [[repr(v), "0", "x"] for v in sorted(set([round(-40 + 0.0625 * i, 4) for i in range(1281)] +
+                                                     [2 * 2 ** 0.5, -2 * 2 ** 0.5, 0.41421356237309503,
+                                                      -0.41421356237309503, 1.0000000000000002, 0.9999999999999999,
+                                                      1e-300, -1e-300, 1e300, -1e300]))]
+    for norm in ("probit", "cauchit"):
+        reg = (HEAD + DD + '<RegressionModel functionName="regression" normalizationMethod="%s">' % norm +
+               MS_REG % '' + '<RegressionTable intercept="0"><NumericPredictor name="a" coefficient="1"/>'
+               '</RegressionTable></RegressionModel></PMML>')
+        out.append(("%s swept over [-40, 40] (%d values)" % (norm, len(sweep)), reg, HEADER, sweep, None))
+    # Scorecard: per characteristic the first attribute holding, compound predicates of every
+    # operator; characteristic "cc" matches nothing for c = x or missing: the row fails
+    card = (HEAD + DD + '<Scorecard functionName="regression" useReasonCodes="false" initialScore="12.5">' +
+            MS_REG % 'invalidValueTreatment="asIs"' + '<Characteristics>'
+            '<Characteristic name="ca"><Attribute partialScore="-3"><SimplePredicate field="a" '
+            'operator="lessOrEqual" value="1.5"/></Attribute><Attribute partialScore="7.25"><SimplePredicate '
+            'field="a" operator="greaterThan" value="1.5"/></Attribute><Attribute partialScore="0.5">'
+            '<SimplePredicate field="a" operator="isMissing"/></Attribute></Characteristic>'
+            '<Characteristic name="cb"><Attribute partialScore="1"><CompoundPredicate booleanOperator="and">'
+            '<SimplePredicate field="b" operator="greaterOrEqual" value="-0.5"/><SimplePredicate field="c" '
+            'operator="notEqual" value="x"/></CompoundPredicate></Attribute><Attribute partialScore="2">'
+            '<CompoundPredicate booleanOperator="surrogate"><SimplePredicate field="b" operator="lessThan" value="2"/>'
+            '<SimpleSetPredicate field="c" booleanOperator="isIn"><Array type="string">y z</Array>'
+            '</SimpleSetPredicate><False/></CompoundPredicate></Attribute><Attribute partialScore="4">'
+            '<CompoundPredicate booleanOperator="xor"><SimplePredicate field="a" operator="lessThan" value="0"/>'
+            '<SimplePredicate field="b" operator="isMissing"/></CompoundPredicate></Attribute>'
+            '<Attribute partialScore="8"><CompoundPredicate booleanOperator="or"><SimplePredicate field="a" '
+            'operator="equal" value="10"/><SimplePredicate field="b" operator="notEqual" value="0.75"/>'
+            '</CompoundPredicate></Attribute><Attribute partialScore="16"><True/></Attribute></Characteristic>'
+            '<Characteristic name="cc"><Attribute partialScore="100"><SimpleSetPredicate field="c" '
+            'booleanOperator="isNotIn"><Array type="string">x</Array></SimpleSetPredicate></Attribute>'
+            '</Characteristic></Characteristics></Scorecard></PMML>')
+    out.append(("Scorecard (and/or/xor/surrogate attributes, rows matching no attribute)", card, HEADER, r, None))
+    # RuleSetModel firstHit: a compound rule, score distributions, the default
+    rules = ('<RuleSelectionMethod criterion="firstHit"/>'
+             '<SimpleRule score="p"><CompoundPredicate booleanOperator="and"><SimplePredicate field="a" '
+             'operator="lessOrEqual" value="1.5"/><SimplePredicate field="b" operator="greaterThan" value="-0.5"/>'
+             '</CompoundPredicate><ScoreDistribution value="p" recordCount="6"/><ScoreDistribution value="q" '
+             'recordCount="3"/><ScoreDistribution value="r" recordCount="1"/></SimpleRule>'
+             '<CompoundRule><SimplePredicate field="c" operator="equal" value="y"/>'
+             '<SimpleRule score="q"><SimplePredicate field="a" operator="greaterThan" value="0"/></SimpleRule>'
+             '<SimpleRule score="p"><True/></SimpleRule></CompoundRule>'
+             '<SimpleRule score="r"><CompoundPredicate booleanOperator="or"><SimplePredicate field="b" '
+             'operator="isMissing"/><SimplePredicate field="a" operator="equal" value="3"/></CompoundPredicate>'
+             '</SimpleRule>')
+    ruleset = (HEAD + DD + '<RuleSetModel functionName="classification">' + MS_CLS % 'invalidValueTreatment="asIs"'
+               + '<Output><OutputField name="pred" feature="predictedValue" dataType="string" optype="categorical"/>'
+               '<OutputField name="p_p" feature="probability" value="p" dataType="double" optype="continuous"/>'
+               '<OutputField name="p_r" feature="probability" value="r" dataType="double" optype="continuous"/>'
+               '</Output><RuleSet defaultScore="r" defaultConfidence="0.25">%s</RuleSet></RuleSetModel></PMML>')
+    out.append(("RuleSetModel firstHit with a default", ruleset % rules, HEADER, r, None))
+    out.append(("RuleSetModel firstHit without a default (no prediction)",
+                ruleset.replace(' defaultScore="r" defaultConfidence="0.25"', '') % rules, HEADER, r, None))
+    out.append(("refuse RuleSetModel weightedSum", ruleset % rules.replace("firstHit", "weightedSum"), HEADER, r,
+                "criterion weightedSum"))
     # refusals: constructs without a faithful ONNX form must be named
-    probit = (HEAD + DD + '<RegressionModel functionName="regression" normalizationMethod="probit">' +
-              MS_REG % '' + '<RegressionTable intercept="1"><NumericPredictor name="a" coefficient="3"/>'
-              '</RegressionTable></RegressionModel></PMML>')
-    out.append(("refuse probit normalization", probit, HEADER, r, "probit"))
+    simplemax = (HEAD + DD + '<RegressionModel functionName="classification" normalizationMethod="simplemax">' +
+                 MS_CLS % '' + '<RegressionTable intercept="1" targetCategory="p"><NumericPredictor name="a" '
+                 'coefficient="3"/></RegressionTable><RegressionTable intercept="2" targetCategory="q"/>'
+                 '<RegressionTable intercept="0.5" targetCategory="r"/></RegressionModel></PMML>')
+    out.append(("refuse simplemax normalization (three classes)", simplemax, HEADER, r,
+                "normalizationMethod other than softmax"))
     # CompoundPredicates: or (KNIME's "x <= t or x is missing"), and, surrogate, under three strategies
     comp = ('<Node id="A" score="3"><CompoundPredicate booleanOperator="or">'
             '<SimplePredicate field="a" operator="lessOrEqual" value="1.5"/>'
@@ -207,5 +322,28 @@ def cases():
           '</BayesInputs><BayesOutput fieldName="k"><TargetValueCounts><TargetValueCount value="p" count="1"/>'
           '<TargetValueCount value="q" count="1"/><TargetValueCount value="r" count="1"/></TargetValueCounts>'
           '</BayesOutput></NaiveBayesModel></PMML>')
-    out.append(("refuse NaiveBayesModel", nb, HEADER, r, "NaiveBayesModel"))
+    out.append(("NaiveBayesModel Gaussian", nb, HEADER, r, None))
+    # Gaussian and discrete inputs, a threshold, a zero count, a category without PairCounts
+    nb2 = (HEAD + DD + '<NaiveBayesModel functionName="classification" threshold="0.001">' +
+           MS_CLS % 'invalidValueTreatment="asIs"' +
+           '<Output><OutputField name="pred" feature="predictedValue" dataType="string" optype="categorical"/>'
+           '<OutputField name="p_q" feature="probability" value="q" dataType="double" optype="continuous"/>'
+           '</Output><BayesInputs><BayesInput fieldName="a"><TargetValueStats>'
+           '<TargetValueStat value="p"><GaussianDistribution mean="0.5" variance="2"/></TargetValueStat>'
+           '<TargetValueStat value="q"><GaussianDistribution mean="1.5" variance="0.25"/></TargetValueStat>'
+           '<TargetValueStat value="r"><GaussianDistribution mean="-3" variance="9"/></TargetValueStat>'
+           '</TargetValueStats></BayesInput><BayesInput fieldName="b"><TargetValueStats>'
+           '<TargetValueStat value="p"><GaussianDistribution mean="0" variance="1"/></TargetValueStat>'
+           '<TargetValueStat value="q"><GaussianDistribution mean="2" variance="0.5"/></TargetValueStat>'
+           '<TargetValueStat value="r"><GaussianDistribution mean="0.75" variance="1e-3"/></TargetValueStat>'
+           '</TargetValueStats></BayesInput><BayesInput fieldName="c">'
+           '<PairCounts value="x"><TargetValueCounts><TargetValueCount value="p" count="10"/>'
+           '<TargetValueCount value="q" count="0"/><TargetValueCount value="r" count="3"/></TargetValueCounts>'
+           '</PairCounts><PairCounts value="y"><TargetValueCounts><TargetValueCount value="p" count="2"/>'
+           '<TargetValueCount value="q" count="7"/><TargetValueCount value="r" count="3"/></TargetValueCounts>'
+           '</PairCounts></BayesInput></BayesInputs><BayesOutput fieldName="k"><TargetValueCounts>'
+           '<TargetValueCount value="p" count="12"/><TargetValueCount value="q" count="7"/>'
+           '<TargetValueCount value="r" count="6"/></TargetValueCounts></BayesOutput></NaiveBayesModel></PMML>')
+    out.append(("NaiveBayesModel Gaussian + discrete, threshold, zero count, category without PairCounts",
+                nb2, HEADER, r, None))
     return out

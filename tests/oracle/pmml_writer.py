@@ -374,6 +374,42 @@ def write_svm(svm, fields, target, classes=None):
     return doc.text()
 
 
+def write_svm_ovr(ovr, fields, target, classes, max_wins=False):
+    """sklearn OneVsRestClassifier of binary SVCs as a one-vs-rest SupportVectorMachineModel.
+    Estimator k's decision value d_k (> 0: class k) is the machine's f with maxWins, else
+    -d_k (PMML's default: the smallest f wins); sklearn takes the first argmax, PMML the
+    first machine on a tie."""
+    doc = Doc()
+    header(doc, fields, target, classes)
+    doc.add('<SupportVectorMachineModel functionName="classification" classificationMethod="OneAgainstAll"%s>'
+            % (' maxWins="true"' if max_wins else ''))
+    mining_schema(doc, fields, target)
+    doc.add('<Output><OutputField name="predicted" optype="categorical" dataType="string" feature="predictedValue"/>'
+            '</Output>')
+    doc.add(_kernel(ovr.estimators_[0]))
+    sign = 1.0 if max_wins else -1.0
+    total = sum(len(e.support_vectors_) for e in ovr.estimators_)
+    doc.add('<VectorDictionary numberOfVectors="%d"><VectorFields>' % total)
+    for f in fields:
+        doc.add('<FieldRef field=%s/>' % quoteattr(f))
+    doc.add('</VectorFields>')
+    for k, est in enumerate(ovr.estimators_):
+        for i, v in enumerate(est.support_vectors_):
+            doc.add('<VectorInstance id="%d_%d"><Array type="real" n="%d">%s</Array></VectorInstance>'
+                    % (k, i, len(v), " ".join(r(x) for x in v)))
+    doc.add('</VectorDictionary>')
+    for k, est in enumerate(ovr.estimators_):
+        doc.add('<SupportVectorMachine targetCategory=%s><SupportVectors>' % quoteattr(str(classes[k])))
+        for i in range(len(est.support_vectors_)):
+            doc.add('<SupportVector vectorId="%d_%d"/>' % (k, i))
+        doc.add('</SupportVectors><Coefficients absoluteValue=%s>' % quoteattr(r(sign * est.intercept_[0])))
+        for c in est.dual_coef_[0]:
+            doc.add('<Coefficient value=%s/>' % quoteattr(r(sign * c)))
+        doc.add('</Coefficients></SupportVectorMachine>')
+    doc.add('</SupportVectorMachineModel></PMML>')
+    return doc.text()
+
+
 def write_gaussian_nb(nb, fields, target, classes):
     doc = Doc()
     header(doc, fields, target, classes)

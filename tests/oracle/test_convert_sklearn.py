@@ -35,6 +35,8 @@ from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegres
                               RandomForestClassifier, RandomForestRegressor)
 from sklearn.impute import SimpleImputer  # noqa: E402
 from sklearn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
+from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
+from sklearn.naive_bayes import GaussianNB  # noqa: E402
 from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.svm import SVC, SVR  # noqa: E402
@@ -257,6 +259,12 @@ def sklearn_cases():
     mlp = MLPRegressor(hidden_layer_sizes=(10, 5), max_iter=400, random_state=1).fit(sc.transform(X), y)
     cases.append(Case("pipeline scale+MLP regressor", W.write_mlp(mlp, FIELDS, "y", scaler=sc), FIELDS,
                       numeric_rows(test_rows(120))))
+    # one-vs-rest SVMs last, so the random draws of the cases above stay as they were
+    for kernel, max_wins in (("rbf", False), ("poly", True), ("sigmoid", False)):
+        classifier("SVC %s one-vs-rest%s" % (kernel, ", maxWins" if max_wins else ""),
+                   OneVsRestClassifier(SVC(kernel=kernel, gamma=0.1, coef0=0.5, degree=2, C=1.0)),
+                   W.write_svm_ovr, 3, max_wins=max_wins)
+    classifier("Gaussian naive Bayes", GaussianNB(), W.write_gaussian_nb, 3)
     return cases
 
 

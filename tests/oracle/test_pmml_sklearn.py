@@ -30,6 +30,7 @@ from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegres
 from sklearn.impute import SimpleImputer  # noqa: E402
 from sklearn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
 from sklearn.naive_bayes import GaussianNB  # noqa: E402
+from sklearn.multiclass import OneVsRestClassifier  # noqa: E402
 from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.svm import SVC, SVR  # noqa: E402
@@ -226,6 +227,11 @@ def run_all(tmp):
     Tt = np.hstack([T, toh])
     check_classifier(case, head, rows, lr.predict(Tt), lr.predict_proba(Tt), classes)
     cases.append(case)
+    # one-vs-rest SVMs last, so the random draws of the cases above stay as they were
+    for kernel, max_wins in (("rbf", False), ("poly", True), ("linear", False)):
+        classifier("SVC %s one-vs-rest%s" % (kernel, ", maxWins" if max_wins else ""),
+                   OneVsRestClassifier(SVC(kernel=kernel, gamma=0.1, coef0=0.5, degree=2, C=1.0)),
+                   W.write_svm_ovr, 3, has_proba=False, max_wins=max_wins)
     return cases
 
 

@@ -209,12 +209,12 @@ static void test_refusals(void **state)
                      "<DataField name=\"y\" optype=\"continuous\" dataType=\"double\"/></DataDictionary>";
     char buf[4096];
     snprintf(buf, sizeof buf,
-             S_HEAD "%s<RegressionModel functionName=\"regression\" normalizationMethod=\"probit\"><MiningSchema>"
+             S_HEAD "%s<RegressionModel functionName=\"regression\" normalizationMethod=\"simplemax\"><MiningSchema>"
                     "<MiningField name=\"x\"/><MiningField name=\"y\" usageType=\"target\"/></MiningSchema>"
                     "<RegressionTable intercept=\"1\"><NumericPredictor name=\"x\" coefficient=\"2\"/>"
                     "</RegressionTable></RegressionModel></PMML>",
              dd);
-    s_expect_refusal(buf, "probit");
+    s_expect_refusal(buf, "normalizationMethod simplemax");
     snprintf(buf, sizeof buf,
              S_HEAD "%s<TreeModel functionName=\"regression\"><MiningSchema><MiningField name=\"x\"/>"
                     "<MiningField name=\"y\" usageType=\"target\"/></MiningSchema><Node score=\"1\"><True/>"
