@@ -140,6 +140,13 @@ def prepare(case, tmp, idx):
     with open(os.path.join(d, "m.manifest.json")) as f:
         man = json.load(f)
     case.manifest = man
+    # the manifest names every approximation, and only where the model needs one
+    approx = man["precision"].get("approximations", "")
+    pmml_low = case.pmml.lower()
+    for func, word in (("probit", "normal CDF"), ("cauchit", "arctangent")):
+        needs = ('"%s"' % func) in pmml_low
+        case.check((word in approx) == needs,
+                   "manifest precision.approximations %s the %s (%r)" % ("lacks" if needs else "names", word, approx))
     inputs = []
     for inp in man["inputs"]:
         col = case.header.index(inp["name"]) if inp["name"] in case.header else None
