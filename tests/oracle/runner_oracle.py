@@ -16,7 +16,9 @@ import onnx
 from onnx import numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATA = "/usr/include/onnx/backend/test/data/node"
+# Debian's libonnx-testdata; FERRY_ONNX_NODE_DATA names another copy (pip's onnx ships one
+# under onnx/backend/test/data/node) on machines without the Debian package.
+DATA = os.environ.get("FERRY_ONNX_NODE_DATA", "/usr/include/onnx/backend/test/data/node")
 MODELS = [
     "test_add", "test_add_uint8", "test_matmul_2d", "test_relu", "test_conv_with_strides_padding",
     "test_gemm_default_no_bias", "test_softmax_example", "test_reduce_sum_default_axes_keepdims_example",
