@@ -56,7 +56,12 @@ typedef struct s_lease {
 } s_lease_t;
 
 typedef struct {
-    uint64_t *v;
+    uint64_t task;
+    uint32_t attempts; /* closed attempts so far: the next lease is attempt attempts + 1 */
+} s_ready_t;
+
+typedef struct {
+    s_ready_t *v;
     size_t head, len, cap;
 } s_queue_t;
 
@@ -73,7 +78,7 @@ typedef struct {
 
 typedef struct {
     uint64_t due_ms, task;
-    uint32_t group;
+    uint32_t group, attempts;
 } s_retry_t;
 
 typedef struct {
@@ -129,11 +134,11 @@ static int64_t s_wall_ms(void)
 }
 
 /* ---- small containers ---------------------------------------------------------------- */
-static void s_queue_push(s_queue_t *q, uint64_t v)
+static void s_queue_push(s_queue_t *q, s_ready_t v)
 {
     if (q->len == q->cap) {
         size_t ncap = q->cap ? q->cap * 2 : 64;
-        uint64_t *nv = ferry_reallocarray(NULL, ncap, sizeof *nv);
+        s_ready_t *nv = ferry_reallocarray(NULL, ncap, sizeof *nv);
         for (size_t i = 0; i < q->len; i++)
             nv[i] = q->v[(q->head + i) % q->cap];
         free(q->v);
@@ -144,9 +149,9 @@ static void s_queue_push(s_queue_t *q, uint64_t v)
     q->v[(q->head + q->len++) % q->cap] = v;
 }
 
-static uint64_t s_queue_pop(s_queue_t *q)
+static s_ready_t s_queue_pop(s_queue_t *q)
 {
-    uint64_t v = q->v[q->head];
+    s_ready_t v = q->v[q->head];
     q->head = (q->head + 1) % q->cap;
     q->len--;
     return v;
@@ -413,7 +418,7 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
         state = FERRY_TASK_RETRY;
         is_retry = true;
     }
-    int rc = ferry_journal_finish(c->journal, l->attempt, l->task, o, state, now);
+    int rc = ferry_journal_finish(c->journal, l->attempt, l->task, o, state, l->attempt_no, now);
     if (rc < 0) {
         s_journal_failed(c);
     } else if (rc == 0) {
@@ -429,7 +434,8 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
         } else if (is_retry) {
             int shift = FERRY_MIN(l->attempt_no - 1, FERRY_COORD_MAX_BACKOFF_SHIFT);
             uint64_t delay = (uint64_t)c->plan->retry_backoff_ms << shift;
-            s_retry_push(c, (s_retry_t){.due_ms = uv_now(&c->loop) + delay, .task = l->task, .group = l->group});
+            s_retry_push(c, (s_retry_t){.due_ms = uv_now(&c->loop) + delay, .task = l->task, .group = l->group,
+                                        .attempts = (uint32_t)l->attempt_no});
         }
     }
     if (l->worker && l->worker->inflight)
@@ -786,14 +792,15 @@ static bool s_group_has_task(ferry_coordinator_t *c, s_group_t *g)
     if (g->is_exhausted)
         return false;
     uint64_t ids[FERRY_COORD_FETCH_BATCH];
+    uint32_t attempts[FERRY_COORD_FETCH_BATCH];
     size_t n = 0;
-    if (ferry_journal_fetch_pending(c->journal, g->cursor, g->row.first_task + g->row.count, ids,
+    if (ferry_journal_fetch_pending(c->journal, g->cursor, g->row.first_task + g->row.count, ids, attempts,
                                     FERRY_COORD_FETCH_BATCH, &n)) {
         s_journal_failed(c);
         return false;
     }
     for (size_t i = 0; i < n; i++)
-        s_queue_push(&g->ready, ids[i]);
+        s_queue_push(&g->ready, (s_ready_t){.task = ids[i], .attempts = attempts[i]});
     if (n)
         g->cursor = ids[n - 1];
     if (n < FERRY_COORD_FETCH_BATCH)
@@ -818,10 +825,10 @@ static void s_flush_task_batch(ferry_coordinator_t *c, s_worker_t *w)
 static void s_lease_to(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
 {
     s_group_t *g = &c->groups[gi];
-    uint64_t task = s_queue_pop(&g->ready);
-    uint64_t attempt;
-    int attempt_no;
-    if (ferry_journal_lease(c->journal, task, w->id, s_wall_ms(), &attempt, &attempt_no)) {
+    s_ready_t ready = s_queue_pop(&g->ready);
+    uint64_t task = ready.task, attempt;
+    int attempt_no = (int)ready.attempts + 1;
+    if (ferry_journal_lease(c->journal, task, w->id, s_wall_ms(), &attempt)) {
         s_journal_failed(c);
         return;
     }
@@ -857,7 +864,7 @@ static void s_dispatch(ferry_coordinator_t *c)
     uint64_t now = uv_now(&c->loop);
     while (c->n_retries && c->retries[0].due_ms <= now) {
         s_retry_t r = s_retry_pop(c);
-        s_queue_push(&c->groups[r.group].ready, r.task);
+        s_queue_push(&c->groups[r.group].ready, (s_ready_t){.task = r.task, .attempts = r.attempts});
     }
     if (c->is_stopping || c->is_broken)
         return;

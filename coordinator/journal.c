@@ -15,7 +15,6 @@
 enum {
     S_ST_FETCH,
     S_ST_LEASE_INSERT,
-    S_ST_LEASE_TASK,
     S_ST_FINISH_ATTEMPT,
     S_ST_FINISH_TASK,
     S_ST_EVENT,
@@ -23,13 +22,12 @@ enum {
 };
 
 static const char *s_sql[S_ST_COUNT] = {
-    [S_ST_FETCH] = "SELECT id FROM tasks WHERE id > ?1 AND id < ?2 AND state = 0 ORDER BY id LIMIT ?3",
+    [S_ST_FETCH] = "SELECT id, attempts FROM tasks WHERE id > ?1 AND id < ?2 AND state = 0 ORDER BY id LIMIT ?3",
     [S_ST_LEASE_INSERT] = "INSERT INTO attempts(task, worker, started_ms) VALUES (?1, ?2, ?3)",
-    [S_ST_LEASE_TASK] = "UPDATE tasks SET state = 1, attempts = attempts + 1 WHERE id = ?1 RETURNING attempts",
     [S_ST_FINISH_ATTEMPT] = "UPDATE attempts SET ended_ms = ?3, outcome = ?4, exit_code = ?5, signal = ?6, "
                             "elapsed_ms = ?7, reason = ?8, stderr = ?9, output = ?10 "
                             "WHERE id = ?1 AND task = ?2 AND outcome IS NULL",
-    [S_ST_FINISH_TASK] = "UPDATE tasks SET state = ?2 WHERE id = ?1",
+    [S_ST_FINISH_TASK] = "UPDATE tasks SET state = ?2, attempts = ?3 WHERE id = ?1",
     [S_ST_EVENT] = "INSERT INTO events(ts_ms, kind, task, attempt, worker, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
@@ -38,6 +36,7 @@ struct ferry_journal {
     char *path;
     bool is_read_only;
     bool in_txn;
+    int schema; /* of the open journal: 1 (read-only status of an old one) or 2 */
     sqlite3_stmt *st[S_ST_COUNT];
 };
 
@@ -47,7 +46,8 @@ static const char *s_schema =
     "  created_ms INTEGER);"
     "CREATE TABLE IF NOT EXISTS groups(idx INTEGER PRIMARY KEY, name TEXT NOT NULL, kind INTEGER NOT NULL,"
     "  sleep_ms INTEGER NOT NULL, count INTEGER NOT NULL, first_task INTEGER NOT NULL);"
-    /* state: 0 pending, 1 leased, 2 done, 3 failed, 4 waiting to retry */
+    /* state: 0 pending (or leased in this run: see S_RUNNING), 1 leased when the coordinator
+     * last started, 2 done, 3 failed, 4 waiting to retry; attempts: closed attempts */
     "CREATE TABLE IF NOT EXISTS tasks(id INTEGER PRIMARY KEY, grp INTEGER NOT NULL,"
     "  state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0);"
     /* outcome NULL = open (the lease is in flight); else ferry_outcome_t */
@@ -78,6 +78,18 @@ static int s_exec(ferry_journal_t *j, const char *sql)
         return -EIO;
     }
     return 0;
+}
+
+/* The schema version in meta; 0 for a new journal (or one without meta). */
+static int s_schema_version(ferry_journal_t *j)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(j->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return version;
 }
 
 static sqlite3_stmt *s_st(ferry_journal_t *j, int which)
@@ -127,22 +139,25 @@ ferry_journal_t *ferry_journal_open(const char *dir, bool read_only, ferry_err_t
             ferry_err(err, "%s: not a usable ferry journal: %s", j->path, sqlite3_errmsg(j->db));
             goto fail;
         }
-        /* schema version */
-        sqlite3_stmt *st = NULL;
-        int version = 0;
-        if (sqlite3_prepare_v2(j->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            version = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
+        int version = s_schema_version(j);
         if (version > FERRY_JOURNAL_SCHEMA_VERSION) {
             ferry_err(err, "%s: journal schema %d is newer than this ferry's (%d)", j->path, version,
                       FERRY_JOURNAL_SCHEMA_VERSION);
             goto fail;
         }
-        if (version == 0 && s_exec(j, "INSERT OR REPLACE INTO meta VALUES ('schema', 1)")) {
+        /* 1 -> 2: a leased task's row no longer counts its open attempt (see the schema) */
+        if (version == 1 && (s_exec(j, "BEGIN IMMEDIATE") ||
+                             s_exec(j, "UPDATE tasks SET attempts = attempts - 1 WHERE state = 1 AND attempts > 0") ||
+                             s_exec(j, "UPDATE meta SET value = 2 WHERE key = 'schema'") || s_exec(j, "COMMIT"))) {
+            s_exec(j, "ROLLBACK");
+            ferry_err(err, "%s: cannot upgrade the journal from schema 1 to 2", j->path);
+            goto fail;
+        }
+        if (version == 0 && s_exec(j, "INSERT OR REPLACE INTO meta VALUES ('schema', 2)")) {
             ferry_err(err, "%s: cannot write the schema version", j->path);
             goto fail;
         }
+        j->schema = FERRY_JOURNAL_SCHEMA_VERSION;
         for (int i = 0; i < S_ST_COUNT; i++)
             if (sqlite3_prepare_v3(j->db, s_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &j->st[i], NULL) != SQLITE_OK) {
                 ferry_err(err, "%s: preparing '%s': %s", j->path, s_sql[i], sqlite3_errmsg(j->db));
@@ -154,6 +169,12 @@ ferry_journal_t *ferry_journal_open(const char *dir, bool read_only, ferry_err_t
         sqlite3_finalize(st);
         if (rc != SQLITE_OK) {
             ferry_err(err, "%s: not a ferry journal: %s", j->path, sqlite3_errmsg(j->db));
+            goto fail;
+        }
+        j->schema = s_schema_version(j);
+        if (j->schema > FERRY_JOURNAL_SCHEMA_VERSION) {
+            ferry_err(err, "%s: journal schema %d is newer than this ferry's (%d)", j->path, j->schema,
+                      FERRY_JOURNAL_SCHEMA_VERSION);
             goto fail;
         }
     }
@@ -222,8 +243,20 @@ int ferry_journal_setup(ferry_journal_t *j, const char *plan_path, const char *p
         }
         sqlite3_finalize(st);
         *is_resumed = true;
-        /* retries that were waiting out a backoff when the last coordinator stopped */
-        return s_exec(j, "UPDATE tasks SET state = 0 WHERE state = 4") ? -EIO : 0;
+        /* Retries that were waiting out a backoff when the last coordinator stopped become
+         * pending; tasks with an attempt still open are marked leased (state 1), so fetching
+         * pending tasks skips them: this run's leases are not written to the task row.
+         * O(attempts) once per start. */
+        if (s_exec(j, "BEGIN IMMEDIATE"))
+            return -EIO;
+        if (s_exec(j, "UPDATE tasks SET state = 0 WHERE state IN (1, 4)") ||
+            s_exec(j, "UPDATE tasks SET state = 1 WHERE state = 0 AND id IN "
+                      "(SELECT task FROM attempts WHERE outcome IS NULL)") ||
+            s_exec(j, "COMMIT")) {
+            s_exec(j, "ROLLBACK");
+            return ferry_err(err, "%s: cannot mark the open attempts' tasks", j->path), -EIO;
+        }
+        return 0;
     }
     sqlite3_finalize(st);
     st = NULL;
@@ -310,8 +343,8 @@ void ferry_journal_groups_free(ferry_journal_group_row_t *groups, size_t n)
     free(groups);
 }
 
-int ferry_journal_fetch_pending(ferry_journal_t *j, uint64_t after_id, uint64_t end_id, uint64_t *ids, size_t max,
-                                size_t *n)
+int ferry_journal_fetch_pending(ferry_journal_t *j, uint64_t after_id, uint64_t end_id, uint64_t *ids,
+                                uint32_t *attempts, size_t max, size_t *n)
 {
     sqlite3_stmt *st = s_st(j, S_ST_FETCH);
     sqlite3_bind_int64(st, 1, (int64_t)after_id);
@@ -319,8 +352,12 @@ int ferry_journal_fetch_pending(ferry_journal_t *j, uint64_t after_id, uint64_t 
     sqlite3_bind_int64(st, 3, (int64_t)max);
     *n = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-        ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+        ids[*n] = (uint64_t)sqlite3_column_int64(st, 0);
+        if (attempts)
+            attempts[*n] = (uint32_t)sqlite3_column_int(st, 1);
+        (*n)++;
+    }
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : s_fail(j, "fetching pending tasks");
 }
@@ -359,18 +396,9 @@ int ferry_journal_worker_gone(ferry_journal_t *j, int64_t worker_id, bool is_los
     return rc == SQLITE_DONE ? 0 : s_fail(j, "updating a worker");
 }
 
-int ferry_journal_lease(ferry_journal_t *j, uint64_t task_id, int64_t worker_id, int64_t now_ms,
-                        uint64_t *attempt_id, int *attempt_no)
+int ferry_journal_lease(ferry_journal_t *j, uint64_t task_id, int64_t worker_id, int64_t now_ms, uint64_t *attempt_id)
 {
-    sqlite3_stmt *st = s_st(j, S_ST_LEASE_TASK);
-    sqlite3_bind_int64(st, 1, (int64_t)task_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return s_fail(j, "leasing a task");
-    }
-    *attempt_no = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
-    st = s_st(j, S_ST_LEASE_INSERT);
+    sqlite3_stmt *st = s_st(j, S_ST_LEASE_INSERT);
     sqlite3_bind_int64(st, 1, (int64_t)task_id);
     sqlite3_bind_int64(st, 2, worker_id);
     sqlite3_bind_int64(st, 3, now_ms);
@@ -399,7 +427,7 @@ static void s_bind_text_max(sqlite3_stmt *st, int idx, const char *s, size_t max
 }
 
 int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_id, const ferry_journal_outcome_t *o,
-                         ferry_task_state_t task_state, int64_t now_ms)
+                         ferry_task_state_t task_state, int attempt_no, int64_t now_ms)
 {
     sqlite3_stmt *st = s_st(j, S_ST_FINISH_ATTEMPT);
     sqlite3_bind_int64(st, 1, (int64_t)attempt_id);
@@ -422,6 +450,7 @@ int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_
     st = s_st(j, S_ST_FINISH_TASK);
     sqlite3_bind_int64(st, 1, (int64_t)task_id);
     sqlite3_bind_int(st, 2, task_state);
+    sqlite3_bind_int(st, 3, attempt_no);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : s_fail(j, "updating a task");
@@ -485,7 +514,7 @@ int ferry_journal_open_attempts(ferry_journal_t *j, ferry_journal_open_fn fn, vo
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(j->db,
-                           "SELECT a.id, a.task, a.worker, t.attempts FROM attempts a JOIN tasks t ON t.id = a.task "
+                           "SELECT a.id, a.task, a.worker, t.attempts + 1 FROM attempts a JOIN tasks t ON t.id = a.task "
                            "WHERE a.outcome IS NULL ORDER BY a.id",
                            -1, &st, NULL) != SQLITE_OK)
         return s_fail(j, "reading open attempts");
@@ -497,27 +526,36 @@ int ferry_journal_open_attempts(ferry_journal_t *j, ferry_journal_open_fn fn, vo
     return rc == SQLITE_DONE ? 0 : s_fail(j, "reading open attempts");
 }
 
+/* Per group: name, count, pending, running, done, failed, attempts (then kind), bound ?1 =
+ * 1 for schema 2 (a task row's attempts leave out its open attempt), 0 for schema 1.
+ * Running tasks are the open attempts (a lease is not written to the task row); pending
+ * is what is neither running nor finished. One pass over tasks and one over attempts. */
+#define S_GROUP_COUNTS_SQL                                                                                         \
+    "SELECT g.name, g.count, sum(t.state IN (0, 1, 4)) - ifnull(r.n, 0), ifnull(r.n, 0), sum(t.state = 2), "     \
+    "sum(t.state = 3), sum(t.attempts) + ?1 * ifnull(r.n, 0), g.kind FROM groups g JOIN tasks t ON t.grp = g.idx " \
+    "LEFT JOIN (SELECT t2.grp AS grp, count(*) AS n FROM attempts a JOIN tasks t2 ON t2.id = a.task "              \
+    "WHERE a.outcome IS NULL GROUP BY t2.grp) r ON r.grp = g.idx GROUP BY g.idx ORDER BY g.idx"
+
 int ferry_journal_counts(ferry_journal_t *j, ferry_journal_counts_t *c)
 {
     memset(c, 0, sizeof *c);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(j->db, "SELECT state, count(*) FROM tasks GROUP BY state", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT count(*), coalesce(sum(state = 2), 0), coalesce(sum(state = 3), 0), "
+                           "(SELECT count(*) FROM attempts WHERE outcome IS NULL) FROM tasks",
+                           -1, &st, NULL) != SQLITE_OK)
         return s_fail(j, "counting tasks");
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
-        switch (sqlite3_column_int(st, 0)) {
-        case FERRY_TASK_PENDING:
-        case FERRY_TASK_RETRY: c->pending += n; break;
-        case FERRY_TASK_LEASED: c->leased += n; break;
-        case FERRY_TASK_DONE: c->done += n; break;
-        case FERRY_TASK_FAILED: c->failed += n; break;
-        default: break;
-        }
-        c->total += n;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        c->total = (uint64_t)sqlite3_column_int64(st, 0);
+        c->done = (uint64_t)sqlite3_column_int64(st, 1);
+        c->failed = (uint64_t)sqlite3_column_int64(st, 2);
+        c->leased = (uint64_t)sqlite3_column_int64(st, 3);
+        uint64_t finished = c->done + c->failed + c->leased;
+        c->pending = c->total > finished ? c->total - finished : 0;
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : s_fail(j, "counting tasks");
+    return rc == SQLITE_ROW ? 0 : s_fail(j, "counting tasks");
 }
 
 int ferry_journal_print_status(ferry_journal_t *j, FILE *out)
@@ -530,12 +568,9 @@ int ferry_journal_print_status(ferry_journal_t *j, FILE *out)
         sqlite3_step(st) == SQLITE_ROW)
         fprintf(out, "plan: %s\n", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(j->db,
-                           "SELECT g.name, g.count, sum(t.state IN (0, 4)), sum(t.state = 1), sum(t.state = 2), "
-                           "sum(t.state = 3), sum(t.attempts) FROM groups g JOIN tasks t ON t.grp = g.idx "
-                           "GROUP BY g.idx ORDER BY g.idx",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(j->db, S_GROUP_COUNTS_SQL, -1, &st, NULL) != SQLITE_OK)
         goto out;
+    sqlite3_bind_int(st, 1, j->schema >= 2);
     fprintf(out, "%-24s %10s %10s %10s %10s %10s %10s\n", "group", "total", "pending", "running", "done", "failed",
             "attempts");
     int64_t tot[6] = {0};
@@ -643,12 +678,16 @@ int ferry_journal_print_status_json(ferry_journal_t *j, FILE *out)
     }
     sqlite3_finalize(st);
     st = NULL;
-    /* totals, then groups */
+    /* totals, then groups (see S_GROUP_COUNTS_SQL) */
     if (sqlite3_prepare_v2(j->db,
-                           "SELECT count(*), coalesce(sum(state IN (0, 4)), 0), coalesce(sum(state = 1), 0), "
-                           "coalesce(sum(state = 2), 0), coalesce(sum(state = 3), 0), coalesce(sum(attempts), 0) "
-                           "FROM tasks",
-                           -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+                           "SELECT count(*), coalesce(sum(state IN (0, 1, 4)), 0) - r.n, r.n, "
+                           "coalesce(sum(state = 2), 0), coalesce(sum(state = 3), 0), "
+                           "coalesce(sum(attempts), 0) + ?1 * r.n "
+                           "FROM tasks, (SELECT count(*) AS n FROM attempts WHERE outcome IS NULL) r",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int(st, 1, j->schema >= 2);
+    if (sqlite3_step(st) != SQLITE_ROW)
         goto out;
     ferry_json_key(&js, "totals");
     ferry_json_obj_begin(&js);
@@ -656,12 +695,9 @@ int ferry_journal_print_status_json(ferry_journal_t *j, FILE *out)
     ferry_json_obj_end(&js);
     sqlite3_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(j->db,
-                           "SELECT g.name, g.kind, g.count, sum(t.state IN (0, 4)), sum(t.state = 1), "
-                           "sum(t.state = 2), sum(t.state = 3), sum(t.attempts) FROM groups g "
-                           "JOIN tasks t ON t.grp = g.idx GROUP BY g.idx ORDER BY g.idx",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(j->db, S_GROUP_COUNTS_SQL, -1, &st, NULL) != SQLITE_OK)
         goto out;
+    sqlite3_bind_int(st, 1, j->schema >= 2);
     ferry_json_key(&js, "groups");
     ferry_json_arr_begin(&js);
     int step;
@@ -670,8 +706,8 @@ int ferry_journal_print_status_json(ferry_journal_t *j, FILE *out)
         ferry_json_key(&js, "name");
         s_json_text_col(&js, st, 0);
         ferry_json_key(&js, "kind");
-        ferry_json_str(&js, ferry_task_kind_name(sqlite3_column_int(st, 1)));
-        s_json_counts(&js, st, 2);
+        ferry_json_str(&js, ferry_task_kind_name(sqlite3_column_int(st, 7)));
+        s_json_counts(&js, st, 1);
         ferry_json_obj_end(&js);
         s_json_flush(&b, out, false);
     }

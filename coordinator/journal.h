@@ -5,6 +5,13 @@
  * integers; a task's name "<group>-<index>" is derived from its group, not stored, so a
  * task costs well under 1 KiB including its attempts.
  *
+ * Schema 2: a lease is one row write (its attempt) and a success two (the attempt closed,
+ * the task row DONE). The task row is not touched at lease time, so "running" is the set of
+ * open attempts (the leases view); a task row's state is 0 while pending or leased in the
+ * current run, 1 for a task whose attempt was open when the coordinator last started (set
+ * by ferry_journal_setup on resume, so fetching skips it), and its attempts column counts
+ * closed attempts. Schema 1 journals (state 1 at every lease) are upgraded on open.
+ *
  * Writes are batched: the coordinator opens a transaction with ferry_journal_begin at
  * the start of a loop turn and commits it at the end, before any ACK or TASK leaves. In
  * WAL mode with synchronous=NORMAL a committed transaction survives a killed process
@@ -22,14 +29,14 @@
 #include <stdio.h>
 
 #define FERRY_JOURNAL_FILE "state.db"
-#define FERRY_JOURNAL_SCHEMA_VERSION 1
+#define FERRY_JOURNAL_SCHEMA_VERSION 2 /* 2: leases live in attempts only (1 is upgraded on open) */
 #define FERRY_JOURNAL_BUSY_MS 5000       /* readers wait this long for a writer */
 #define FERRY_JOURNAL_MAX_STDERR 1024    /* bytes of a child's stderr kept per attempt */
 #define FERRY_JOURNAL_MAX_OUTPUT 4096    /* bytes of a task's output kept */
 
 typedef enum {
     FERRY_TASK_PENDING = 0,
-    FERRY_TASK_LEASED = 1,
+    FERRY_TASK_LEASED = 1, /* only for attempts open at the last start: see above */
     FERRY_TASK_DONE = 2,
     FERRY_TASK_FAILED = 3,
     FERRY_TASK_RETRY = 4, /* waiting out its backoff in the coordinator's memory; a restart
@@ -64,7 +71,8 @@ void ferry_journal_destroy(ferry_journal_t **j_p);
 /* First run on this journal: store the plan (path, sha256 hex, text) and expand the
  * groups into task rows, streaming (one row per task, nothing held in memory), in one
  * transaction. Later runs: check the stored plan's sha256 equals plan_sha256 (refusing a
- * different plan with a message naming both) and set *is_resumed. */
+ * different plan with a message naming both), set *is_resumed, make waiting retries pending
+ * and mark the tasks of open attempts leased (O(attempts)). */
 int ferry_journal_setup(ferry_journal_t *j, const char *plan_path, const char *plan_sha256, const char *plan_text,
                         const ferry_journal_group_t *groups, size_t n_groups, bool *is_resumed, ferry_err_t *err);
 
@@ -76,9 +84,10 @@ void ferry_journal_groups_free(ferry_journal_group_row_t *groups, size_t n);
 int ferry_journal_begin(ferry_journal_t *j);
 int ferry_journal_commit(ferry_journal_t *j);
 
-/* Up to max pending task ids in (after_id, end_id), ascending. */
-int ferry_journal_fetch_pending(ferry_journal_t *j, uint64_t after_id, uint64_t end_id, uint64_t *ids, size_t max,
-                                size_t *n);
+/* Up to max pending task ids in (after_id, end_id), ascending, with each one's number of
+ * closed attempts in attempts (may be NULL). */
+int ferry_journal_fetch_pending(ferry_journal_t *j, uint64_t after_id, uint64_t end_id, uint64_t *ids,
+                                uint32_t *attempts, size_t max, size_t *n);
 
 /* Insert or update a worker by name; returns its row id in *worker_id. */
 int ferry_journal_worker(ferry_journal_t *j, const char *name, const char *caps_json, int64_t now_ms,
@@ -86,10 +95,9 @@ int ferry_journal_worker(ferry_journal_t *j, const char *name, const char *caps_
 /* Mark a worker lost (is_lost) or gone (BYE) with its last-seen time. */
 int ferry_journal_worker_gone(ferry_journal_t *j, int64_t worker_id, bool is_lost, int64_t now_ms);
 
-/* Open a new attempt of task for worker: the task becomes LEASED and its attempt count
- * grows; *attempt_id is the new attempt, *attempt_no its 1-based number. */
-int ferry_journal_lease(ferry_journal_t *j, uint64_t task_id, int64_t worker_id, int64_t now_ms,
-                        uint64_t *attempt_id, int *attempt_no);
+/* Open a new attempt of task for worker (one row insert; the task row is not written):
+ * *attempt_id is the new attempt. */
+int ferry_journal_lease(ferry_journal_t *j, uint64_t task_id, int64_t worker_id, int64_t now_ms, uint64_t *attempt_id);
 
 /* How an attempt ended. */
 typedef struct {
@@ -99,10 +107,11 @@ typedef struct {
     const char *reason, *stderr_tail, *output; /* NULL ok; truncated to the limits above */
 } ferry_journal_outcome_t;
 
-/* Close an open attempt and set its task's state (DONE, FAILED, or RETRY).
+/* Close an open attempt and set its task's state (DONE, FAILED, or RETRY) and closed
+ * attempt count (attempt_no, the attempt's 1-based number).
  * Returns 0, or 1 when the attempt was not open for that task (nothing changed). */
 int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_id, const ferry_journal_outcome_t *o,
-                         ferry_task_state_t task_state, int64_t now_ms);
+                         ferry_task_state_t task_state, int attempt_no, int64_t now_ms);
 
 /* Fail every task in [first_task, end_task) that is still PENDING or RETRY without being
  * run: each gets a closed attempt with outcome FERRY_OUTCOME_ERROR, no worker, and reason
@@ -114,12 +123,13 @@ int ferry_journal_fail_unrun(ferry_journal_t *j, uint64_t first_task, uint64_t e
 int ferry_journal_event(ferry_journal_t *j, int64_t now_ms, const char *kind, uint64_t task, uint64_t attempt,
                         int64_t worker, const char *detail);
 
-/* Call fn for every open attempt (a lease in flight when the coordinator stopped). */
+/* Call fn for every open attempt (a lease in flight when the coordinator stopped), with
+ * its 1-based attempt number. */
 typedef void (*ferry_journal_open_fn)(void *ud, uint64_t attempt_id, uint64_t task_id, int64_t worker_id,
                                       int attempt_no);
 int ferry_journal_open_attempts(ferry_journal_t *j, ferry_journal_open_fn fn, void *ud);
 
-/* Tasks per state, over all groups. */
+/* Tasks per state, over all groups (leased: the open attempts; O(tasks + attempts)). */
 typedef struct {
     uint64_t total, pending, leased, done, failed;
 } ferry_journal_counts_t;
