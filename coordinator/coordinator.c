@@ -1159,6 +1159,8 @@ static void s_finish(ferry_coordinator_t *c)
         ferry_journal_begin(c->journal);
         for (s_worker_t *w = c->workers; w; w = w->next)
             ferry_journal_worker_gone(c->journal, w->id, false, s_wall_ms());
+        if (ferry_journal_settle(c->journal))
+            ferry_warn("the task rows were not settled; the next start settles them");
         char detail[128];
         snprintf(detail, sizeof detail, "exit %d: %llu done, %llu failed of %llu", c->exit_code,
                  (unsigned long long)c->done, (unsigned long long)c->failed, (unsigned long long)c->total);

@@ -222,6 +222,30 @@ int ferry_journal_commit(ferry_journal_t *j)
     return 0;
 }
 
+/* Task rows from their attempts: DONE for a successful attempt (counted in attempts),
+ * and with is_marking_open LEASED for an open one. O(attempts): one pass each. */
+static int s_settle(ferry_journal_t *j, bool is_marking_open)
+{
+    if (s_exec(j, "UPDATE tasks SET state = 2, attempts = attempts + 1 FROM "
+                  "(SELECT task FROM attempts WHERE outcome = 0) AS r WHERE tasks.id = r.task AND tasks.state IN (0, 1, 4)"))
+        return -EIO;
+    if (is_marking_open && s_exec(j, "UPDATE tasks SET state = 1 FROM (SELECT task FROM attempts WHERE outcome IS NULL) "
+                                     "AS o WHERE tasks.id = o.task AND tasks.state = 0"))
+        return -EIO;
+    return 0;
+}
+
+int ferry_journal_settle(ferry_journal_t *j)
+{
+    bool is_own_txn = !j->in_txn;
+    if (is_own_txn && ferry_journal_begin(j))
+        return -EIO;
+    int rc = s_settle(j, false);
+    if (is_own_txn && ferry_journal_commit(j))
+        rc = -EIO;
+    return rc;
+}
+
 int ferry_journal_setup(ferry_journal_t *j, const char *plan_path, const char *plan_sha256, const char *plan_text,
                         const ferry_journal_group_t *groups, size_t n_groups, bool *is_resumed, ferry_err_t *err)
 {
@@ -244,17 +268,15 @@ int ferry_journal_setup(ferry_journal_t *j, const char *plan_path, const char *p
         sqlite3_finalize(st);
         *is_resumed = true;
         /* Retries that were waiting out a backoff when the last coordinator stopped become
-         * pending; tasks with an attempt still open are marked leased (state 1), so fetching
-         * pending tasks skips them: this run's leases are not written to the task row.
-         * O(attempts) once per start. */
+         * pending; then the task rows are settled: tasks with a successful attempt DONE,
+         * tasks with an attempt still open LEASED, so fetching pending tasks skips both
+         * (neither leases nor successes of a run write the task row). */
         if (s_exec(j, "BEGIN IMMEDIATE"))
             return -EIO;
-        if (s_exec(j, "UPDATE tasks SET state = 0 WHERE state IN (1, 4)") ||
-            s_exec(j, "UPDATE tasks SET state = 1 WHERE state = 0 AND id IN "
-                      "(SELECT task FROM attempts WHERE outcome IS NULL)") ||
+        if (s_exec(j, "UPDATE tasks SET state = 0 WHERE state IN (1, 4)") || s_settle(j, true) ||
             s_exec(j, "COMMIT")) {
             s_exec(j, "ROLLBACK");
-            return ferry_err(err, "%s: cannot mark the open attempts' tasks", j->path), -EIO;
+            return ferry_err(err, "%s: cannot settle the task rows with their attempts", j->path), -EIO;
         }
         return 0;
     }
@@ -447,6 +469,8 @@ int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_
     sqlite3_reset(st);
     if (sqlite3_changes(j->db) != 1)
         return 1;
+    if (task_state == FERRY_TASK_DONE) /* the attempt says it; the row is settled later */
+        return 0;
     st = s_st(j, S_ST_FINISH_TASK);
     sqlite3_bind_int64(st, 1, (int64_t)task_id);
     sqlite3_bind_int(st, 2, task_state);
@@ -526,36 +550,129 @@ int ferry_journal_open_attempts(ferry_journal_t *j, ferry_journal_open_fn fn, vo
     return rc == SQLITE_DONE ? 0 : s_fail(j, "reading open attempts");
 }
 
-/* Per group: name, count, pending, running, done, failed, attempts (then kind), bound ?1 =
- * 1 for schema 2 (a task row's attempts leave out its open attempt), 0 for schema 1.
- * Running tasks are the open attempts (a lease is not written to the task row); pending
- * is what is neither running nor finished. One pass over tasks and one over attempts. */
-#define S_GROUP_COUNTS_SQL                                                                                         \
-    "SELECT g.name, g.count, sum(t.state IN (0, 1, 4)) - ifnull(r.n, 0), ifnull(r.n, 0), sum(t.state = 2), "     \
-    "sum(t.state = 3), sum(t.attempts) + ?1 * ifnull(r.n, 0), g.kind FROM groups g JOIN tasks t ON t.grp = g.idx " \
-    "LEFT JOIN (SELECT t2.grp AS grp, count(*) AS n FROM attempts a JOIN tasks t2 ON t2.id = a.task "              \
-    "WHERE a.outcome IS NULL GROUP BY t2.grp) r ON r.grp = g.idx GROUP BY g.idx ORDER BY g.idx"
+/* ---- counts: derived from the attempts ------------------------------------------------ */
+/* Per group: its row and its counts. */
+typedef struct {
+    ferry_journal_group_row_t row;
+    int64_t pending, running, done, failed, attempts;
+} s_group_stats_t;
+
+/* The group holding task, by binary search over first_task (groups are stored in task
+ * order); NULL for a task outside every group. */
+static s_group_stats_t *s_group_of(s_group_stats_t *g, size_t n, uint64_t task)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (task < g[mid].row.first_task)
+            hi = mid;
+        else if (task >= g[mid].row.first_task + g[mid].row.count)
+            lo = mid + 1;
+        else
+            return &g[mid];
+    }
+    return NULL;
+}
+
+static void s_group_stats_free(s_group_stats_t *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(g[i].row.name);
+    free(g);
+}
+
+/* Counts per group, from the attempts (done: a successful attempt; running: an open one;
+ * attempts: all) and the task rows (failed), since a run writes neither leases nor
+ * successes to the task rows. The caller holds a read transaction for a consistent view.
+ * O(attempts x log groups + tasks). *out is the caller's (s_group_stats_free). */
+static int s_group_stats(ferry_journal_t *j, s_group_stats_t **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    ferry_journal_group_row_t *rows;
+    size_t n;
+    if (ferry_journal_groups(j, &rows, &n))
+        return -EIO;
+    s_group_stats_t *g = ferry_calloc(n ? n : 1, sizeof *g);
+    for (size_t i = 0; i < n; i++)
+        g[i].row = rows[i];
+    free(rows); /* the names now belong to g */
+    sqlite3_stmt *st = NULL;
+    int step = SQLITE_ERROR;
+    if (sqlite3_prepare_v2(j->db, "SELECT task, outcome FROM attempts", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        s_group_stats_t *gs = s_group_of(g, n, (uint64_t)sqlite3_column_int64(st, 0));
+        if (!gs)
+            continue;
+        gs->attempts++;
+        if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+            gs->running++;
+        else if (sqlite3_column_int(st, 1) == FERRY_OUTCOME_OK)
+            gs->done++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (step != SQLITE_DONE)
+        goto fail;
+    if (sqlite3_prepare_v2(j->db, "SELECT id FROM tasks WHERE state = 3", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        s_group_stats_t *gs = s_group_of(g, n, (uint64_t)sqlite3_column_int64(st, 0));
+        if (gs)
+            gs->failed++;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (step != SQLITE_DONE)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        int64_t left = (int64_t)g[i].row.count - g[i].done - g[i].failed - g[i].running;
+        g[i].pending = left > 0 ? left : 0;
+    }
+    *out = g;
+    *n_out = n;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    s_group_stats_free(g, n);
+    return s_fail(j, "counting tasks");
+}
+
+/* The six status columns of a group (or the totals): total, pending, running, done, failed,
+ * attempts. */
+static void s_stats_columns(const s_group_stats_t *gs, int64_t v[6])
+{
+    v[0] = (int64_t)gs->row.count;
+    v[1] = gs->pending;
+    v[2] = gs->running;
+    v[3] = gs->done;
+    v[4] = gs->failed;
+    v[5] = gs->attempts;
+}
 
 int ferry_journal_counts(ferry_journal_t *j, ferry_journal_counts_t *c)
 {
     memset(c, 0, sizeof *c);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(j->db,
-                           "SELECT count(*), coalesce(sum(state = 2), 0), coalesce(sum(state = 3), 0), "
-                           "(SELECT count(*) FROM attempts WHERE outcome IS NULL) FROM tasks",
-                           -1, &st, NULL) != SQLITE_OK)
+    s_group_stats_t *g;
+    size_t n;
+    bool is_own_txn = !j->in_txn;
+    if (is_own_txn && sqlite3_exec(j->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return s_fail(j, "counting tasks");
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        c->total = (uint64_t)sqlite3_column_int64(st, 0);
-        c->done = (uint64_t)sqlite3_column_int64(st, 1);
-        c->failed = (uint64_t)sqlite3_column_int64(st, 2);
-        c->leased = (uint64_t)sqlite3_column_int64(st, 3);
-        uint64_t finished = c->done + c->failed + c->leased;
-        c->pending = c->total > finished ? c->total - finished : 0;
+    int rc = s_group_stats(j, &g, &n);
+    if (is_own_txn)
+        sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        c->total += g[i].row.count;
+        c->pending += (uint64_t)g[i].pending;
+        c->leased += (uint64_t)g[i].running;
+        c->done += (uint64_t)g[i].done;
+        c->failed += (uint64_t)g[i].failed;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : s_fail(j, "counting tasks");
+    s_group_stats_free(g, n);
+    return 0;
 }
 
 int ferry_journal_print_status(ferry_journal_t *j, FILE *out)
@@ -568,22 +685,25 @@ int ferry_journal_print_status(ferry_journal_t *j, FILE *out)
         sqlite3_step(st) == SQLITE_ROW)
         fprintf(out, "plan: %s\n", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(j->db, S_GROUP_COUNTS_SQL, -1, &st, NULL) != SQLITE_OK)
+    s_group_stats_t *g;
+    size_t ng;
+    if (s_group_stats(j, &g, &ng))
         goto out;
-    sqlite3_bind_int(st, 1, j->schema >= 2);
     fprintf(out, "%-24s %10s %10s %10s %10s %10s %10s\n", "group", "total", "pending", "running", "done", "failed",
             "attempts");
     int64_t tot[6] = {0};
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        fprintf(out, "%-24.24s", (const char *)sqlite3_column_text(st, 0));
-        for (int c = 1; c <= 6; c++) {
-            int64_t v = sqlite3_column_int64(st, c);
-            tot[c - 1] += v;
-            fprintf(out, " %10lld", (long long)v);
+    for (size_t i = 0; i < ng; i++) {
+        fprintf(out, "%-24.24s", g[i].row.name);
+        int64_t v[6];
+        s_stats_columns(&g[i], v);
+        for (int c = 0; c < 6; c++) {
+            tot[c] += v[c];
+            fprintf(out, " %10lld", (long long)v[c]);
         }
         fputc('\n', out);
     }
-    sqlite3_finalize(st);
+    s_group_stats_free(g, ng);
+    st = NULL;
     fprintf(out, "%-24s", "TOTAL");
     for (int c = 0; c < 6; c++)
         fprintf(out, " %10lld", (long long)tot[c]);
@@ -642,12 +762,12 @@ static void s_json_text_col(ferry_json_t *js, sqlite3_stmt *st, int col)
         ferry_json_null(js);
 }
 
-static void s_json_counts(ferry_json_t *js, sqlite3_stmt *st, int first_col)
+static void s_json_counts(ferry_json_t *js, const int64_t v[6])
 {
     static const char *keys[] = {"total", "pending", "running", "done", "failed", "attempts"};
     for (int k = 0; k < 6; k++) {
         ferry_json_key(js, keys[k]);
-        ferry_json_int(js, sqlite3_column_int64(st, first_col + k));
+        ferry_json_int(js, v[k]);
     }
 }
 
@@ -678,44 +798,37 @@ int ferry_journal_print_status_json(ferry_journal_t *j, FILE *out)
     }
     sqlite3_finalize(st);
     st = NULL;
-    /* totals, then groups (see S_GROUP_COUNTS_SQL) */
-    if (sqlite3_prepare_v2(j->db,
-                           "SELECT count(*), coalesce(sum(state IN (0, 1, 4)), 0) - r.n, r.n, "
-                           "coalesce(sum(state = 2), 0), coalesce(sum(state = 3), 0), "
-                           "coalesce(sum(attempts), 0) + ?1 * r.n "
-                           "FROM tasks, (SELECT count(*) AS n FROM attempts WHERE outcome IS NULL) r",
-                           -1, &st, NULL) != SQLITE_OK)
+    /* totals, then groups (see s_group_stats) */
+    s_group_stats_t *g;
+    size_t ng;
+    if (s_group_stats(j, &g, &ng))
         goto out;
-    sqlite3_bind_int(st, 1, j->schema >= 2);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        goto out;
+    int64_t tot[6] = {0}, v[6];
+    for (size_t i = 0; i < ng; i++) {
+        s_stats_columns(&g[i], v);
+        for (int k = 0; k < 6; k++)
+            tot[k] += v[k];
+    }
     ferry_json_key(&js, "totals");
     ferry_json_obj_begin(&js);
-    s_json_counts(&js, st, 0);
+    s_json_counts(&js, tot);
     ferry_json_obj_end(&js);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(j->db, S_GROUP_COUNTS_SQL, -1, &st, NULL) != SQLITE_OK)
-        goto out;
-    sqlite3_bind_int(st, 1, j->schema >= 2);
     ferry_json_key(&js, "groups");
     ferry_json_arr_begin(&js);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    for (size_t i = 0; i < ng; i++) {
         ferry_json_obj_begin(&js);
         ferry_json_key(&js, "name");
-        s_json_text_col(&js, st, 0);
+        ferry_json_str(&js, g[i].row.name);
         ferry_json_key(&js, "kind");
-        ferry_json_str(&js, ferry_task_kind_name(sqlite3_column_int(st, 7)));
-        s_json_counts(&js, st, 1);
+        ferry_json_str(&js, ferry_task_kind_name(g[i].row.kind));
+        s_stats_columns(&g[i], v);
+        s_json_counts(&js, v);
         ferry_json_obj_end(&js);
         s_json_flush(&b, out, false);
     }
     ferry_json_arr_end(&js);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (step != SQLITE_DONE)
-        goto out;
+    s_group_stats_free(g, ng);
+    int step;
     /* workers, with the attempts each ran */
     if (sqlite3_prepare_v2(j->db,
                            "SELECT w.name, w.state, w.first_seen_ms, w.last_seen_ms, "

@@ -5,12 +5,16 @@
  * integers; a task's name "<group>-<index>" is derived from its group, not stored, so a
  * task costs well under 1 KiB including its attempts.
  *
- * Schema 2: a lease is one row write (its attempt) and a success two (the attempt closed,
- * the task row DONE). The task row is not touched at lease time, so "running" is the set of
- * open attempts (the leases view); a task row's state is 0 while pending or leased in the
- * current run, 1 for a task whose attempt was open when the coordinator last started (set
- * by ferry_journal_setup on resume, so fetching skips it), and its attempts column counts
- * closed attempts. Schema 1 journals (state 1 at every lease) are upgraded on open.
+ * Schema 2: the attempts are the truth; a run writes one row per lease (the attempt) and
+ * one per success (the attempt closed). Task rows are written only when an attempt fails
+ * (RETRY, FAILED) and are settled from the attempts at each start and at the end of a run
+ * (ferry_journal_settle): DONE for a successful attempt, LEASED (at start) for an open one,
+ * so fetching pending tasks skips both. While a coordinator runs, a task row may still say
+ * PENDING for a task leased or done in this run: `ferry status` (ferry_journal_counts and
+ * the printers) therefore counts done, running and attempts from the attempts table (the
+ * results and leases views), failed from the task rows. A row's attempts column counts its
+ * closed attempts as of its last write. Schema 1 journals (task row written at every lease
+ * and result) are upgraded on open; a newer schema is refused.
  *
  * Writes are batched: the coordinator opens a transaction with ferry_journal_begin at
  * the start of a loop turn and commits it at the end, before any ACK or TASK leaves. In
@@ -107,11 +111,18 @@ typedef struct {
     const char *reason, *stderr_tail, *output; /* NULL ok; truncated to the limits above */
 } ferry_journal_outcome_t;
 
-/* Close an open attempt and set its task's state (DONE, FAILED, or RETRY) and closed
- * attempt count (attempt_no, the attempt's 1-based number).
+/* Close an open attempt; for FAILED or RETRY also set its task row's state and closed
+ * attempt count (attempt_no, the attempt's 1-based number). A DONE task's row is left for
+ * ferry_journal_settle (one row write per success instead of two).
  * Returns 0, or 1 when the attempt was not open for that task (nothing changed). */
 int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_id, const ferry_journal_outcome_t *o,
                          ferry_task_state_t task_state, int attempt_no, int64_t now_ms);
+
+/* Bring the task rows up to date with their attempts (DONE for each task with a successful
+ * attempt): the coordinator calls it at the end of a run, so the journal a finished run
+ * leaves reads the same through the task rows as through the attempts. In the open write
+ * transaction, or in its own. O(attempts). */
+int ferry_journal_settle(ferry_journal_t *j);
 
 /* Fail every task in [first_task, end_task) that is still PENDING or RETRY without being
  * run: each gets a closed attempt with outcome FERRY_OUTCOME_ERROR, no worker, and reason
