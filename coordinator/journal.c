@@ -7,6 +7,7 @@
 #include "util/mem.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,22 @@ static const char *s_sql[S_ST_COUNT] = {
     [S_ST_EVENT] = "INSERT INTO events(ts_ms, kind, task, attempt, worker, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
+/* WAL checkpoints run on a thread of their own with its own connection, so the loop
+ * thread never copies pages into the database file nor waits for its fsync: the writer's
+ * commit hook wakes the thread once the WAL holds S_CKPT_PAGES pages. */
+#define S_CKPT_PAGES 1000     /* SQLite's own autocheckpoint default */
+#define S_CKPT_MAX_PAGES 4000 /* past this the writer checkpoints itself: see s_on_wal_commit */
+#define S_CKPT_CACHE_KIB 1024 /* page cache of the checkpoint connection */
+
+typedef struct {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    sqlite3 *db;
+    bool is_started, is_due, is_stopping;
+    int woken_at_pages; /* WAL size at the last wake (loop thread only) */
+} s_checkpointer_t;
+
 struct ferry_journal {
     sqlite3 *db;
     char *path;
@@ -38,6 +55,7 @@ struct ferry_journal {
     bool in_txn;
     int schema; /* of the open journal: 1 (read-only status of an old one) or 2 */
     sqlite3_stmt *st[S_ST_COUNT];
+    s_checkpointer_t ckpt;
 };
 
 static const char *s_schema =
@@ -98,6 +116,105 @@ static sqlite3_stmt *s_st(ferry_journal_t *j, int which)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return st;
+}
+
+static void *s_checkpoint_main(void *arg)
+{
+    s_checkpointer_t *k = arg;
+    pthread_mutex_lock(&k->lock);
+    for (;;) {
+        while (!k->is_due && !k->is_stopping)
+            pthread_cond_wait(&k->wake, &k->lock);
+        if (k->is_stopping)
+            break;
+        k->is_due = false;
+        pthread_mutex_unlock(&k->lock);
+        /* PASSIVE: copies what no reader still needs, never blocks the writer; a busy or
+         * partial checkpoint is finished by a later one */
+        int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            ferry_warn("journal checkpoint: %s", sqlite3_errmsg(k->db));
+        pthread_mutex_lock(&k->lock);
+    }
+    pthread_mutex_unlock(&k->lock);
+    return NULL;
+}
+
+/* Commit hook of the writer connection (loop thread): wakes the checkpointer, O(1).
+ * Once per S_CKPT_PAGES new pages, not per commit: each pass costs an fsync.
+ * The WAL only starts over when a writer begins after a checkpoint that caught up with
+ * every frame, which a checkpointer racing a busy writer rarely does; so past
+ * S_CKPT_MAX_PAGES the writer itself checkpoints (little is left to copy), bounding the
+ * WAL file at about that many pages. */
+static int s_on_wal_commit(void *arg, sqlite3 *db, const char *name, int n_pages)
+{
+    s_checkpointer_t *k = arg;
+    if (n_pages >= S_CKPT_MAX_PAGES) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;
+    }
+    if (n_pages < k->woken_at_pages) /* the WAL started over */
+        k->woken_at_pages = 0;
+    if (n_pages - k->woken_at_pages >= S_CKPT_PAGES) {
+        k->woken_at_pages = n_pages;
+        pthread_mutex_lock(&k->lock);
+        k->is_due = true;
+        pthread_cond_signal(&k->wake);
+        pthread_mutex_unlock(&k->lock);
+    }
+    return SQLITE_OK;
+}
+
+/* Open the checkpoint connection and start its thread; on failure the writer keeps
+ * SQLite's own (synchronous) autocheckpoint. */
+static void s_checkpointer_start(ferry_journal_t *j)
+{
+    s_checkpointer_t *k = &j->ckpt;
+    if (sqlite3_open_v2(j->path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        ferry_warn("journal %s: no checkpoint connection (%s); checkpointing on the loop thread", j->path,
+                   k->db ? sqlite3_errmsg(k->db) : "out of memory");
+        sqlite3_close(k->db);
+        k->db = NULL;
+        return;
+    }
+    sqlite3_busy_timeout(k->db, FERRY_JOURNAL_BUSY_MS);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", S_CKPT_CACHE_KIB);
+    sqlite3_exec(k->db, sql, NULL, NULL, NULL);
+    pthread_mutex_init(&k->lock, NULL);
+    pthread_cond_init(&k->wake, NULL);
+    if (pthread_create(&k->thread, NULL, s_checkpoint_main, k) != 0) {
+        ferry_warn("journal %s: no checkpoint thread; checkpointing on the loop thread", j->path);
+        pthread_mutex_destroy(&k->lock);
+        pthread_cond_destroy(&k->wake);
+        sqlite3_close(k->db);
+        k->db = NULL;
+        return;
+    }
+    k->is_started = true;
+    sqlite3_wal_autocheckpoint(j->db, 0);
+    sqlite3_wal_hook(j->db, s_on_wal_commit, k);
+}
+
+/* Stop and join the thread and close its connection (the writer's close, last, folds
+ * the WAL into the database). */
+static void s_checkpointer_stop(ferry_journal_t *j)
+{
+    s_checkpointer_t *k = &j->ckpt;
+    if (!k->is_started)
+        return;
+    pthread_mutex_lock(&k->lock);
+    k->is_stopping = true;
+    pthread_cond_signal(&k->wake);
+    pthread_mutex_unlock(&k->lock);
+    pthread_join(k->thread, NULL);
+    pthread_mutex_destroy(&k->lock);
+    pthread_cond_destroy(&k->wake);
+    sqlite3_close(k->db);
+    k->db = NULL;
+    k->is_started = false;
+    if (j->db)
+        sqlite3_wal_hook(j->db, NULL, NULL);
 }
 
 ferry_journal_t *ferry_journal_open(const char *dir, bool read_only, ferry_err_t *err)
@@ -163,6 +280,7 @@ ferry_journal_t *ferry_journal_open(const char *dir, bool read_only, ferry_err_t
                 ferry_err(err, "%s: preparing '%s': %s", j->path, s_sql[i], sqlite3_errmsg(j->db));
                 goto fail;
             }
+        s_checkpointer_start(j);
     } else {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(j->db, "SELECT count(*) FROM tasks", -1, &st, NULL);
@@ -191,6 +309,7 @@ void ferry_journal_destroy(ferry_journal_t **j_p)
         return;
     if (j->in_txn)
         ferry_journal_commit(j);
+    s_checkpointer_stop(j);
     for (int i = 0; i < S_ST_COUNT; i++)
         sqlite3_finalize(j->st[i]);
     if (j->db)
