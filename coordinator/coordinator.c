@@ -81,6 +81,14 @@ typedef struct {
     uint32_t group, attempts;
 } s_retry_t;
 
+/* A task picked for a worker in this turn, its attempt not yet in the journal. */
+typedef struct {
+    s_worker_t *worker;
+    uint64_t task;
+    uint32_t group;
+    int attempt_no;
+} s_pick_t;
+
 typedef struct {
     uint8_t identity[FERRY_PROTO_MAX_IDENTITY];
     size_t identity_len;
@@ -120,6 +128,10 @@ struct ferry_coordinator {
     size_t n_out, cap_out;
     uint64_t *undelivered;
     size_t n_undelivered, cap_undelivered;
+    s_pick_t *picks; /* this turn's picks (FERRY_COORD_MAX_PICKS), then their journal rows */
+    uint64_t *pick_tasks, *pick_attempts;
+    int64_t *pick_workers;
+    size_t n_picks;
 
     uint64_t total, done, failed, done_at_start;
     uint64_t start_ms;
@@ -822,22 +834,19 @@ static void s_flush_task_batch(ferry_coordinator_t *c, s_worker_t *w)
     ferry_buf_reset(&w->task_items);
 }
 
-static void s_lease_to(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
+/* Queue the TASK of a leased attempt for w. */
+static void s_lease_send(ferry_coordinator_t *c, const s_pick_t *p, uint64_t attempt)
 {
+    s_worker_t *w = p->worker;
+    size_t gi = p->group;
     s_group_t *g = &c->groups[gi];
-    s_ready_t ready = s_queue_pop(&g->ready);
-    uint64_t task = ready.task, attempt;
-    int attempt_no = (int)ready.attempts + 1;
-    if (ferry_journal_lease(c->journal, task, w->id, s_wall_ms(), &attempt)) {
-        s_journal_failed(c);
-        return;
-    }
+    uint64_t task = p->task;
+    int attempt_no = p->attempt_no;
     s_lease_t *l = ferry_calloc(1, sizeof *l);
     *l = (s_lease_t){.attempt = attempt, .task = task, .group = (uint32_t)gi, .attempt_no = attempt_no,
                      .worker = w, .worker_id = w->id};
     s_lease_insert(c, l);
     w->inflight++;
-    w->credit--;
     char id[FERRY_PLAN_MAX_NAME + 32];
     snprintf(id, sizeof id, "%s-%llu", g->row.name, (unsigned long long)(task - g->row.first_task));
     ferry_msg_t m = {.cmd = FERRY_CMD_TASK};
@@ -857,6 +866,36 @@ static void s_lease_to(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
     w->task_attempts[w->n_task_items++] = attempt;
     if (w->n_task_items >= w->batch || w->task_items.len >= FERRY_PROTO_BATCH_BYTES)
         s_flush_task_batch(c, w);
+}
+
+/* Open the attempts of the picked tasks in the journal (a few statements for all of
+ * them) and queue their TASKs. */
+static void s_lease_picks(ferry_coordinator_t *c)
+{
+    size_t n = c->n_picks;
+    c->n_picks = 0;
+    if (!n || c->is_broken)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        c->pick_tasks[i] = c->picks[i].task;
+        c->pick_workers[i] = c->picks[i].worker->id;
+    }
+    if (ferry_journal_lease_many(c->journal, c->pick_tasks, c->pick_workers, n, s_wall_ms(), c->pick_attempts)) {
+        s_journal_failed(c);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        s_lease_send(c, &c->picks[i], c->pick_attempts[i]);
+}
+
+static void s_pick(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
+{
+    s_ready_t ready = s_queue_pop(&c->groups[gi].ready);
+    c->picks[c->n_picks++] = (s_pick_t){.worker = w, .task = ready.task, .group = (uint32_t)gi,
+                                        .attempt_no = (int)ready.attempts + 1};
+    w->credit--;
+    if (c->n_picks == FERRY_COORD_MAX_PICKS)
+        s_lease_picks(c);
 }
 
 static void s_dispatch(ferry_coordinator_t *c)
@@ -881,9 +920,10 @@ static void s_dispatch(ferry_coordinator_t *c)
             if (gi == SIZE_MAX)
                 break;
             w->rr = gi;
-            s_lease_to(c, w, gi);
+            s_pick(c, w, gi);
         }
     }
+    s_lease_picks(c);
 }
 
 /* Send everything queued in this turn (after the commit). */
@@ -1204,6 +1244,10 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
     c->opts = *opts;
     c->plan = opts->plan;
     c->exit_code = FERRY_EXIT_RUNTIME;
+    c->picks = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->picks);
+    c->pick_tasks = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_tasks);
+    c->pick_attempts = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_attempts);
+    c->pick_workers = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_workers);
     c->journal = ferry_journal_open(opts->state_dir, false, err);
     if (!c->journal)
         goto fail;
@@ -1422,6 +1466,10 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
     }
     free(c->outbox);
     free(c->undelivered);
+    free(c->picks);
+    free(c->pick_tasks);
+    free(c->pick_attempts);
+    free(c->pick_workers);
     free(c);
     *c_p = NULL;
 }

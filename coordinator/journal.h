@@ -102,6 +102,10 @@ int ferry_journal_worker_gone(ferry_journal_t *j, int64_t worker_id, bool is_los
 /* Open a new attempt of task for worker (one row insert; the task row is not written):
  * *attempt_id is the new attempt. */
 int ferry_journal_lease(ferry_journal_t *j, uint64_t task_id, int64_t worker_id, int64_t now_ms, uint64_t *attempt_id);
+/* The same for n tasks at once (task_ids[i] for worker_ids[i]), a few statements for the
+ * whole batch; attempt_ids[i] gets task i's attempt id (ascending, consecutive). */
+int ferry_journal_lease_many(ferry_journal_t *j, const uint64_t *task_ids, const int64_t *worker_ids, size_t n,
+                             int64_t now_ms, uint64_t *attempt_ids);
 
 /* How an attempt ended. */
 typedef struct {

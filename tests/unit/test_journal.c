@@ -278,6 +278,45 @@ static void test_schema_upgrade_and_refusal(void **state)
     assert_non_null(strstr(err.msg, "schema 3"));
 }
 
+/* A batch of leases gets consecutive attempt ids, each row its own task and worker; ids
+ * SQLite chose meanwhile (attempts of unrun tasks) are not reused. */
+static void test_lease_many(void **state)
+{
+    bool is_resumed;
+    ferry_journal_t *j = s_open_setup(&is_resumed);
+    int64_t w1, w2;
+    assert_int_equal(ferry_journal_begin(j), 0);
+    assert_int_equal(ferry_journal_worker(j, "w1", NULL, 1, &w1), 0);
+    assert_int_equal(ferry_journal_worker(j, "w2", NULL, 1, &w2), 0);
+    enum { N = 35 }; /* one multi-row statement and three single rows */
+    uint64_t tasks[N], ids[N];
+    int64_t workers[N];
+    for (size_t i = 0; i < N; i++) {
+        tasks[i] = 1 + i % 5;
+        workers[i] = i % 2 ? w2 : w1;
+    }
+    assert_int_equal(ferry_journal_lease_many(j, tasks, workers, N, 77, ids), 0);
+    for (size_t i = 1; i < N; i++)
+        assert_int_equal(ids[i], ids[i - 1] + 1);
+    uint64_t unrun = 0;
+    assert_int_equal(ferry_journal_fail_unrun(j, 6, 9, "no worker", 78, &unrun), 0);
+    assert_int_equal(unrun, 3);
+    uint64_t after;
+    assert_int_equal(ferry_journal_lease(j, 1, w1, 79, &after), 0);
+    assert_true(after > ids[N - 1] + 3);
+    assert_int_equal(ferry_journal_commit(j), 0);
+    ferry_journal_destroy(&j);
+    /* independent check: every row holds its task and worker */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "test \"$(sqlite3 '%s/state.db' 'SELECT count(*) FROM attempts WHERE id BETWEEN %llu AND %llu "
+             "AND task = 1 + (id - %llu) %% 5 AND worker = CASE (id - %llu) %% 2 WHEN 1 THEN %lld ELSE %lld END "
+             "AND started_ms = 77 AND outcome IS NULL')\" = %d",
+             s_dir, (unsigned long long)ids[0], (unsigned long long)ids[N - 1], (unsigned long long)ids[0],
+             (unsigned long long)ids[0], (long long)w2, (long long)w1, N);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_open_errors(void **state)
 {
     ferry_err_t err = {{0}};
@@ -301,6 +340,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lease_finish_retry_and_stale, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_resume_and_plan_mismatch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_schema_upgrade_and_refusal, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_lease_many, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
