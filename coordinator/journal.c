@@ -60,7 +60,6 @@ struct ferry_journal {
     char *path;
     bool is_read_only;
     bool in_txn;
-    int schema; /* of the open journal: 1 (read-only status of an old one) or 2 */
     sqlite3_stmt *st[S_ST_COUNT];
     s_checkpointer_t ckpt;
 };
@@ -71,8 +70,9 @@ static const char *s_schema =
     "  created_ms INTEGER);"
     "CREATE TABLE IF NOT EXISTS groups(idx INTEGER PRIMARY KEY, name TEXT NOT NULL, kind INTEGER NOT NULL,"
     "  sleep_ms INTEGER NOT NULL, count INTEGER NOT NULL, first_task INTEGER NOT NULL);"
-    /* state: 0 pending (or leased in this run: see S_RUNNING), 1 leased when the coordinator
-     * last started, 2 done, 3 failed, 4 waiting to retry; attempts: closed attempts */
+    /* state: 0 pending (or leased or done in the current run: rows are settled from the
+     * attempts at start and end, see journal.h), 1 leased when the coordinator last started,
+     * 2 done, 3 failed, 4 waiting to retry; attempts: closed attempts */
     "CREATE TABLE IF NOT EXISTS tasks(id INTEGER PRIMARY KEY, grp INTEGER NOT NULL,"
     "  state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0);"
     /* outcome NULL = open (the lease is in flight); else ferry_outcome_t */
@@ -290,11 +290,13 @@ ferry_journal_t *ferry_journal_open(const char *dir, bool read_only, ferry_err_t
             ferry_err(err, "%s: cannot upgrade the journal from schema 1 to 2", j->path);
             goto fail;
         }
-        if (version == 0 && s_exec(j, "INSERT OR REPLACE INTO meta VALUES ('schema', 2)")) {
+        char set_version[64];
+        snprintf(set_version, sizeof set_version, "INSERT OR REPLACE INTO meta VALUES ('schema', %d)",
+                 FERRY_JOURNAL_SCHEMA_VERSION);
+        if (version == 0 && s_exec(j, set_version)) {
             ferry_err(err, "%s: cannot write the schema version", j->path);
             goto fail;
         }
-        j->schema = FERRY_JOURNAL_SCHEMA_VERSION;
         for (int i = 0; i < S_ST_COUNT; i++) {
             const char *sql = i == S_ST_LEASE_MANY ? s_lease_many_sql() : s_sql[i];
             if (sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &j->st[i], NULL) != SQLITE_OK) {
@@ -311,9 +313,9 @@ ferry_journal_t *ferry_journal_open(const char *dir, bool read_only, ferry_err_t
             ferry_err(err, "%s: not a ferry journal: %s", j->path, sqlite3_errmsg(j->db));
             goto fail;
         }
-        j->schema = s_schema_version(j);
-        if (j->schema > FERRY_JOURNAL_SCHEMA_VERSION) {
-            ferry_err(err, "%s: journal schema %d is newer than this ferry's (%d)", j->path, j->schema,
+        int version = s_schema_version(j); /* 1 reads the same through the attempts */
+        if (version > FERRY_JOURNAL_SCHEMA_VERSION) {
+            ferry_err(err, "%s: journal schema %d is newer than this ferry's (%d)", j->path, version,
                       FERRY_JOURNAL_SCHEMA_VERSION);
             goto fail;
         }
