@@ -288,8 +288,11 @@ int main(void)
     char plan[512];
 
     printf("dispatch: %d echo tasks, loopback TCP, journal on (SQLite WAL, commit per loop turn);\n"
-           "baseline: raw ZeroMQ DEALER/ROUTER request/reply, same clients x %d in flight; medians of %d\n",
-           S_TASKS, S_CREDIT, reps);
+           "  ferry: coordinator + N `ferry worker` processes (1 slot + %d prefetched = %d in flight each);\n"
+           "  tasks/s from the first lease to the last result (journal times)\n"
+           "baseline: raw ZeroMQ, one ROUTER thread echoing N DEALER threads, each keeping %d requests\n"
+           "  in flight, one 2-frame message per request and per reply (no batching); medians of %d\n",
+           S_TASKS, S_PREFETCH, S_CREDIT, S_CREDIT, reps);
     snprintf(plan, sizeof plan, "name: bench\ndiagnostics:\n  - {kind: echo, count: %d}\n", S_TASKS);
     int configs[] = {1, 4};
     for (int ci = 0; ci < 2; ci++) {

@@ -56,7 +56,12 @@ typedef struct s_lease {
 } s_lease_t;
 
 typedef struct {
-    uint64_t *v;
+    uint64_t task;
+    uint32_t attempts; /* closed attempts so far: the next lease is attempt attempts + 1 */
+} s_ready_t;
+
+typedef struct {
+    s_ready_t *v;
     size_t head, len, cap;
 } s_queue_t;
 
@@ -73,8 +78,16 @@ typedef struct {
 
 typedef struct {
     uint64_t due_ms, task;
-    uint32_t group;
+    uint32_t group, attempts;
 } s_retry_t;
+
+/* A task picked for a worker in this turn, its attempt not yet in the journal. */
+typedef struct {
+    s_worker_t *worker;
+    uint64_t task;
+    uint32_t group;
+    int attempt_no;
+} s_pick_t;
 
 typedef struct {
     uint8_t identity[FERRY_PROTO_MAX_IDENTITY];
@@ -115,6 +128,10 @@ struct ferry_coordinator {
     size_t n_out, cap_out;
     uint64_t *undelivered;
     size_t n_undelivered, cap_undelivered;
+    s_pick_t *picks; /* this turn's picks (FERRY_COORD_MAX_PICKS), then their journal rows */
+    uint64_t *pick_tasks, *pick_attempts;
+    int64_t *pick_workers;
+    size_t n_picks;
 
     uint64_t total, done, failed, done_at_start;
     uint64_t start_ms;
@@ -129,11 +146,11 @@ static int64_t s_wall_ms(void)
 }
 
 /* ---- small containers ---------------------------------------------------------------- */
-static void s_queue_push(s_queue_t *q, uint64_t v)
+static void s_queue_push(s_queue_t *q, s_ready_t v)
 {
     if (q->len == q->cap) {
         size_t ncap = q->cap ? q->cap * 2 : 64;
-        uint64_t *nv = ferry_reallocarray(NULL, ncap, sizeof *nv);
+        s_ready_t *nv = ferry_reallocarray(NULL, ncap, sizeof *nv);
         for (size_t i = 0; i < q->len; i++)
             nv[i] = q->v[(q->head + i) % q->cap];
         free(q->v);
@@ -144,9 +161,9 @@ static void s_queue_push(s_queue_t *q, uint64_t v)
     q->v[(q->head + q->len++) % q->cap] = v;
 }
 
-static uint64_t s_queue_pop(s_queue_t *q)
+static s_ready_t s_queue_pop(s_queue_t *q)
 {
-    uint64_t v = q->v[q->head];
+    s_ready_t v = q->v[q->head];
     q->head = (q->head + 1) % q->cap;
     q->len--;
     return v;
@@ -413,7 +430,7 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
         state = FERRY_TASK_RETRY;
         is_retry = true;
     }
-    int rc = ferry_journal_finish(c->journal, l->attempt, l->task, o, state, now);
+    int rc = ferry_journal_finish(c->journal, l->attempt, l->task, o, state, l->attempt_no, now);
     if (rc < 0) {
         s_journal_failed(c);
     } else if (rc == 0) {
@@ -429,7 +446,8 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
         } else if (is_retry) {
             int shift = FERRY_MIN(l->attempt_no - 1, FERRY_COORD_MAX_BACKOFF_SHIFT);
             uint64_t delay = (uint64_t)c->plan->retry_backoff_ms << shift;
-            s_retry_push(c, (s_retry_t){.due_ms = uv_now(&c->loop) + delay, .task = l->task, .group = l->group});
+            s_retry_push(c, (s_retry_t){.due_ms = uv_now(&c->loop) + delay, .task = l->task, .group = l->group,
+                                        .attempts = (uint32_t)l->attempt_no});
         }
     }
     if (l->worker && l->worker->inflight)
@@ -786,14 +804,15 @@ static bool s_group_has_task(ferry_coordinator_t *c, s_group_t *g)
     if (g->is_exhausted)
         return false;
     uint64_t ids[FERRY_COORD_FETCH_BATCH];
+    uint32_t attempts[FERRY_COORD_FETCH_BATCH];
     size_t n = 0;
-    if (ferry_journal_fetch_pending(c->journal, g->cursor, g->row.first_task + g->row.count, ids,
+    if (ferry_journal_fetch_pending(c->journal, g->cursor, g->row.first_task + g->row.count, ids, attempts,
                                     FERRY_COORD_FETCH_BATCH, &n)) {
         s_journal_failed(c);
         return false;
     }
     for (size_t i = 0; i < n; i++)
-        s_queue_push(&g->ready, ids[i]);
+        s_queue_push(&g->ready, (s_ready_t){.task = ids[i], .attempts = attempts[i]});
     if (n)
         g->cursor = ids[n - 1];
     if (n < FERRY_COORD_FETCH_BATCH)
@@ -815,22 +834,19 @@ static void s_flush_task_batch(ferry_coordinator_t *c, s_worker_t *w)
     ferry_buf_reset(&w->task_items);
 }
 
-static void s_lease_to(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
+/* Queue the TASK of a leased attempt for w. */
+static void s_lease_send(ferry_coordinator_t *c, const s_pick_t *p, uint64_t attempt)
 {
+    s_worker_t *w = p->worker;
+    size_t gi = p->group;
     s_group_t *g = &c->groups[gi];
-    uint64_t task = s_queue_pop(&g->ready);
-    uint64_t attempt;
-    int attempt_no;
-    if (ferry_journal_lease(c->journal, task, w->id, s_wall_ms(), &attempt, &attempt_no)) {
-        s_journal_failed(c);
-        return;
-    }
+    uint64_t task = p->task;
+    int attempt_no = p->attempt_no;
     s_lease_t *l = ferry_calloc(1, sizeof *l);
     *l = (s_lease_t){.attempt = attempt, .task = task, .group = (uint32_t)gi, .attempt_no = attempt_no,
                      .worker = w, .worker_id = w->id};
     s_lease_insert(c, l);
     w->inflight++;
-    w->credit--;
     char id[FERRY_PLAN_MAX_NAME + 32];
     snprintf(id, sizeof id, "%s-%llu", g->row.name, (unsigned long long)(task - g->row.first_task));
     ferry_msg_t m = {.cmd = FERRY_CMD_TASK};
@@ -852,12 +868,42 @@ static void s_lease_to(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
         s_flush_task_batch(c, w);
 }
 
+/* Open the attempts of the picked tasks in the journal (a few statements for all of
+ * them) and queue their TASKs. */
+static void s_lease_picks(ferry_coordinator_t *c)
+{
+    size_t n = c->n_picks;
+    c->n_picks = 0;
+    if (!n || c->is_broken)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        c->pick_tasks[i] = c->picks[i].task;
+        c->pick_workers[i] = c->picks[i].worker->id;
+    }
+    if (ferry_journal_lease_many(c->journal, c->pick_tasks, c->pick_workers, n, s_wall_ms(), c->pick_attempts)) {
+        s_journal_failed(c);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        s_lease_send(c, &c->picks[i], c->pick_attempts[i]);
+}
+
+static void s_pick(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
+{
+    s_ready_t ready = s_queue_pop(&c->groups[gi].ready);
+    c->picks[c->n_picks++] = (s_pick_t){.worker = w, .task = ready.task, .group = (uint32_t)gi,
+                                        .attempt_no = (int)ready.attempts + 1};
+    w->credit--;
+    if (c->n_picks == FERRY_COORD_MAX_PICKS)
+        s_lease_picks(c);
+}
+
 static void s_dispatch(ferry_coordinator_t *c)
 {
     uint64_t now = uv_now(&c->loop);
     while (c->n_retries && c->retries[0].due_ms <= now) {
         s_retry_t r = s_retry_pop(c);
-        s_queue_push(&c->groups[r.group].ready, r.task);
+        s_queue_push(&c->groups[r.group].ready, (s_ready_t){.task = r.task, .attempts = r.attempts});
     }
     if (c->is_stopping || c->is_broken)
         return;
@@ -874,9 +920,10 @@ static void s_dispatch(ferry_coordinator_t *c)
             if (gi == SIZE_MAX)
                 break;
             w->rr = gi;
-            s_lease_to(c, w, gi);
+            s_pick(c, w, gi);
         }
     }
+    s_lease_picks(c);
 }
 
 /* Send everything queued in this turn (after the commit). */
@@ -1152,6 +1199,8 @@ static void s_finish(ferry_coordinator_t *c)
         ferry_journal_begin(c->journal);
         for (s_worker_t *w = c->workers; w; w = w->next)
             ferry_journal_worker_gone(c->journal, w->id, false, s_wall_ms());
+        if (ferry_journal_settle(c->journal))
+            ferry_warn("the task rows were not settled; the next start settles them");
         char detail[128];
         snprintf(detail, sizeof detail, "exit %d: %llu done, %llu failed of %llu", c->exit_code,
                  (unsigned long long)c->done, (unsigned long long)c->failed, (unsigned long long)c->total);
@@ -1195,6 +1244,10 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
     c->opts = *opts;
     c->plan = opts->plan;
     c->exit_code = FERRY_EXIT_RUNTIME;
+    c->picks = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->picks);
+    c->pick_tasks = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_tasks);
+    c->pick_attempts = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_attempts);
+    c->pick_workers = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_workers);
     c->journal = ferry_journal_open(opts->state_dir, false, err);
     if (!c->journal)
         goto fail;
@@ -1413,6 +1466,10 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
     }
     free(c->outbox);
     free(c->undelivered);
+    free(c->picks);
+    free(c->pick_tasks);
+    free(c->pick_attempts);
+    free(c->pick_workers);
     free(c);
     *c_p = NULL;
 }

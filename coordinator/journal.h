@@ -5,6 +5,17 @@
  * integers; a task's name "<group>-<index>" is derived from its group, not stored, so a
  * task costs well under 1 KiB including its attempts.
  *
+ * Schema 2: the attempts are the truth; a run writes one row per lease (the attempt) and
+ * one per success (the attempt closed). Task rows are written only when an attempt fails
+ * (RETRY, FAILED) and are settled from the attempts at each start and at the end of a run
+ * (ferry_journal_settle): DONE for a successful attempt, LEASED (at start) for an open one,
+ * so fetching pending tasks skips both. While a coordinator runs, a task row may still say
+ * PENDING for a task leased or done in this run: `ferry status` (ferry_journal_counts and
+ * the printers) therefore counts done, running and attempts from the attempts table (the
+ * results and leases views), failed from the task rows. A row's attempts column counts its
+ * closed attempts as of its last write. Schema 1 journals (task row written at every lease
+ * and result) are upgraded on open; a newer schema is refused.
+ *
  * Writes are batched: the coordinator opens a transaction with ferry_journal_begin at
  * the start of a loop turn and commits it at the end, before any ACK or TASK leaves. In
  * WAL mode with synchronous=NORMAL a committed transaction survives a killed process
@@ -22,14 +33,14 @@
 #include <stdio.h>
 
 #define FERRY_JOURNAL_FILE "state.db"
-#define FERRY_JOURNAL_SCHEMA_VERSION 1
+#define FERRY_JOURNAL_SCHEMA_VERSION 2 /* 2: leases live in attempts only (1 is upgraded on open) */
 #define FERRY_JOURNAL_BUSY_MS 5000       /* readers wait this long for a writer */
 #define FERRY_JOURNAL_MAX_STDERR 1024    /* bytes of a child's stderr kept per attempt */
 #define FERRY_JOURNAL_MAX_OUTPUT 4096    /* bytes of a task's output kept */
 
 typedef enum {
     FERRY_TASK_PENDING = 0,
-    FERRY_TASK_LEASED = 1,
+    FERRY_TASK_LEASED = 1, /* only for attempts open at the last start: see above */
     FERRY_TASK_DONE = 2,
     FERRY_TASK_FAILED = 3,
     FERRY_TASK_RETRY = 4, /* waiting out its backoff in the coordinator's memory; a restart
@@ -64,7 +75,8 @@ void ferry_journal_destroy(ferry_journal_t **j_p);
 /* First run on this journal: store the plan (path, sha256 hex, text) and expand the
  * groups into task rows, streaming (one row per task, nothing held in memory), in one
  * transaction. Later runs: check the stored plan's sha256 equals plan_sha256 (refusing a
- * different plan with a message naming both) and set *is_resumed. */
+ * different plan with a message naming both), set *is_resumed, make waiting retries pending
+ * and mark the tasks of open attempts leased (O(attempts)). */
 int ferry_journal_setup(ferry_journal_t *j, const char *plan_path, const char *plan_sha256, const char *plan_text,
                         const ferry_journal_group_t *groups, size_t n_groups, bool *is_resumed, ferry_err_t *err);
 
@@ -76,9 +88,10 @@ void ferry_journal_groups_free(ferry_journal_group_row_t *groups, size_t n);
 int ferry_journal_begin(ferry_journal_t *j);
 int ferry_journal_commit(ferry_journal_t *j);
 
-/* Up to max pending task ids in (after_id, end_id), ascending. */
-int ferry_journal_fetch_pending(ferry_journal_t *j, uint64_t after_id, uint64_t end_id, uint64_t *ids, size_t max,
-                                size_t *n);
+/* Up to max pending task ids in (after_id, end_id), ascending, with each one's number of
+ * closed attempts in attempts (may be NULL). */
+int ferry_journal_fetch_pending(ferry_journal_t *j, uint64_t after_id, uint64_t end_id, uint64_t *ids,
+                                uint32_t *attempts, size_t max, size_t *n);
 
 /* Insert or update a worker by name; returns its row id in *worker_id. */
 int ferry_journal_worker(ferry_journal_t *j, const char *name, const char *caps_json, int64_t now_ms,
@@ -86,10 +99,13 @@ int ferry_journal_worker(ferry_journal_t *j, const char *name, const char *caps_
 /* Mark a worker lost (is_lost) or gone (BYE) with its last-seen time. */
 int ferry_journal_worker_gone(ferry_journal_t *j, int64_t worker_id, bool is_lost, int64_t now_ms);
 
-/* Open a new attempt of task for worker: the task becomes LEASED and its attempt count
- * grows; *attempt_id is the new attempt, *attempt_no its 1-based number. */
-int ferry_journal_lease(ferry_journal_t *j, uint64_t task_id, int64_t worker_id, int64_t now_ms,
-                        uint64_t *attempt_id, int *attempt_no);
+/* Open a new attempt of task for worker (one row insert; the task row is not written):
+ * *attempt_id is the new attempt. */
+int ferry_journal_lease(ferry_journal_t *j, uint64_t task_id, int64_t worker_id, int64_t now_ms, uint64_t *attempt_id);
+/* The same for n tasks at once (task_ids[i] for worker_ids[i]), a few statements for the
+ * whole batch; attempt_ids[i] gets task i's attempt id (ascending, consecutive). */
+int ferry_journal_lease_many(ferry_journal_t *j, const uint64_t *task_ids, const int64_t *worker_ids, size_t n,
+                             int64_t now_ms, uint64_t *attempt_ids);
 
 /* How an attempt ended. */
 typedef struct {
@@ -99,10 +115,18 @@ typedef struct {
     const char *reason, *stderr_tail, *output; /* NULL ok; truncated to the limits above */
 } ferry_journal_outcome_t;
 
-/* Close an open attempt and set its task's state (DONE, FAILED, or RETRY).
+/* Close an open attempt; for FAILED or RETRY also set its task row's state and closed
+ * attempt count (attempt_no, the attempt's 1-based number). A DONE task's row is left for
+ * ferry_journal_settle (one row write per success instead of two).
  * Returns 0, or 1 when the attempt was not open for that task (nothing changed). */
 int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_id, const ferry_journal_outcome_t *o,
-                         ferry_task_state_t task_state, int64_t now_ms);
+                         ferry_task_state_t task_state, int attempt_no, int64_t now_ms);
+
+/* Bring the task rows up to date with their attempts (DONE for each task with a successful
+ * attempt): the coordinator calls it at the end of a run, so the journal a finished run
+ * leaves reads the same through the task rows as through the attempts. In the open write
+ * transaction, or in its own. O(attempts). */
+int ferry_journal_settle(ferry_journal_t *j);
 
 /* Fail every task in [first_task, end_task) that is still PENDING or RETRY without being
  * run: each gets a closed attempt with outcome FERRY_OUTCOME_ERROR, no worker, and reason
@@ -114,12 +138,13 @@ int ferry_journal_fail_unrun(ferry_journal_t *j, uint64_t first_task, uint64_t e
 int ferry_journal_event(ferry_journal_t *j, int64_t now_ms, const char *kind, uint64_t task, uint64_t attempt,
                         int64_t worker, const char *detail);
 
-/* Call fn for every open attempt (a lease in flight when the coordinator stopped). */
+/* Call fn for every open attempt (a lease in flight when the coordinator stopped), with
+ * its 1-based attempt number. */
 typedef void (*ferry_journal_open_fn)(void *ud, uint64_t attempt_id, uint64_t task_id, int64_t worker_id,
                                       int attempt_no);
 int ferry_journal_open_attempts(ferry_journal_t *j, ferry_journal_open_fn fn, void *ud);
 
-/* Tasks per state, over all groups. */
+/* Tasks per state, over all groups (leased: the open attempts; O(tasks + attempts)). */
 typedef struct {
     uint64_t total, pending, leased, done, failed;
 } ferry_journal_counts_t;

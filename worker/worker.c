@@ -174,19 +174,34 @@ static void s_send_ready(ferry_worker_t *w)
     s_send(w, &m);
 }
 
-static void s_on_ack(ferry_worker_t *w, const ferry_msg_t *m)
+static int s_cmp_u64(const void *a, const void *b)
 {
-    for (size_t i = 0; i < m->u.ack.n; i++)
-        for (s_unacked_t **pp = &w->unacked; *pp; pp = &(*pp)->next)
-            if ((*pp)->attempt == m->u.ack.attempts[i]) {
-                s_unacked_t *u = *pp;
-                *pp = u->next;
-                if (u->is_unsent)
-                    w->n_unsent--;
-                ferry_buf_free(&u->body);
-                free(u);
-                break;
-            }
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Forget the results the coordinator has committed: one pass over the unACKed list with
+ * a binary search in the sorted ACK, O(unacked x log acks) (an ACK covers a whole batch,
+ * which sits behind the results of newer tasks in the list). */
+static void s_on_ack(ferry_worker_t *w, ferry_msg_t *m)
+{
+    uint64_t *acks = m->u.ack.attempts;
+    size_t n = m->u.ack.n;
+    if (!n)
+        return;
+    qsort(acks, n, sizeof *acks, s_cmp_u64);
+    for (s_unacked_t **pp = &w->unacked; *pp;) {
+        s_unacked_t *u = *pp;
+        if (!bsearch(&u->attempt, acks, n, sizeof *acks, s_cmp_u64)) {
+            pp = &u->next;
+            continue;
+        }
+        *pp = u->next;
+        if (u->is_unsent)
+            w->n_unsent--;
+        ferry_buf_free(&u->body);
+        free(u);
+    }
 }
 
 /* ---- tasks --------------------------------------------------------------------------- */

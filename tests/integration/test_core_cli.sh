@@ -62,6 +62,15 @@ start_worker w "$EP" --slots 2 --prefetch 0
 wait_for 10 '[ "$(sql "SELECT count(*) FROM leases")" -ge 1 ]' || fail "no lease seen"
 expect 1 "$FERRY" status --state "$WORK/state"
 grep -q "sleep .* 8 " "$WORK/out.txt" || fail "live status: $(cat "$WORK/out.txt")"
+# leases are open attempts (not written to the task rows): status counts them as running
+"$FERRY" status --state "$WORK/state" --json >"$WORK/live.json"
+/usr/bin/python3 - "$WORK/live.json" <<'PY' || fail "live status --json: $(cat "$WORK/live.json")"
+import json, sys
+t = json.load(open(sys.argv[1]))["totals"]
+assert 1 <= t["running"] <= 2, t  # 2 slots, no prefetch
+assert t["pending"] + t["running"] + t["done"] + t["failed"] == t["total"] == 8, t
+assert t["attempts"] >= t["running"] + t["done"], t
+PY
 # SIGTERM: stop leasing, wait for in-flight results, exit 130; a restart finishes the plan
 kill -TERM "$CPID"
 wait_exit "$CPID" 15

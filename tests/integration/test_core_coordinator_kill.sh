@@ -23,7 +23,7 @@ for delay in 0.15 0.6 1.0 1.5; do
     if kill -0 "$CPID" 2>/dev/null; then
         kill -9 "$CPID"; wait "$CPID" 2>/dev/null
         kills=$((kills + 1))
-        echo "killed the coordinator after ${delay}s: $(sql "SELECT count(*) FROM tasks WHERE state = 2") done, $(sql "SELECT count(*) FROM leases") in flight"
+        echo "killed the coordinator after ${delay}s: $(sql "SELECT count(*) FROM results") done, $(sql "SELECT count(*) FROM leases") in flight"
     fi
 done
 [ "$kills" -ge 3 ] || fail "the run finished before the coordinator could be killed 3 times ($kills)"

@@ -54,13 +54,21 @@ YAML
 EP=tcp://127.0.0.1:$(port)
 start_coordinator "$WORK/plan2.yaml" "$EP"
 start_worker plainw "$EP"
-wait_for 20 '[ "$(sql "SELECT count(*) FROM tasks WHERE grp = 0 AND state = 2")" = 10 ]' || fail "the plain tasks did not run"
+wait_for 20 '[ "$(sql "SELECT count(*) FROM results r JOIN tasks t ON t.id = r.task WHERE t.grp = 0")" = 10 ]' || fail "the plain tasks did not run"
 wait_for 10 'grep -q "group tagged: no connected worker has tag special (requires tags: special)" "$WORK/coordinator.log"' ||
     fail "the coordinator did not warn about the unserved group"
 sleep 1 # ten heartbeats: still one warning, and the coordinator still waits
 [ "$(grep -c "group tagged: no connected worker" "$WORK/coordinator.log")" = 1 ] || fail "the warning is not logged once"
 kill -0 "$CPID" 2>/dev/null || fail "the distributed coordinator gave up instead of waiting"
 [ "$(sql "SELECT count(*) FROM tasks WHERE grp = 1 AND state = 0")" = 4 ] || fail "the tagged tasks did not stay pending"
+# live status: the run's successes are counted from their attempts (task rows settle at the end)
+"$FERRY" status --state "$WORK/state" --json >"$WORK/live.json"
+/usr/bin/python3 - "$WORK/live.json" <<'PY' || fail "live status --json: $(cat "$WORK/live.json")"
+import json, sys
+g = {x["name"]: x for x in json.load(open(sys.argv[1]))["groups"]}
+assert (g["plain"]["done"], g["plain"]["pending"], g["plain"]["running"]) == (10, 0, 0), g["plain"]
+assert (g["tagged"]["done"], g["tagged"]["pending"], g["tagged"]["attempts"]) == (0, 4, 0), g["tagged"]
+PY
 start_worker specialw "$EP" --tag special
 wait_exit "$CPID" 30
 [ "$RC" = 0 ] || fail "coordinator exit $RC, expected 0 once a tagged worker joined"
