@@ -34,6 +34,8 @@
 #define S_GRAPH_PATH 1024
 #define S_FUNCTION_PATH 512
 #define S_INITIAL_SLOTS 64
+/* Strings up to this long are searched for a NUL inline. */
+#define S_SHORT_STRING 16
 /* How far ahead the checker prefetches the table slots of node outputs. */
 #define S_PREFETCH_NODES 16
 
@@ -56,21 +58,32 @@ static void s_oom(size_t bytes)
     abort();
 }
 
+/* Transparent huge pages where the system allows them (madvise mode): a name table is
+ * probed at random, and with 4 KiB pages most probes also missed the TLB. */
+static void s_prefault(void *p, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+    (void)madvise(p, bytes, MADV_POPULATE_WRITE);
+#endif
+}
+
 static void *s_pages(void *old, size_t old_bytes, size_t new_bytes)
 {
     void *p;
     if (!old) {
-        p = mmap(NULL, new_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        p = mmap(NULL, new_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             s_oom(new_bytes);
+        s_prefault(p, new_bytes);
         return p;
     }
     p = mremap(old, old_bytes, new_bytes, MREMAP_MAYMOVE);
     if (p == MAP_FAILED)
         s_oom(new_bytes);
-#ifdef MADV_POPULATE_WRITE
-    (void)madvise((uint8_t *)p + old_bytes, new_bytes - old_bytes, MADV_POPULATE_WRITE);
-#endif
+    s_prefault((uint8_t *)p + old_bytes, new_bytes - old_bytes);
     return p;
 }
 
@@ -155,9 +168,11 @@ typedef struct {
     uint32_t tensors_first, n_tensors, graphs_first, n_graphs;
 } s_attr_t;
 
+/* Inputs and outputs are counted, not stored: the checker reads them again from the node's
+ * bytes [start, end) (writing 600,000 slices to fresh memory cost more than that). */
 typedef struct {
     s_sl_t name, op_type, domain;
-    uint32_t in_first, n_in, out_first, n_out, attr_first, n_attr;
+    uint32_t start, end, n_in, n_out, attr_first, n_attr;
 } s_node_t;
 
 typedef struct {
@@ -215,7 +230,7 @@ typedef struct {
     uint32_t opset_first, n_opset, meta_first, n_meta, func_first, n_func;
     /* flat arrays */
     s_vec_t graphs, nodes, attrs, vis, dims, inits, attr_tensors, sparses, opsets, funcs, entries;
-    s_vec_t inputs, outputs, fn_inputs, fn_outputs; /* s_sl_t */
+    s_vec_t fn_inputs, fn_outputs; /* s_sl_t */
     s_vec_t graph_refs;                             /* uint32_t graph indices */
     s_vec_t jobs;
 } s_rd_t;
@@ -355,12 +370,19 @@ static int s_next(const s_rd_t *r, const ProtobufCMessageDescriptor *desc, const
     }
 }
 
-static s_sl_t s_string(const s_rd_t *r, const s_field_t *f)
+static inline s_sl_t s_string(const s_rd_t *r, const s_field_t *f)
 {
     size_t n = f->end - f->start;
-    const uint8_t *nul = memchr(r->data + f->start, 0, n);
+    const uint8_t *p = r->data + f->start;
+    if (n <= S_SHORT_STRING) { /* most names: a loop beats a call to memchr */
+        for (size_t i = 0; i < n; i++)
+            if (!p[i])
+                return (s_sl_t){(uint32_t)f->start, (uint32_t)i};
+        return (s_sl_t){(uint32_t)f->start, (uint32_t)n};
+    }
+    const uint8_t *nul = memchr(p, 0, n);
     if (nul)
-        n = (size_t)(nul - (r->data + f->start));
+        n = (size_t)(nul - p);
     return (s_sl_t){(uint32_t)f->start, (uint32_t)n};
 }
 
@@ -373,6 +395,62 @@ static inline int s_fail(s_rd_t *r)
 {
     r->fallback = true;
     return -1;
+}
+
+/* The strings of field `number` of a node (1: input, 2: output), in order, read again from
+ * its bytes, which s_node validated (the bounds are checked all the same). */
+typedef struct {
+    size_t pos, end;
+    uint32_t number;
+} s_strs_t;
+
+static inline s_strs_t s_node_strs(const s_node_t *n, uint32_t number)
+{
+    return (s_strs_t){n->start, n->end, number};
+}
+
+static inline bool s_strs_next(const s_rd_t *r, s_strs_t *it, s_sl_t *out)
+{
+    const uint8_t *d = r->data;
+    while (it->pos < it->end) {
+        uint64_t tag, v;
+        size_t used;
+        if (s_varint(d + it->pos, it->end - it->pos, &tag, &used) < 0)
+            return false;
+        it->pos += used;
+        switch (tag & 7) {
+        case 0:
+            if (s_varint(d + it->pos, it->end - it->pos, &v, &used) < 0)
+                return false;
+            it->pos += used;
+            break;
+        case 1:
+        case 5: {
+            size_t size = (tag & 7) == 1 ? 8 : 4;
+            if (it->end - it->pos < size)
+                return false;
+            it->pos += size;
+            break;
+        }
+        case 2: {
+            if (s_varint(d + it->pos, it->end - it->pos, &v, &used) < 0)
+                return false;
+            it->pos += used;
+            if (v > it->end - it->pos)
+                return false;
+            s_field_t f = {.start = it->pos, .end = it->pos + (size_t)v};
+            it->pos = f.end;
+            if ((tag >> 3) == it->number) { /* input / output: strings, so always wire type 2 */
+                *out = s_string(r, &f);
+                return true;
+            }
+            break;
+        }
+        default:
+            return false;
+        }
+    }
+    return false;
 }
 
 /* Append one element to a list given as (first, n) of vec; a list whose elements are not
@@ -724,17 +802,16 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
     s_field_t f;
     int rc;
     n->name.off = n->op_type.off = n->domain.off = S_ABSENT;
+    n->start = (uint32_t)start;
+    n->end = (uint32_t)end;
     while ((rc = s_next(r, m->desc, m, &pos, end, &f)) > 0) {
         if (!f.fd)
             continue;
         switch (f.number) {
         case 1:
         case 2: {
-            s_sl_t *s = f.number == 1 ? s_list_push(r, &r->inputs, &n->in_first, &n->n_in)
-                                      : s_list_push(r, &r->outputs, &n->out_first, &n->n_out);
-            if (!s)
-                return -1;
-            *s = s_string(r, &f);
+            if (f.number == 1 ? n->n_in++ == UINT32_MAX - 1 : n->n_out++ == UINT32_MAX - 1)
+                return s_fail(r);
             break;
         }
         case 3: n->name = s_string(r, &f); break;
@@ -992,7 +1069,7 @@ static int s_model(s_rd_t *r)
 static void s_rd_free(s_rd_t *r)
 {
     s_vec_t *vecs[] = {&r->graphs, &r->nodes, &r->attrs, &r->vis, &r->dims, &r->inits, &r->attr_tensors,
-                       &r->sparses, &r->opsets, &r->funcs, &r->entries, &r->inputs, &r->outputs, &r->fn_inputs,
+                       &r->sparses, &r->opsets, &r->funcs, &r->entries, &r->fn_inputs,
                        &r->fn_outputs, &r->graph_refs, &r->jobs};
     for (size_t i = 0; i < FERRY_ARRAY_LEN(vecs); i++)
         s_vec_free(vecs[i]);
@@ -1023,12 +1100,12 @@ static void s_rd_init(s_rd_t *r, const uint8_t *data, size_t len)
     for (int i = 0; i < S_N_MSG; i++)
         s_msg_init(&r->msgs[i], descs[i]);
     s_vec_t *vecs[] = {&r->graphs, &r->nodes, &r->attrs, &r->vis, &r->dims, &r->inits, &r->attr_tensors,
-                       &r->sparses, &r->opsets, &r->funcs, &r->entries, &r->inputs, &r->outputs, &r->fn_inputs,
+                       &r->sparses, &r->opsets, &r->funcs, &r->entries, &r->fn_inputs,
                        &r->fn_outputs, &r->graph_refs, &r->jobs};
     size_t sizes[] = {sizeof(s_graph_t), sizeof(s_node_t), sizeof(s_attr_t), sizeof(s_vi_t), sizeof(s_dim_t),
                       sizeof(s_tensor_t), sizeof(s_tensor_t), sizeof(s_sparse_t), sizeof(s_opset_t),
-                      sizeof(s_func_t), sizeof(s_entry_t), sizeof(s_sl_t), sizeof(s_sl_t), sizeof(s_sl_t),
-                      sizeof(s_sl_t), sizeof(uint32_t), sizeof(s_job_t)};
+                      sizeof(s_func_t), sizeof(s_entry_t), sizeof(s_sl_t), sizeof(s_sl_t), sizeof(uint32_t),
+                      sizeof(s_job_t)};
     for (size_t i = 0; i < FERRY_ARRAY_LEN(vecs); i++)
         vecs[i]->size = sizes[i];
 }
@@ -1081,6 +1158,78 @@ static inline uint32_t s_hash(const uint8_t *p, size_t n)
     h *= 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 33;
     return (uint32_t)h;
+}
+
+static inline bool s_sl_eq(const s_rd_t *r, s_sl_t a, s_sl_t b)
+{
+    return a.len == b.len && !memcmp(s_ptr(r, a), s_ptr(r, b), a.len);
+}
+
+static inline uint32_t s_hash_sl(const s_rd_t *r, s_sl_t s)
+{
+    return s_hash((const uint8_t *)s_ptr(r, s), s.len);
+}
+
+/* (domain, op_type) slices -> a small integer: a model has few distinct operators, so the
+ * per-node lookups of the checker and the summary hit this table and build no strings. */
+typedef struct {
+    s_sl_t domain, op;
+    uint32_t hash, value; /* value + 1; 0: empty slot */
+} s_pair_slot_t;
+
+typedef struct {
+    s_pair_slot_t *slots;
+    size_t cap, count;
+} s_pairs_t;
+
+static inline uint32_t s_pair_hash(const s_rd_t *r, s_sl_t domain, s_sl_t op)
+{
+    return s_hash_sl(r, op) ^ (s_hash_sl(r, domain) * 0x9e3779b9u);
+}
+
+static bool s_pairs_get(const s_rd_t *r, const s_pairs_t *m, s_sl_t domain, s_sl_t op, uint32_t h, uint32_t *value)
+{
+    if (!m->cap)
+        return false;
+    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        const s_pair_slot_t *e = &m->slots[i];
+        if (!e->value)
+            return false;
+        if (e->hash == h && s_sl_eq(r, e->op, op) && s_sl_eq(r, e->domain, domain)) {
+            *value = e->value - 1;
+            return true;
+        }
+    }
+}
+
+static void s_pairs_put(s_pairs_t *m, s_sl_t domain, s_sl_t op, uint32_t h, uint32_t value)
+{
+    if (2 * (m->count + 1) > m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : S_INITIAL_SLOTS;
+        s_pair_slot_t *slots = ferry_calloc(cap, sizeof *slots);
+        for (size_t k = 0; k < m->cap; k++) {
+            if (!m->slots[k].value)
+                continue;
+            size_t i = m->slots[k].hash & (cap - 1);
+            while (slots[i].value)
+                i = (i + 1) & (cap - 1);
+            slots[i] = m->slots[k];
+        }
+        free(m->slots);
+        m->slots = slots;
+        m->cap = cap;
+    }
+    size_t i = h & (m->cap - 1);
+    while (m->slots[i].value)
+        i = (i + 1) & (m->cap - 1);
+    m->slots[i] = (s_pair_slot_t){domain, op, h, value + 1};
+    m->count++;
+}
+
+static void s_pairs_free(s_pairs_t *m)
+{
+    free(m->slots);
+    memset(m, 0, sizeof *m);
 }
 
 static s_slot_t *s_names_find(const s_names_t *m, const uint8_t *base, const uint8_t *key, size_t n, uint32_t h)
@@ -1155,8 +1304,7 @@ typedef struct {
     char **fn_keys;
     size_t n_fn_keys;
     /* operator lookups, cached per (domain, op_type) while one opset import is in force */
-    ferry_onnx_map_t op_cache;  /* "domain\x1fop" -> index in cached */
-    char **op_cache_keys;
+    s_pairs_t op_cache; /* -> index in cached */
     size_t n_op_cache;
     struct s_op_info {
         bool has_version, is_function, is_known;
@@ -1270,11 +1418,6 @@ static bool s_defined(const s_rd_t *r, const s_scope_t *s, s_sl_t name, uint32_t
     return false;
 }
 
-static inline uint32_t s_hash_sl(const s_rd_t *r, s_sl_t s)
-{
-    return s_hash((const uint8_t *)s_ptr(r, s), s.len);
-}
-
 static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, s_scope_t *scope,
                           int depth);
 
@@ -1353,10 +1496,6 @@ static bool s_attr_has_value(const s_attr_t *a)
     }
 }
 
-static bool s_sl_eq(const s_rd_t *r, s_sl_t a, s_sl_t b)
-{
-    return a.len == b.len && !memcmp(s_ptr(r, a), s_ptr(r, b), a.len);
-}
 
 /* "domain\x1fname" as onnx_check.c builds its keys, in buf (cap bytes) or on the heap. */
 static char *s_pair_key(const s_rd_t *r, s_sl_t domain, s_sl_t name, char *buf, size_t cap)
@@ -1372,12 +1511,8 @@ static char *s_pair_key(const s_rd_t *r, s_sl_t domain, s_sl_t name, char *buf, 
 
 static void s_op_cache_clear(s_check_t *c)
 {
-    ferry_onnx_map_free(&c->op_cache);
-    for (size_t i = 0; i < c->n_op_cache; i++)
-        free(c->op_cache_keys[i]);
-    free(c->op_cache_keys);
+    s_pairs_free(&c->op_cache);
     free(c->cached);
-    c->op_cache_keys = NULL;
     c->cached = NULL;
     c->n_op_cache = 0;
 }
@@ -1386,34 +1521,18 @@ static void s_op_cache_clear(s_check_t *c)
  * model-local function has that name, the schema in force and any schema of that name. */
 static const struct s_op_info *s_op_info(s_check_t *c, s_sl_t domain, s_sl_t op)
 {
-    /* cache key: "<domain length>:domain\x1fop" (the length keeps ("a\x1fb", "c") apart from
-     * ("a", "b\x1fc")); pair + prefix is onnx_check.c's function key */
+    const s_rd_t *r = c->r;
+    uint32_t h = s_pair_hash(r, domain, op), idx;
+    if (s_pairs_get(r, &c->op_cache, domain, op, h, &idx))
+        return &c->cached[idx];
     char buf[256];
-    char prefix[16];
-    int prefix_len = snprintf(prefix, sizeof prefix, "%u:", (unsigned)domain.len);
-    char *pair = s_pair_key(c->r, domain, op, buf + prefix_len, sizeof buf - (size_t)prefix_len);
-    char *key = buf;
-    if (pair != buf + prefix_len) {
-        key = ferry_asprintf("%s%s", prefix, pair);
-        free(pair);
-    } else {
-        memcpy(buf, prefix, (size_t)prefix_len);
-    }
-    long *idx = ferry_onnx_map_get(&c->op_cache, key);
-    if (idx) {
-        if (key != buf)
-            free(key);
-        return &c->cached[*idx];
-    }
-    if (key == buf)
-        key = ferry_strdup(buf);
-    pair = key + prefix_len;
+    char *key = s_pair_key(r, domain, op, buf, sizeof buf); /* onnx_check.c's function key */
     struct s_op_info info = {0};
-    char *dom = ferry_strndup(pair, domain.len), *name = pair + domain.len + 1;
+    char *dom = ferry_strndup(key, domain.len), *name = key + domain.len + 1;
     long *ver = ferry_onnx_map_get(&c->opsets, dom);
     info.has_version = ver != NULL;
     info.version = ver ? *ver : 0;
-    info.is_function = c->functions.count && ferry_onnx_map_get(&c->functions, pair);
+    info.is_function = c->functions.count && ferry_onnx_map_get(&c->functions, key);
     info.is_known = ferry_onnx_domain_known(dom);
     if (ver && !info.is_function && info.is_known) {
         info.def = ferry_onnx_op_find(dom, name, *ver);
@@ -1421,11 +1540,11 @@ static const struct s_op_info *s_op_info(s_check_t *c, s_sl_t domain, s_sl_t op)
             info.any = ferry_onnx_op_any(dom, name);
     }
     free(dom);
+    if (key != buf)
+        free(key);
     c->cached = ferry_reallocarray(c->cached, c->n_op_cache + 1, sizeof *c->cached);
-    c->op_cache_keys = ferry_reallocarray(c->op_cache_keys, c->n_op_cache + 1, sizeof *c->op_cache_keys);
     c->cached[c->n_op_cache] = info;
-    c->op_cache_keys[c->n_op_cache] = key;
-    ferry_onnx_map_put(&c->op_cache, key, (long)c->n_op_cache);
+    s_pairs_put(&c->op_cache, domain, op, h, (uint32_t)c->n_op_cache);
     return &c->cached[c->n_op_cache++];
 }
 
@@ -1500,8 +1619,9 @@ static const s_slot_t *s_producer(s_check_t *c, s_nodes_t *prod, s_sl_t name, ui
         prod->is_built = true;
         for (uint32_t i = 0; i < prod->n; i++) {
             const s_node_t *node = &S_AT(r->nodes, s_node_t, prod->first + i);
-            for (uint32_t k = 0; k < node->n_out; k++) {
-                s_sl_t o = S_AT(r->outputs, s_sl_t, node->out_first + k);
+            s_strs_t it = s_node_strs(node, 2);
+            s_sl_t o;
+            while (s_strs_next(r, &it, &o)) {
                 if (!o.len)
                     continue;
                 s_slot_t *slot = s_names_add(&prod->producers, r->data, o, s_hash_sl(r, o));
@@ -1599,8 +1719,9 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
                           ferry_onnx_op_attrs[k].name, S_FMT(r, op), def->since_version);
     s_names_free(&seen);
     /* inputs must be defined before use */
-    for (uint32_t i = 0; i < node->n_in; i++) {
-        s_sl_t in = S_AT(r->inputs, s_sl_t, node->in_first + i);
+    s_strs_t ins = s_node_strs(node, 1);
+    s_sl_t in;
+    while (s_strs_next(r, &ins, &in)) {
         if (!in.len)
             continue;
         uint32_t h = s_hash_sl(r, in);
@@ -1629,8 +1750,9 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
         }
     }
     /* outputs are defined exactly once */
-    for (uint32_t i = 0; i < node->n_out; i++) {
-        s_sl_t outn = S_AT(r->outputs, s_sl_t, node->out_first + i);
+    s_strs_t outs = s_node_strs(node, 2);
+    s_sl_t outn;
+    while (s_strs_next(r, &outs, &outn)) {
         if (!outn.len)
             continue;
         uint32_t h = s_hash_sl(r, outn);
@@ -1654,8 +1776,9 @@ static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint3
          * S_PREFETCH_NODES nodes ahead (a prefetch of a stale address is harmless). */
         if (i + S_PREFETCH_NODES < n_nodes) {
             const s_node_t *ahead = &S_AT(r->nodes, s_node_t, first + i + S_PREFETCH_NODES);
-            for (uint32_t k = 0; k < ahead->n_out && k < S_PREFETCH_NODES; k++) {
-                s_sl_t o = S_AT(r->outputs, s_sl_t, ahead->out_first + k);
+            s_strs_t it = s_node_strs(ahead, 2);
+            s_sl_t o;
+            for (uint32_t k = 0; k < S_PREFETCH_NODES && s_strs_next(r, &it, &o); k++) {
                 __builtin_prefetch(&scope->names.slots[s_hash_sl(r, o) & (scope->names.cap - 1)], 1);
             }
         }
@@ -1746,29 +1869,40 @@ typedef struct {
     ferry_onnx_map_t op_index; /* "domain\x1fop" -> index in s->ops; keys in op_keys */
     char **op_keys;
     size_t n_op_keys;
+    s_pairs_t by_pair; /* (domain, op_type) -> index in s->ops */
 } s_inspect_t;
 
 static void s_count_op(s_inspect_t *in, const s_node_t *node)
 {
     const s_rd_t *r = in->r;
     s_sl_t domain = s_canonical(r, node->domain);
-    char buf[256];
-    char *key = s_pair_key(r, domain, node->op_type, buf, sizeof buf);
-    long *idx = ferry_onnx_map_get(&in->op_index, key);
-    if (idx) {
-        in->s->ops[*idx].count++;
-        if (key != buf)
-            free(key);
+    uint32_t h = s_pair_hash(r, domain, node->op_type), idx;
+    if (s_pairs_get(r, &in->by_pair, domain, node->op_type, h, &idx)) {
+        in->s->ops[idx].count++;
         return;
     }
-    if (key == buf)
-        key = ferry_strdup(buf);
+    /* a new pair: onnx_inspect.c keys its histogram by "domain\x1fop", which two different
+     * pairs may share; look that key up so such pairs count together there as here */
+    char buf[256];
+    char *key = s_pair_key(r, domain, node->op_type, buf, sizeof buf);
+    long *found = ferry_onnx_map_get(&in->op_index, key);
     ferry_onnx_summary_t *s = in->s;
-    s->ops = ferry_reallocarray(s->ops, s->n_ops + 1, sizeof *s->ops);
-    s->ops[s->n_ops] = (ferry_onnx_opcount_t){s_dup(r, domain), s_dup(r, node->op_type), 1};
-    in->op_keys = ferry_reallocarray(in->op_keys, in->n_op_keys + 1, sizeof *in->op_keys);
-    in->op_keys[in->n_op_keys++] = key;
-    ferry_onnx_map_put(&in->op_index, key, (long)s->n_ops++);
+    if (found) {
+        idx = (uint32_t)*found;
+        if (key != buf)
+            free(key);
+    } else {
+        if (key == buf)
+            key = ferry_strdup(buf);
+        s->ops = ferry_reallocarray(s->ops, s->n_ops + 1, sizeof *s->ops);
+        s->ops[s->n_ops] = (ferry_onnx_opcount_t){s_dup(r, domain), s_dup(r, node->op_type), 0};
+        in->op_keys = ferry_reallocarray(in->op_keys, in->n_op_keys + 1, sizeof *in->op_keys);
+        in->op_keys[in->n_op_keys++] = key;
+        idx = (uint32_t)s->n_ops;
+        ferry_onnx_map_put(&in->op_index, key, (long)s->n_ops++);
+    }
+    s_pairs_put(&in->by_pair, domain, node->op_type, h, idx);
+    s->ops[idx].count++;
 }
 
 static void s_walk_graph(s_inspect_t *in, uint32_t gi, bool is_main)
@@ -1905,6 +2039,7 @@ static void s_summarize(const s_rd_t *r, const char *name, bool with_sha256, fer
         s->meta_values[i] = s_dup(r, e->value);
     }
     ferry_onnx_map_free(&in.op_index);
+    s_pairs_free(&in.by_pair);
     for (size_t i = 0; i < in.n_op_keys; i++)
         free(in.op_keys[i]);
     free(in.op_keys);
