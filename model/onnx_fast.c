@@ -168,12 +168,20 @@ typedef struct {
     uint32_t tensors_first, n_tensors, graphs_first, n_graphs;
 } s_attr_t;
 
-/* Inputs and outputs are counted, not stored: the checker reads them again from the node's
- * bytes [start, end) (writing 600,000 slices to fresh memory cost more than that). */
+/* A node in 32 bytes. Its name and its inputs and outputs are not stored: they are read
+ * again from the node's bytes [start, end) when needed (on a 200,000-node model, writing
+ * them to fresh memory cost more than reading them twice). */
 typedef struct {
-    s_sl_t name, op_type, domain;
-    uint32_t start, end, n_in, n_out, attr_first, n_attr;
+    uint32_t start, end;
+    uint32_t op;        /* index in s_rd_t.ops: the (domain, op_type) pair */
+    uint32_t out0_hash; /* hash of the first output's name: a prefetch hint for the checker */
+    uint32_t n_in, n_out, attr_first, n_attr;
 } s_node_t;
+
+/* A distinct (canonical domain, op_type) pair of the model. */
+typedef struct {
+    s_sl_t domain, op;
+} s_op_t;
 
 typedef struct {
     bool has_values;
@@ -214,6 +222,34 @@ typedef struct {
     const ProtobufCFieldDescriptor *by_number[S_FAST_FIELDS];
 } s_msg_t;
 
+/* One name of a table: value 0 marks an empty slot; S_PRESENT / S_DEFINED in scope tables
+ * (the name is known / defined so far), S_PRODUCER + node index in producer tables. */
+typedef struct {
+    uint32_t off, len, hash, value;
+} s_slot_t;
+
+#define S_PRESENT 1u
+#define S_DEFINED 2u
+#define S_PRODUCER 2u
+
+typedef struct {
+    s_slot_t *slots;
+    size_t cap, count;
+    bool is_mapped; /* slots in their own mapping (large tables), else on the heap */
+} s_names_t;
+
+/* (domain, op_type) slices -> a small integer: a model has few distinct operators, so the
+ * per-node lookups of the checker and the summary hit this table and build no strings. */
+typedef struct {
+    s_sl_t domain, op;
+    uint32_t hash, value; /* value + 1; 0: empty slot */
+} s_pair_slot_t;
+
+typedef struct {
+    s_pair_slot_t *slots;
+    size_t cap, count;
+} s_pairs_t;
+
 enum { S_MODEL, S_GRAPH, S_NODE, S_ATTR, S_TENSOR, S_VI, S_TYPE, S_TYPE_TENSOR, S_SHAPE, S_DIM, S_OPSET, S_ENTRY,
        S_FUNC, S_SPARSE, S_N_MSG };
 
@@ -232,8 +268,177 @@ typedef struct {
     s_vec_t graphs, nodes, attrs, vis, dims, inits, attr_tensors, sparses, opsets, funcs, entries;
     s_vec_t fn_inputs, fn_outputs; /* s_sl_t */
     s_vec_t graph_refs;                             /* uint32_t graph indices */
+    s_vec_t ops;                                    /* s_op_t */
+    s_pairs_t op_ids;                               /* (domain, op_type) -> index in ops */
     s_vec_t jobs;
 } s_rd_t;
+
+static inline const char *s_ptr(const s_rd_t *r, s_sl_t s)
+{
+    return (const char *)r->data + (s.off == S_ABSENT ? 0 : s.off);
+}
+
+static bool s_is_canonical_default(const s_rd_t *r, s_sl_t d)
+{
+    return d.off == S_ABSENT || (d.len == 7 && !memcmp(s_ptr(r, d), "ai.onnx", 7));
+}
+
+/* Canonical domain of a slice: "" for absent and "ai.onnx". */
+static s_sl_t s_canonical(const s_rd_t *r, s_sl_t d)
+{
+    return s_is_canonical_default(r, d) ? (s_sl_t){0, 0} : d;
+}
+
+/* ---- slice hash map --------------------------------------------------------------------- */
+
+
+
+static void s_names_free(s_names_t *m)
+{
+    if (m->is_mapped)
+        munmap(m->slots, m->cap * sizeof *m->slots);
+    else
+        free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+static inline uint32_t s_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p, n);
+    h ^= w; /* murmur3's fmix64: every input bit reaches the low bits the table indexes with */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t)h;
+}
+
+static inline bool s_sl_eq(const s_rd_t *r, s_sl_t a, s_sl_t b)
+{
+    return a.len == b.len && !memcmp(s_ptr(r, a), s_ptr(r, b), a.len);
+}
+
+static inline uint32_t s_hash_sl(const s_rd_t *r, s_sl_t s)
+{
+    return s_hash((const uint8_t *)s_ptr(r, s), s.len);
+}
+
+
+static inline uint32_t s_pair_hash(const s_rd_t *r, s_sl_t domain, s_sl_t op)
+{
+    return s_hash_sl(r, op) ^ (s_hash_sl(r, domain) * 0x9e3779b9u);
+}
+
+static bool s_pairs_get(const s_rd_t *r, const s_pairs_t *m, s_sl_t domain, s_sl_t op, uint32_t h, uint32_t *value)
+{
+    if (!m->cap)
+        return false;
+    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        const s_pair_slot_t *e = &m->slots[i];
+        if (!e->value)
+            return false;
+        if (e->hash == h && s_sl_eq(r, e->op, op) && s_sl_eq(r, e->domain, domain)) {
+            *value = e->value - 1;
+            return true;
+        }
+    }
+}
+
+static void s_pairs_put(s_pairs_t *m, s_sl_t domain, s_sl_t op, uint32_t h, uint32_t value)
+{
+    if (2 * (m->count + 1) > m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : S_INITIAL_SLOTS;
+        s_pair_slot_t *slots = ferry_calloc(cap, sizeof *slots);
+        for (size_t k = 0; k < m->cap; k++) {
+            if (!m->slots[k].value)
+                continue;
+            size_t i = m->slots[k].hash & (cap - 1);
+            while (slots[i].value)
+                i = (i + 1) & (cap - 1);
+            slots[i] = m->slots[k];
+        }
+        free(m->slots);
+        m->slots = slots;
+        m->cap = cap;
+    }
+    size_t i = h & (m->cap - 1);
+    while (m->slots[i].value)
+        i = (i + 1) & (m->cap - 1);
+    m->slots[i] = (s_pair_slot_t){domain, op, h, value + 1};
+    m->count++;
+}
+
+static void s_pairs_free(s_pairs_t *m)
+{
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+static s_slot_t *s_names_find(const s_names_t *m, const uint8_t *base, const uint8_t *key, size_t n, uint32_t h)
+{
+    if (!m->cap)
+        return NULL;
+    size_t mask = m->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        s_slot_t *s = &m->slots[i];
+        if (!s->value)
+            return NULL;
+        if (s->hash == h && s->len == n && !memcmp(base + s->off, key, n))
+            return s;
+    }
+}
+
+static void s_names_grow(s_names_t *m, size_t want)
+{
+    size_t cap = m->cap ? m->cap : S_INITIAL_SLOTS;
+    while (2 * want > cap)
+        cap *= 2;
+    if (cap == m->cap)
+        return;
+    bool is_mapped = cap * sizeof(s_slot_t) >= S_MAPPED_BYTES;
+    s_slot_t *slots = is_mapped ? s_pages(NULL, 0, cap * sizeof *slots) : ferry_calloc(cap, sizeof *slots);
+    for (size_t k = 0; k < m->cap; k++) {
+        if (!m->slots[k].value)
+            continue;
+        size_t i = m->slots[k].hash & (cap - 1);
+        while (slots[i].value)
+            i = (i + 1) & (cap - 1);
+        slots[i] = m->slots[k];
+    }
+    s_names_free(m);
+    m->slots = slots;
+    m->cap = cap;
+    m->is_mapped = is_mapped;
+}
+
+/* The slot of name s (a slice of base), added (S_PRESENT) when missing. */
+static s_slot_t *s_names_add(s_names_t *m, const uint8_t *base, s_sl_t s, uint32_t h)
+{
+    const uint8_t *key = base + (s.off == S_ABSENT ? 0 : s.off);
+    s_slot_t *found = s_names_find(m, base, key, s.len, h);
+    if (found)
+        return found;
+    if (2 * (m->count + 1) > m->cap)
+        s_names_grow(m, m->count + 1);
+    size_t mask = m->cap - 1, i = h & mask;
+    while (m->slots[i].value)
+        i = (i + 1) & mask;
+    m->slots[i] = (s_slot_t){s.off == S_ABSENT ? 0 : s.off, s.len, h, S_PRESENT};
+    m->count++;
+    return &m->slots[i];
+}
+
 
 /* ---- wire format ------------------------------------------------------------------------ */
 
@@ -386,11 +591,6 @@ static inline s_sl_t s_string(const s_rd_t *r, const s_field_t *f)
     return (s_sl_t){(uint32_t)f->start, (uint32_t)n};
 }
 
-static inline const char *s_ptr(const s_rd_t *r, s_sl_t s)
-{
-    return (const char *)r->data + (s.off == S_ABSENT ? 0 : s.off);
-}
-
 static inline int s_fail(s_rd_t *r)
 {
     r->fallback = true;
@@ -451,6 +651,16 @@ static inline bool s_strs_next(const s_rd_t *r, s_strs_t *it, s_sl_t *out)
         }
     }
     return false;
+}
+
+/* A node's name (the last name field, as protobuf-c keeps), read again from its bytes. */
+static s_sl_t s_node_name(const s_rd_t *r, const s_node_t *n)
+{
+    s_strs_t it = s_node_strs(n, 3);
+    s_sl_t name = {S_ABSENT, 0}, v;
+    while (s_strs_next(r, &it, &v))
+        name = v;
+    return name;
 }
 
 /* Append one element to a list given as (first, n) of vec; a list whose elements are not
@@ -801,7 +1011,7 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
     size_t pos = start;
     s_field_t f;
     int rc;
-    n->name.off = n->op_type.off = n->domain.off = S_ABSENT;
+    s_sl_t op_type = {S_ABSENT, 0}, domain = {S_ABSENT, 0};
     n->start = (uint32_t)start;
     n->end = (uint32_t)end;
     while ((rc = s_next(r, m->desc, m, &pos, end, &f)) > 0) {
@@ -810,13 +1020,15 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
         switch (f.number) {
         case 1:
         case 2: {
+            if (f.number == 2 && !n->n_out)
+                n->out0_hash = s_hash_sl(r, s_string(r, &f));
             if (f.number == 1 ? n->n_in++ == UINT32_MAX - 1 : n->n_out++ == UINT32_MAX - 1)
                 return s_fail(r);
             break;
         }
-        case 3: n->name = s_string(r, &f); break;
-        case 4: n->op_type = s_string(r, &f); break;
-        case 7: n->domain = s_string(r, &f); break;
+        case 3: break; /* name: read again by s_node_name when a problem names it */
+        case 4: op_type = s_string(r, &f); break;
+        case 7: domain = s_string(r, &f); break;
         case 5: {
             if (s_enter(r, &f, depth, NULL) < 0)
                 return -1;
@@ -832,7 +1044,17 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
             break;
         }
     }
-    return rc < 0 ? s_fail(r) : 0;
+    if (rc < 0)
+        return s_fail(r);
+    /* intern the operator: the checker and the summary look it up once per distinct pair */
+    domain = s_canonical(r, domain);
+    uint32_t h = s_pair_hash(r, domain, op_type);
+    if (!s_pairs_get(r, &r->op_ids, domain, op_type, h, &n->op)) {
+        n->op = (uint32_t)r->ops.n;
+        *(s_op_t *)s_push(&r->ops) = (s_op_t){domain, op_type};
+        s_pairs_put(&r->op_ids, domain, op_type, h, n->op);
+    }
+    return 0;
 }
 
 /* s_node writes through a pointer into r->nodes, which a nested push may move: nodes never
@@ -1070,9 +1292,10 @@ static void s_rd_free(s_rd_t *r)
 {
     s_vec_t *vecs[] = {&r->graphs, &r->nodes, &r->attrs, &r->vis, &r->dims, &r->inits, &r->attr_tensors,
                        &r->sparses, &r->opsets, &r->funcs, &r->entries, &r->fn_inputs,
-                       &r->fn_outputs, &r->graph_refs, &r->jobs};
+                       &r->fn_outputs, &r->graph_refs, &r->jobs, &r->ops};
     for (size_t i = 0; i < FERRY_ARRAY_LEN(vecs); i++)
         s_vec_free(vecs[i]);
+    s_pairs_free(&r->op_ids);
 }
 
 static void s_rd_init(s_rd_t *r, const uint8_t *data, size_t len)
@@ -1101,191 +1324,14 @@ static void s_rd_init(s_rd_t *r, const uint8_t *data, size_t len)
         s_msg_init(&r->msgs[i], descs[i]);
     s_vec_t *vecs[] = {&r->graphs, &r->nodes, &r->attrs, &r->vis, &r->dims, &r->inits, &r->attr_tensors,
                        &r->sparses, &r->opsets, &r->funcs, &r->entries, &r->fn_inputs,
-                       &r->fn_outputs, &r->graph_refs, &r->jobs};
+                       &r->fn_outputs, &r->graph_refs, &r->jobs, &r->ops};
     size_t sizes[] = {sizeof(s_graph_t), sizeof(s_node_t), sizeof(s_attr_t), sizeof(s_vi_t), sizeof(s_dim_t),
                       sizeof(s_tensor_t), sizeof(s_tensor_t), sizeof(s_sparse_t), sizeof(s_opset_t),
                       sizeof(s_func_t), sizeof(s_entry_t), sizeof(s_sl_t), sizeof(s_sl_t), sizeof(uint32_t),
-                      sizeof(s_job_t)};
+                      sizeof(s_job_t), sizeof(s_op_t)};
     for (size_t i = 0; i < FERRY_ARRAY_LEN(vecs); i++)
         vecs[i]->size = sizes[i];
 }
-
-/* ---- slice hash map --------------------------------------------------------------------- */
-
-/* One name of a table: value 0 marks an empty slot; S_PRESENT / S_DEFINED in scope tables
- * (the name is known / defined so far), S_PRODUCER + node index in producer tables. */
-typedef struct {
-    uint32_t off, len, hash, value;
-} s_slot_t;
-
-#define S_PRESENT 1u
-#define S_DEFINED 2u
-#define S_PRODUCER 2u
-
-typedef struct {
-    s_slot_t *slots;
-    size_t cap, count;
-    bool is_mapped; /* slots in their own mapping (large tables), else on the heap */
-} s_names_t;
-
-
-static void s_names_free(s_names_t *m)
-{
-    if (m->is_mapped)
-        munmap(m->slots, m->cap * sizeof *m->slots);
-    else
-        free(m->slots);
-    memset(m, 0, sizeof *m);
-}
-
-static inline uint32_t s_hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-        p += 8;
-        n -= 8;
-    }
-    uint64_t w = 0;
-    memcpy(&w, p, n);
-    h ^= w; /* murmur3's fmix64: every input bit reaches the low bits the table indexes with */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return (uint32_t)h;
-}
-
-static inline bool s_sl_eq(const s_rd_t *r, s_sl_t a, s_sl_t b)
-{
-    return a.len == b.len && !memcmp(s_ptr(r, a), s_ptr(r, b), a.len);
-}
-
-static inline uint32_t s_hash_sl(const s_rd_t *r, s_sl_t s)
-{
-    return s_hash((const uint8_t *)s_ptr(r, s), s.len);
-}
-
-/* (domain, op_type) slices -> a small integer: a model has few distinct operators, so the
- * per-node lookups of the checker and the summary hit this table and build no strings. */
-typedef struct {
-    s_sl_t domain, op;
-    uint32_t hash, value; /* value + 1; 0: empty slot */
-} s_pair_slot_t;
-
-typedef struct {
-    s_pair_slot_t *slots;
-    size_t cap, count;
-} s_pairs_t;
-
-static inline uint32_t s_pair_hash(const s_rd_t *r, s_sl_t domain, s_sl_t op)
-{
-    return s_hash_sl(r, op) ^ (s_hash_sl(r, domain) * 0x9e3779b9u);
-}
-
-static bool s_pairs_get(const s_rd_t *r, const s_pairs_t *m, s_sl_t domain, s_sl_t op, uint32_t h, uint32_t *value)
-{
-    if (!m->cap)
-        return false;
-    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        const s_pair_slot_t *e = &m->slots[i];
-        if (!e->value)
-            return false;
-        if (e->hash == h && s_sl_eq(r, e->op, op) && s_sl_eq(r, e->domain, domain)) {
-            *value = e->value - 1;
-            return true;
-        }
-    }
-}
-
-static void s_pairs_put(s_pairs_t *m, s_sl_t domain, s_sl_t op, uint32_t h, uint32_t value)
-{
-    if (2 * (m->count + 1) > m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : S_INITIAL_SLOTS;
-        s_pair_slot_t *slots = ferry_calloc(cap, sizeof *slots);
-        for (size_t k = 0; k < m->cap; k++) {
-            if (!m->slots[k].value)
-                continue;
-            size_t i = m->slots[k].hash & (cap - 1);
-            while (slots[i].value)
-                i = (i + 1) & (cap - 1);
-            slots[i] = m->slots[k];
-        }
-        free(m->slots);
-        m->slots = slots;
-        m->cap = cap;
-    }
-    size_t i = h & (m->cap - 1);
-    while (m->slots[i].value)
-        i = (i + 1) & (m->cap - 1);
-    m->slots[i] = (s_pair_slot_t){domain, op, h, value + 1};
-    m->count++;
-}
-
-static void s_pairs_free(s_pairs_t *m)
-{
-    free(m->slots);
-    memset(m, 0, sizeof *m);
-}
-
-static s_slot_t *s_names_find(const s_names_t *m, const uint8_t *base, const uint8_t *key, size_t n, uint32_t h)
-{
-    if (!m->cap)
-        return NULL;
-    size_t mask = m->cap - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-        s_slot_t *s = &m->slots[i];
-        if (!s->value)
-            return NULL;
-        if (s->hash == h && s->len == n && !memcmp(base + s->off, key, n))
-            return s;
-    }
-}
-
-static void s_names_grow(s_names_t *m, size_t want)
-{
-    size_t cap = m->cap ? m->cap : S_INITIAL_SLOTS;
-    while (2 * want > cap)
-        cap *= 2;
-    if (cap == m->cap)
-        return;
-    bool is_mapped = cap * sizeof(s_slot_t) >= S_MAPPED_BYTES;
-    s_slot_t *slots = is_mapped ? s_pages(NULL, 0, cap * sizeof *slots) : ferry_calloc(cap, sizeof *slots);
-    for (size_t k = 0; k < m->cap; k++) {
-        if (!m->slots[k].value)
-            continue;
-        size_t i = m->slots[k].hash & (cap - 1);
-        while (slots[i].value)
-            i = (i + 1) & (cap - 1);
-        slots[i] = m->slots[k];
-    }
-    s_names_free(m);
-    m->slots = slots;
-    m->cap = cap;
-    m->is_mapped = is_mapped;
-}
-
-/* The slot of name s (a slice of base), added (S_PRESENT) when missing. */
-static s_slot_t *s_names_add(s_names_t *m, const uint8_t *base, s_sl_t s, uint32_t h)
-{
-    const uint8_t *key = base + (s.off == S_ABSENT ? 0 : s.off);
-    s_slot_t *found = s_names_find(m, base, key, s.len, h);
-    if (found)
-        return found;
-    if (2 * (m->count + 1) > m->cap)
-        s_names_grow(m, m->count + 1);
-    size_t mask = m->cap - 1, i = h & mask;
-    while (m->slots[i].value)
-        i = (i + 1) & mask;
-    m->slots[i] = (s_slot_t){s.off == S_ABSENT ? 0 : s.off, s.len, h, S_PRESENT};
-    m->count++;
-    return &m->slots[i];
-}
-
 
 /* ---- checker (onnx_check.c over the records) --------------------------------------------- */
 
@@ -1304,13 +1350,11 @@ typedef struct {
     char **fn_keys;
     size_t n_fn_keys;
     /* operator lookups, cached per (domain, op_type) while one opset import is in force */
-    s_pairs_t op_cache; /* -> index in cached */
-    size_t n_op_cache;
     struct s_op_info {
-        bool has_version, is_function, is_known;
+        bool is_computed, has_version, is_function, is_known;
         long version;
         const ferry_onnx_op_def_t *def, *any;
-    } *cached;
+    } *cached; /* per index of s_rd_t.ops */
 } s_check_t;
 
 static char *s_dup(const s_rd_t *r, s_sl_t s)
@@ -1335,25 +1379,14 @@ static void s_problem(s_check_t *c, const char *graph, long index, const s_node_
     c->out->items[c->out->count++] = (ferry_onnx_problem_t){
         .graph = ferry_strdup(graph),
         .node_index = index,
-        .node_name = node ? s_dup(c->r, node->name) : ferry_strdup(""),
-        .op_type = node ? s_dup(c->r, node->op_type) : ferry_strdup(""),
+        .node_name = node ? s_dup(c->r, s_node_name(c->r, node)) : ferry_strdup(""),
+        .op_type = node ? s_dup(c->r, S_AT(c->r->ops, s_op_t, node->op).op) : ferry_strdup(""),
         .message = ferry_strdup(msg),
     };
 }
 
 /* "%.*s" arguments of a slice */
 #define S_FMT(r, s) (int)(s).len, s_ptr((r), (s))
-
-static bool s_is_canonical_default(const s_rd_t *r, s_sl_t d)
-{
-    return d.off == S_ABSENT || (d.len == 7 && !memcmp(s_ptr(r, d), "ai.onnx", 7));
-}
-
-/* Canonical domain of a slice: "" for absent and "ai.onnx". */
-static s_sl_t s_canonical(const s_rd_t *r, s_sl_t d)
-{
-    return s_is_canonical_default(r, d) ? (s_sl_t){0, 0} : d;
-}
 
 static void s_check_tensor(s_check_t *c, const char *graph, long index, const s_node_t *node, const s_tensor_t *t,
                            const char *what)
@@ -1511,41 +1544,37 @@ static char *s_pair_key(const s_rd_t *r, s_sl_t domain, s_sl_t name, char *buf, 
 
 static void s_op_cache_clear(s_check_t *c)
 {
-    s_pairs_free(&c->op_cache);
     free(c->cached);
-    c->cached = NULL;
-    c->n_op_cache = 0;
+    c->cached = ferry_calloc(c->r->ops.n + 1, sizeof *c->cached);
 }
 
 /* What onnx_check.c's s_check_node looks up for (domain, op): the imported version, whether a
  * model-local function has that name, the schema in force and any schema of that name. */
-static const struct s_op_info *s_op_info(s_check_t *c, s_sl_t domain, s_sl_t op)
+static const struct s_op_info *s_op_info(s_check_t *c, uint32_t op_index)
 {
     const s_rd_t *r = c->r;
-    uint32_t h = s_pair_hash(r, domain, op), idx;
-    if (s_pairs_get(r, &c->op_cache, domain, op, h, &idx))
-        return &c->cached[idx];
+    struct s_op_info *info = &c->cached[op_index];
+    if (info->is_computed)
+        return info;
+    s_sl_t domain = S_AT(r->ops, s_op_t, op_index).domain, op = S_AT(r->ops, s_op_t, op_index).op;
     char buf[256];
     char *key = s_pair_key(r, domain, op, buf, sizeof buf); /* onnx_check.c's function key */
-    struct s_op_info info = {0};
     char *dom = ferry_strndup(key, domain.len), *name = key + domain.len + 1;
     long *ver = ferry_onnx_map_get(&c->opsets, dom);
-    info.has_version = ver != NULL;
-    info.version = ver ? *ver : 0;
-    info.is_function = c->functions.count && ferry_onnx_map_get(&c->functions, key);
-    info.is_known = ferry_onnx_domain_known(dom);
-    if (ver && !info.is_function && info.is_known) {
-        info.def = ferry_onnx_op_find(dom, name, *ver);
-        if (!info.def)
-            info.any = ferry_onnx_op_any(dom, name);
+    info->is_computed = true;
+    info->has_version = ver != NULL;
+    info->version = ver ? *ver : 0;
+    info->is_function = c->functions.count && ferry_onnx_map_get(&c->functions, key);
+    info->is_known = ferry_onnx_domain_known(dom);
+    if (ver && !info->is_function && info->is_known) {
+        info->def = ferry_onnx_op_find(dom, name, *ver);
+        if (!info->def)
+            info->any = ferry_onnx_op_any(dom, name);
     }
     free(dom);
     if (key != buf)
         free(key);
-    c->cached = ferry_reallocarray(c->cached, c->n_op_cache + 1, sizeof *c->cached);
-    c->cached[c->n_op_cache] = info;
-    s_pairs_put(&c->op_cache, domain, op, h, (uint32_t)c->n_op_cache);
-    return &c->cached[c->n_op_cache++];
+    return info;
 }
 
 /* Is the attribute name of attrs[first + k] given before, among the node's attributes? */
@@ -1637,8 +1666,8 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
                          s_nodes_t *prod, int depth)
 {
     const s_rd_t *r = c->r;
-    s_sl_t domain = s_canonical(r, node->domain);
-    s_sl_t op = node->op_type;
+    s_sl_t domain = S_AT(r->ops, s_op_t, node->op).domain;
+    s_sl_t op = S_AT(r->ops, s_op_t, node->op).op;
     const char *dlabel = domain.len ? s_ptr(r, domain) : "ai.onnx";
     int dlabel_len = domain.len ? (int)domain.len : 7;
     c->out->nodes_checked++;
@@ -1646,7 +1675,7 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
         s_problem(c, graph, index, node, "node has no op_type");
         return;
     }
-    const struct s_op_info *info = s_op_info(c, domain, op);
+    const struct s_op_info *info = s_op_info(c, node->op);
     const ferry_onnx_op_def_t *def = NULL;
     if (!info->has_version) {
         s_problem(c, graph, index, node, "domain '%.*s' is not imported (no opset_import entry)", dlabel_len, dlabel);
@@ -1776,11 +1805,8 @@ static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint3
          * S_PREFETCH_NODES nodes ahead (a prefetch of a stale address is harmless). */
         if (i + S_PREFETCH_NODES < n_nodes) {
             const s_node_t *ahead = &S_AT(r->nodes, s_node_t, first + i + S_PREFETCH_NODES);
-            s_strs_t it = s_node_strs(ahead, 2);
-            s_sl_t o;
-            for (uint32_t k = 0; k < S_PREFETCH_NODES && s_strs_next(r, &it, &o); k++) {
-                __builtin_prefetch(&scope->names.slots[s_hash_sl(r, o) & (scope->names.cap - 1)], 1);
-            }
+            if (ahead->n_out)
+                __builtin_prefetch(&scope->names.slots[ahead->out0_hash & (scope->names.cap - 1)], 1);
         }
         s_check_node(c, graph, (long)i, &S_AT(r->nodes, s_node_t, first + i), scope, &prod, depth);
     }
@@ -1854,7 +1880,7 @@ static void s_check(const s_rd_t *r, ferry_onnx_problems_t *out)
     for (size_t i = 0; i < c.n_opset_keys; i++)
         free(c.opset_keys[i]);
     free(c.opset_keys);
-    s_op_cache_clear(&c);
+    free(c.cached);
     ferry_onnx_map_free(&c.functions);
     for (size_t i = 0; i < c.n_fn_keys; i++)
         free(c.fn_keys[i]);
@@ -1869,22 +1895,22 @@ typedef struct {
     ferry_onnx_map_t op_index; /* "domain\x1fop" -> index in s->ops; keys in op_keys */
     char **op_keys;
     size_t n_op_keys;
-    s_pairs_t by_pair; /* (domain, op_type) -> index in s->ops */
+    uint32_t *op_to_index; /* index of s_rd_t.ops -> index in s->ops (S_NONE: not yet) */
 } s_inspect_t;
 
 static void s_count_op(s_inspect_t *in, const s_node_t *node)
 {
     const s_rd_t *r = in->r;
-    s_sl_t domain = s_canonical(r, node->domain);
-    uint32_t h = s_pair_hash(r, domain, node->op_type), idx;
-    if (s_pairs_get(r, &in->by_pair, domain, node->op_type, h, &idx)) {
+    uint32_t idx = in->op_to_index[node->op];
+    if (idx != S_NONE) {
         in->s->ops[idx].count++;
         return;
     }
     /* a new pair: onnx_inspect.c keys its histogram by "domain\x1fop", which two different
      * pairs may share; look that key up so such pairs count together there as here */
+    s_sl_t domain = S_AT(r->ops, s_op_t, node->op).domain, op = S_AT(r->ops, s_op_t, node->op).op;
     char buf[256];
-    char *key = s_pair_key(r, domain, node->op_type, buf, sizeof buf);
+    char *key = s_pair_key(r, domain, op, buf, sizeof buf);
     long *found = ferry_onnx_map_get(&in->op_index, key);
     ferry_onnx_summary_t *s = in->s;
     if (found) {
@@ -1895,13 +1921,13 @@ static void s_count_op(s_inspect_t *in, const s_node_t *node)
         if (key == buf)
             key = ferry_strdup(buf);
         s->ops = ferry_reallocarray(s->ops, s->n_ops + 1, sizeof *s->ops);
-        s->ops[s->n_ops] = (ferry_onnx_opcount_t){s_dup(r, domain), s_dup(r, node->op_type), 0};
+        s->ops[s->n_ops] = (ferry_onnx_opcount_t){s_dup(r, domain), s_dup(r, op), 0};
         in->op_keys = ferry_reallocarray(in->op_keys, in->n_op_keys + 1, sizeof *in->op_keys);
         in->op_keys[in->n_op_keys++] = key;
         idx = (uint32_t)s->n_ops;
         ferry_onnx_map_put(&in->op_index, key, (long)s->n_ops++);
     }
-    s_pairs_put(&in->by_pair, domain, node->op_type, h, idx);
+    in->op_to_index[node->op] = idx;
     s->ops[idx].count++;
 }
 
@@ -1985,6 +2011,8 @@ static void s_summarize(const s_rd_t *r, const char *name, bool with_sha256, fer
         s->opset_versions[i] = o->version;
     }
     s_inspect_t in = {.r = r, .s = s};
+    in.op_to_index = ferry_malloc((r->ops.n + 1) * sizeof *in.op_to_index);
+    memset(in.op_to_index, 0xff, (r->ops.n + 1) * sizeof *in.op_to_index); /* S_NONE */
     if (r->has_graph) {
         const s_graph_t *g = &S_AT(r->graphs, s_graph_t, r->main_graph);
         s->main_graph_nodes = g->n_node;
@@ -2039,7 +2067,7 @@ static void s_summarize(const s_rd_t *r, const char *name, bool with_sha256, fer
         s->meta_values[i] = s_dup(r, e->value);
     }
     ferry_onnx_map_free(&in.op_index);
-    s_pairs_free(&in.by_pair);
+    free(in.op_to_index);
     for (size_t i = 0; i < in.n_op_keys; i++)
         free(in.op_keys[i]);
     free(in.op_keys);
@@ -2116,8 +2144,10 @@ int ferry_onnx_analyze_file(const char *path, bool with_sha256, ferry_onnx_summa
     const uint8_t *data = (const uint8_t *)"";
     size_t len = (size_t)st.st_size;
     if (len) {
-        /* MAP_POPULATE: the page tables are filled in one call instead of one fault per page */
-        void *p_map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        /* MAP_POPULATE: the page tables are filled in one call instead of one fault per page
+         * (not for a file the loader refuses by its size anyway) */
+        int flags = MAP_PRIVATE | (len <= FERRY_ONNX_MAX_PROTO_BYTES ? MAP_POPULATE : 0);
+        void *p_map = mmap(NULL, len, PROT_READ, flags, fd, 0);
         if (p_map == MAP_FAILED) {
             e = errno;
             close(fd);
