@@ -313,8 +313,9 @@ static inline uint32_t s_hash(const uint8_t *p, size_t n)
         p += 8;
         n -= 8;
     }
-    uint64_t w = 0;
-    memcpy(&w, p, n);
+    uint64_t w = 0; /* the tail, without a variable-length memcpy (a call) */
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)p[i] << (8 * i);
     h ^= w; /* murmur3's fmix64: every input bit reaches the low bits the table indexes with */
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
@@ -324,9 +325,29 @@ static inline uint32_t s_hash(const uint8_t *p, size_t n)
     return (uint32_t)h;
 }
 
+/* Names are short: compare them inline, memcmp only for long ones. */
+static inline bool s_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return false;
+        return true;
+    }
+    if (n <= 16) {
+        uint64_t x, y, u, v;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + n - 8, 8);
+        memcpy(&v, b + n - 8, 8);
+        return x == y && u == v;
+    }
+    return !memcmp(a, b, n);
+}
+
 static inline bool s_sl_eq(const s_rd_t *r, s_sl_t a, s_sl_t b)
 {
-    return a.len == b.len && !memcmp(s_ptr(r, a), s_ptr(r, b), a.len);
+    return a.len == b.len && s_bytes_eq((const uint8_t *)s_ptr(r, a), (const uint8_t *)s_ptr(r, b), a.len);
 }
 
 static inline uint32_t s_hash_sl(const s_rd_t *r, s_sl_t s)
@@ -394,7 +415,7 @@ static s_slot_t *s_names_find(const s_names_t *m, const uint8_t *base, const uin
         s_slot_t *s = &m->slots[i];
         if (!s->value)
             return NULL;
-        if (s->hash == h && s->len == n && !memcmp(base + s->off, key, n))
+        if (s->hash == h && s->len == n && s_bytes_eq(base + s->off, key, n))
             return s;
     }
 }
