@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@
 #define S_GRAPH_PATH 1024
 #define S_FUNCTION_PATH 512
 #define S_INITIAL_SLOTS 64
+/* Files at least this large are hashed on a second thread. */
+#define S_THREAD_HASH_BYTES ((size_t)1 << 20)
 /* Strings up to this long are searched for a NUL inline. */
 #define S_SHORT_STRING 16
 /* How far ahead the checker prefetches the table slots of node outputs. */
@@ -1035,7 +1038,38 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
     s_sl_t op_type = {S_ABSENT, 0}, domain = {S_ABSENT, 0};
     n->start = (uint32_t)start;
     n->end = (uint32_t)end;
-    while ((rc = s_next(r, m->desc, m, &pos, end, &f)) > 0) {
+    const uint8_t *d = r->data;
+    for (;;) {
+        /* Fast path for the strings a node is mostly made of (input 1, output 2, name 3,
+         * op_type 4, domain 7) with a one-byte tag and length: what s_next would accept, and
+         * a length past the end falls back just as s_next's error would. */
+        if (pos + 2 <= end && d[pos + 1] < 0x80) {
+            uint8_t tag = d[pos];
+            if (tag == 0x0a || tag == 0x12 || tag == 0x1a || tag == 0x22 || tag == 0x3a) {
+                f.start = pos + 2;
+                if (d[pos + 1] > end - f.start)
+                    return s_fail(r);
+                f.end = pos = f.start + d[pos + 1];
+                switch (tag) {
+                case 0x0a:
+                    if (n->n_in++ == UINT32_MAX - 1)
+                        return s_fail(r);
+                    break;
+                case 0x12:
+                    if (!n->n_out)
+                        n->out0_hash = s_hash_sl(r, s_string(r, &f));
+                    if (n->n_out++ == UINT32_MAX - 1)
+                        return s_fail(r);
+                    break;
+                case 0x22: op_type = s_string(r, &f); break;
+                case 0x3a: domain = s_string(r, &f); break;
+                default: break; /* the name */
+                }
+                continue;
+            }
+        }
+        if ((rc = s_next(r, m->desc, m, &pos, end, &f)) <= 0)
+            break;
         if (!f.fd)
             continue;
         switch (f.number) {
@@ -2011,13 +2045,14 @@ static int s_cmp_ops(const void *a, const void *b)
     return c ? c : strcmp(x->op_type, y->op_type);
 }
 
-static void s_summarize(const s_rd_t *r, const char *name, bool with_sha256, ferry_onnx_summary_t *s)
+/* sha256: the hex digest, or NULL for none */
+static void s_summarize(const s_rd_t *r, const char *name, const char *sha256, ferry_onnx_summary_t *s)
 {
     memset(s, 0, sizeof *s);
     s->file = ferry_strdup(name);
     s->file_bytes = r->len;
-    if (with_sha256)
-        ferry_sha256_hex(r->data, r->len, s->sha256);
+    if (sha256)
+        memcpy(s->sha256, sha256, sizeof s->sha256);
     s->ir_version = r->has_ir_version ? r->ir_version : 0;
     s->producer_name = s_dup(r, r->producer_name);
     s->producer_version = s_dup(r, r->producer_version);
@@ -2096,23 +2131,43 @@ static void s_summarize(const s_rd_t *r, const char *name, bool with_sha256, fer
 
 /* ---- entry points ----------------------------------------------------------------------- */
 
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+    char hex[65];
+} s_hash_job_t;
+
+static void *s_hash_thread(void *arg)
+{
+    s_hash_job_t *job = arg;
+    ferry_sha256_hex(job->data, job->len, job->hex);
+    return NULL;
+}
+
 int ferry_onnx_fast_analyze(const uint8_t *data, size_t len, const char *name, bool with_sha256,
                             ferry_onnx_summary_t *s, ferry_onnx_problems_t *p)
 {
     if (len == 0 || len > FERRY_ONNX_MAX_PROTO_BYTES)
         return FERRY_ONNX_FAST_FALLBACK; /* the loader words these errors */
+    /* The file's hash runs beside the parse and the check (on a second core, the bytes warm
+     * in the page cache): SHA-NI needs ~6 ms for 7 MiB, as much as a fifth of the rest. */
+    s_hash_job_t job = {data, len, {0}};
+    pthread_t hasher;
+    bool is_hashing = s && with_sha256 && len >= S_THREAD_HASH_BYTES &&
+                      pthread_create(&hasher, NULL, s_hash_thread, &job) == 0;
     s_rd_t r;
     s_rd_init(&r, data, len);
-    if (s_model(&r) < 0 || r.fallback) {
-        s_rd_free(&r);
-        return FERRY_ONNX_FAST_FALLBACK;
-    }
-    if (s)
-        s_summarize(&r, name ? name : "<buffer>", with_sha256, s);
-    if (p)
+    bool is_fast = s_model(&r) == 0 && !r.fallback;
+    if (is_fast && p)
         s_check(&r, p);
+    if (is_hashing)
+        pthread_join(hasher, NULL);
+    else if (is_fast && s && with_sha256)
+        ferry_sha256_hex(data, len, job.hex);
+    if (is_fast && s)
+        s_summarize(&r, name ? name : "<buffer>", with_sha256 ? job.hex : NULL, s);
     s_rd_free(&r);
-    return 0;
+    return is_fast ? 0 : FERRY_ONNX_FAST_FALLBACK;
 }
 
 /* The loader's path for what the fast reader hands over. */
