@@ -99,15 +99,17 @@ typedef struct {
     void *data;
     size_t n, cap, size, bytes;
     bool is_mapped;
+    size_t *budget; /* bytes all arrays of a reader may still take (shared) */
 } s_vec_t;
 
-/* A new zeroed element at the end of v. */
+/* A new zeroed element at the end of v, or NULL when growing v would exceed the budget. */
 static void *s_push(s_vec_t *v)
 {
     if (v->n == v->cap) {
         size_t bytes = v->bytes ? 2 * v->bytes : S_FIRST_BYTES;
-        if (bytes < v->bytes || bytes / v->size <= v->cap)
-            s_oom(SIZE_MAX);
+        if (bytes < v->bytes || bytes / v->size <= v->cap || bytes - v->bytes > *v->budget)
+            return NULL;
+        *v->budget -= bytes - v->bytes;
         if (v->is_mapped) {
             v->data = s_pages(v->data, v->bytes, bytes);
         } else if (bytes >= S_MAPPED_BYTES) {
@@ -260,6 +262,7 @@ typedef struct {
     const uint8_t *data;
     size_t len;
     bool fallback;
+    size_t budget; /* bytes the arrays may still take: past it, the loader decides */
     s_msg_t msgs[S_N_MSG];
     /* model */
     bool has_ir_version, has_model_version, has_graph;
@@ -698,7 +701,8 @@ static void *s_list_push(s_rd_t *r, s_vec_t *vec, uint32_t *first, uint32_t *n)
     if (vec->n >= UINT32_MAX - 1)
         return s_fail(r), NULL;
     (*n)++;
-    return s_push(vec);
+    void *p = s_push(vec);
+    return p ? p : (s_fail(r), NULL);
 }
 
 /* Generic validation of a message this reader does not record (training info, sparse
@@ -960,6 +964,8 @@ static int s_value_info(s_rd_t *r, s_vi_t *vi, size_t start, size_t end, int dep
 static int s_defer(s_rd_t *r, const s_field_t *f, int depth, bool is_attr_g, uint32_t index)
 {
     s_job_t *j = s_push(&r->jobs);
+    if (!j)
+        return s_fail(r);
     *j = (s_job_t){f->start, f->end, depth, is_attr_g, index};
     return 0;
 }
@@ -986,7 +992,7 @@ static int s_attribute(s_rd_t *r, s_attr_t *a, uint32_t attr_index, size_t start
             a->has_t = true;
             a->t = (uint32_t)r->attr_tensors.n;
             s_tensor_t *t = s_push(&r->attr_tensors);
-            if (s_tensor(r, t, f.start, f.end, depth + 1) < 0)
+            if (!t || s_tensor(r, t, f.start, f.end, depth + 1) < 0)
                 return -1;
             break;
         }
@@ -1002,7 +1008,8 @@ static int s_attribute(s_rd_t *r, s_attr_t *a, uint32_t attr_index, size_t start
             if (s_enter(r, &f, depth, &seen) < 0)
                 return -1;
             a->has_g = true;
-            s_defer(r, &f, depth + 1, true, attr_index);
+            if (s_defer(r, &f, depth + 1, true, attr_index) < 0)
+                return -1;
             break;
         case 11: {
             if (s_enter(r, &f, depth, NULL) < 0)
@@ -1011,7 +1018,8 @@ static int s_attribute(s_rd_t *r, s_attr_t *a, uint32_t attr_index, size_t start
             if (!slot)
                 return -1;
             *slot = S_NONE;
-            s_defer(r, &f, depth + 1, false, (uint32_t)(r->graph_refs.n - 1));
+            if (s_defer(r, &f, depth + 1, false, (uint32_t)(r->graph_refs.n - 1)) < 0)
+                return -1;
             break;
         }
         default:
@@ -1106,7 +1114,10 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
     uint32_t h = s_pair_hash(r, domain, op_type);
     if (!s_pairs_get(r, &r->op_ids, domain, op_type, h, &n->op)) {
         n->op = (uint32_t)r->ops.n;
-        *(s_op_t *)s_push(&r->ops) = (s_op_t){domain, op_type};
+        s_op_t *o = s_push(&r->ops);
+        if (!o)
+            return s_fail(r);
+        *o = (s_op_t){domain, op_type};
         s_pairs_put(&r->op_ids, domain, op_type, h, n->op);
     }
     return 0;
@@ -1291,7 +1302,8 @@ static int s_model(s_rd_t *r)
             if (s_enter(r, &f, 0, &seen) < 0)
                 return -1;
             r->has_graph = true;
-            s_defer(r, &f, 1, false, S_NONE);
+            if (s_defer(r, &f, 1, false, S_NONE) < 0)
+                return -1;
             break;
         case 8: {
             if (s_enter(r, &f, 0, NULL) < 0)
@@ -1330,7 +1342,8 @@ static int s_model(s_rd_t *r)
     for (size_t k = 0; k < r->jobs.n; k++) {
         s_job_t j = S_AT(r->jobs, s_job_t, k);
         uint32_t gi = (uint32_t)r->graphs.n;
-        s_push(&r->graphs);
+        if (!s_push(&r->graphs))
+            return s_fail(r);
         if (j.index == S_NONE)
             r->main_graph = gi;
         else if (j.is_attr_g)
@@ -1384,8 +1397,13 @@ static void s_rd_init(s_rd_t *r, const uint8_t *data, size_t len)
                       sizeof(s_tensor_t), sizeof(s_tensor_t), sizeof(s_sparse_t), sizeof(s_opset_t),
                       sizeof(s_func_t), sizeof(s_entry_t), sizeof(s_sl_t), sizeof(s_sl_t), sizeof(uint32_t),
                       sizeof(s_job_t), sizeof(s_op_t)};
-    for (size_t i = 0; i < FERRY_ARRAY_LEN(vecs); i++)
+    /* the loader's decode budget, for the records: a model of nothing but empty messages
+     * makes 32 or more bytes of records out of every 2 bytes */
+    r->budget = FERRY_ONNX_DECODE_SLACK + FERRY_ONNX_DECODE_FACTOR * len;
+    for (size_t i = 0; i < FERRY_ARRAY_LEN(vecs); i++) {
         vecs[i]->size = sizes[i];
+        vecs[i]->budget = &r->budget;
+    }
 }
 
 /* ---- checker (onnx_check.c over the records) --------------------------------------------- */

@@ -2,14 +2,15 @@
  *
  * `ferry inspect` and `ferry check` only read a model. This reader walks ModelProto ->
  * GraphProto -> NodeProto / ValueInfoProto / TensorProto / AttributeProto once, directly
- * on the mapping: names are (offset, length) slices into the bytes, nodes are records in
- * one flat array (inputs/outputs as ranges of one slice array), names are looked up in an
- * open-addressing hash of slices. No protobuf-c tree is built: a 200,000-node model costs
- * about as much as hashing its file, where the full decode allocated ~1.5 million blocks.
+ * on the mapping: names are (offset, length) slices into the bytes, nodes are 32-byte
+ * records in one flat array (operator interned; name, inputs and outputs read again from
+ * the node's bytes when the checker needs them), names are looked up in open-addressing
+ * hash tables of slices, and the file's sha256 runs on a second thread meanwhile. No
+ * protobuf-c tree is built (a 200,000-node model decoded into ~1.5 million blocks).
  *
  * Same answers as the protobuf-c path. The summary (ferry_onnx_summary_t, and so its JSON)
  * and the problems (ferry_onnx_problems_t) are those ferry_onnx_summarize and
- * ferry_onnx_check give for the same bytes; tests/unit/test_onnx.c compares both paths on
+ * ferry_onnx_check give for the same bytes; tests/unit/test_onnx_fast.c compares both paths on
  * every backend test model and on broken variants, tests/fuzz/fuzz_onnx.c on hostile bytes.
  * Where the fast reader would have to reproduce protobuf-c's rarer behaviour it does not
  * guess: it hands the model to the full loader (FERRY_ONNX_FAST_FALLBACK). That happens for
@@ -20,10 +21,12 @@
  *
  * Hostile input gets the loader's bounds: every length within the bytes that remain, varints
  * of at most 10 bytes, wire types checked against onnx.proto's field types (generated
- * descriptors), message nesting at most FERRY_ONNX_MAX_DEPTH, input at most 2 GiB. One
- * difference: the fast reader needs no decode budget (its memory is a small multiple of the
- * number of names and nodes), so a model that protobuf-c would refuse as "decoding would need
- * more than N bytes" can still be inspected here.
+ * descriptors), message nesting at most FERRY_ONNX_MAX_DEPTH, input at most 2 GiB, and the
+ * records within the loader's decode budget (FERRY_ONNX_DECODE_FACTOR x input +
+ * FERRY_ONNX_DECODE_SLACK; past it the loader decides). The one difference: records are
+ * smaller than protobuf-c's structs, so an expansion bomb the loader refuses ("decoding would
+ * need more than N bytes of memory", e.g. 2 M empty nodes in 4 MiB) may fit the budget here
+ * and be answered (each node then has no op_type).
  */
 #ifndef FERRY_ONNX_FAST_H
 #define FERRY_ONNX_FAST_H

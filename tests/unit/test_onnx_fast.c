@@ -323,6 +323,66 @@ static void test_fallback_cases_give_the_loaders_answer(void **state)
     assert_false(s_same(external, sizeof external, "external"));
 }
 
+static size_t s_put_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+/* A graph of `count` copies of the 2-byte empty message `field` (0x0a node, 0x2a initializer). */
+static void s_bomb(ferry_buf_t *model, uint8_t field, size_t count)
+{
+    ferry_buf_t graph = FERRY_BUF_INIT;
+    ferry_buf_reserve(&graph, 2 * count);
+    uint8_t entry[2] = {field, 0};
+    for (size_t i = 0; i < count; i++)
+        ferry_buf_append(&graph, entry, 2);
+    uint8_t hdr[16];
+    ferry_buf_append(model, "\x3a", 1);
+    ferry_buf_append(model, hdr, s_put_varint(hdr, graph.len));
+    ferry_buf_append(model, graph.data, graph.len);
+    ferry_buf_free(&graph);
+}
+
+/* Expansion bombs: the fast reader's records stay within the loader's decode budget. 2 M
+ * empty nodes fit (32 bytes of record each) where protobuf-c's structs do not: the fast
+ * reader answers (the one documented difference); 4 M empty initializers do not fit either,
+ * and the loader refuses them with its message. */
+static void test_expansion_bombs_stay_within_the_budget(void **state)
+{
+    ferry_buf_t model = FERRY_BUF_INIT;
+    size_t nodes = (size_t)2 << 20;
+    s_bomb(&model, 0x0a, nodes);
+    ferry_onnx_summary_t s;
+    ferry_onnx_problems_t p;
+    ferry_err_t err;
+    bool used_fast = false;
+    assert_int_equal(ferry_onnx_analyze_buffer(model.data, model.len, NULL, "bomb", false, &s, &p, &used_fast, &err), 0);
+    assert_true(used_fast);
+    assert_int_equal(s.node_count, nodes);
+    assert_int_equal(p.total, nodes + 2); /* no ir_version, no opset_import, then every node */
+    ferry_onnx_summary_free(&s);
+    ferry_onnx_problems_free(&p);
+    ferry_onnx_t *m = NULL;
+    assert_true(ferry_onnx_load_buffer_readonly(model.data, model.len, NULL, "bomb", &m, &err) < 0);
+    assert_non_null(strstr(err.msg, "bytes of memory"));
+    ferry_buf_free(&model);
+
+    s_bomb(&model, 0x2a, (size_t)4 << 20);
+    assert_int_equal(ferry_onnx_fast_analyze((const uint8_t *)model.data, model.len, "bomb", false, &s, &p),
+                     FERRY_ONNX_FAST_FALLBACK);
+    assert_false(s_same((const uint8_t *)model.data, model.len, "bomb"));
+    char *tree = s_tree((const uint8_t *)model.data, model.len, "bomb");
+    assert_non_null(strstr(tree, "bytes of memory"));
+    free(tree);
+    ferry_buf_free(&model);
+}
+
 static void test_truncated_and_bitflipped_bytes_give_the_same_answer(void **state)
 {
     const char *names[] = {"test_if", "test_loop11", "test_scan9_sum", "test_conv_with_strides_padding",
@@ -365,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_every_backend_model_gives_the_same_answer),
         cmocka_unit_test(test_broken_variants_give_the_same_problems),
         cmocka_unit_test(test_fallback_cases_give_the_loaders_answer),
+        cmocka_unit_test(test_expansion_bombs_stay_within_the_budget),
         cmocka_unit_test(test_truncated_and_bitflipped_bytes_give_the_same_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
