@@ -35,6 +35,8 @@
 #define S_GRAPH_PATH 1024
 #define S_FUNCTION_PATH 512
 #define S_INITIAL_SLOTS 64
+/* Outputs of one node kept on the stack while its inputs and subgraphs are checked. */
+#define S_SMALL_OUTPUTS 8
 /* Files at least this large are hashed on a second thread. */
 #define S_THREAD_HASH_BYTES ((size_t)1 << 20)
 /* Strings up to this long are searched for a NUL inline. */
@@ -628,12 +630,13 @@ static inline int s_fail(s_rd_t *r)
  * its bytes, which s_node validated (the bounds are checked all the same). */
 typedef struct {
     size_t pos, end;
-    uint32_t number;
+    uint32_t number; /* 0: inputs and outputs both */
+    uint32_t found;  /* field number of the string returned last */
 } s_strs_t;
 
 static inline s_strs_t s_node_strs(const s_node_t *n, uint32_t number)
 {
-    return (s_strs_t){n->start, n->end, number};
+    return (s_strs_t){n->start, n->end, number, 0};
 }
 
 static inline bool s_strs_next(const s_rd_t *r, s_strs_t *it, s_sl_t *out)
@@ -667,7 +670,9 @@ static inline bool s_strs_next(const s_rd_t *r, s_strs_t *it, s_sl_t *out)
                 return false;
             s_field_t f = {.start = it->pos, .end = it->pos + (size_t)v};
             it->pos = f.end;
-            if ((tag >> 3) == it->number) { /* input / output: strings, so always wire type 2 */
+            uint64_t number = tag >> 3; /* input / output: strings, so always wire type 2 */
+            if (number == it->number || (it->number == 0 && (number == 1 || number == 2))) {
+                it->found = (uint32_t)number;
                 *out = s_string(r, &f);
                 return true;
             }
@@ -1820,10 +1825,26 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
                 s_problem(c, graph, index, node, "required attribute '%s' of %.*s-%d is missing",
                           ferry_onnx_op_attrs[k].name, S_FMT(r, op), def->since_version);
     s_names_free(&seen);
-    /* inputs must be defined before use */
-    s_strs_t ins = s_node_strs(node, 1);
+    /* inputs must be defined before use; one walk over the node's bytes also collects the
+     * outputs, defined after the subgraphs */
+    s_sl_t outs_small[S_SMALL_OUTPUTS], *outs = outs_small;
+    size_t n_outs = 0, cap_outs = S_SMALL_OUTPUTS;
+    s_strs_t io = s_node_strs(node, 0);
     s_sl_t in;
-    while (s_strs_next(r, &ins, &in)) {
+    while (s_strs_next(r, &io, &in)) {
+        if (io.found == 2) {
+            if (n_outs == cap_outs) {
+                cap_outs *= 2;
+                if (outs == outs_small) {
+                    outs = ferry_reallocarray(NULL, cap_outs, sizeof *outs);
+                    memcpy(outs, outs_small, sizeof outs_small);
+                } else {
+                    outs = ferry_reallocarray(outs, cap_outs, sizeof *outs);
+                }
+            }
+            outs[n_outs++] = in;
+            continue;
+        }
         if (!in.len)
             continue;
         uint32_t h = s_hash_sl(r, in);
@@ -1852,9 +1873,8 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
         }
     }
     /* outputs are defined exactly once */
-    s_strs_t outs = s_node_strs(node, 2);
-    s_sl_t outn;
-    while (s_strs_next(r, &outs, &outn)) {
+    for (size_t i = 0; i < n_outs; i++) {
+        s_sl_t outn = outs[i];
         if (!outn.len)
             continue;
         uint32_t h = s_hash_sl(r, outn);
@@ -1865,6 +1885,8 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
         else
             slot->value = S_DEFINED;
     }
+    if (outs != outs_small)
+        free(outs);
 }
 
 static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, s_scope_t *scope,
