@@ -4,6 +4,7 @@
 #include "model/onnx.h"
 #include "model/onnx_check.h"
 #include "model/onnx_convert.h"
+#include "model/onnx_fast.h"
 #include "model/onnx_inspect.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -20,11 +21,11 @@
 /* Bytes looked at to tell PMML (XML) from ONNX (protobuf). */
 #define S_SNIFF_BYTES 256
 
-/* is_readonly: inspect and check only read the tree (arena decode, see model/onnx.h). */
-static int s_load(const char *cmd, const char *path, bool is_readonly, ferry_onnx_t **model)
+/* convert edits the tree: the mutable loader (inspect and check use model/onnx_fast.h). */
+static int s_load(const char *cmd, const char *path, ferry_onnx_t **model)
 {
     ferry_err_t err;
-    int rc = is_readonly ? ferry_onnx_load_file_readonly(path, model, &err) : ferry_onnx_load_file(path, model, &err);
+    int rc = ferry_onnx_load_file(path, model, &err);
     if (rc < 0) {
         fprintf(stderr, "ferry %s: %s\n", cmd, err.msg);
         return FERRY_EXIT_INPUT;
@@ -72,14 +73,15 @@ static int s_inspect(int argc, char **argv)
     }
     if (!path)
         return ferry_cli_usage_error("inspect", "missing MODEL");
-    ferry_onnx_t *model;
-    int rc = s_load("inspect", path, true, &model);
-    if (rc)
-        return rc;
+    /* one pass over the file for the summary and the check (model/onnx_fast.h) */
     ferry_onnx_summary_t s;
-    ferry_onnx_summarize(model, true, &s);
     ferry_onnx_problems_t p = {0};
-    size_t n_problems = with_check ? ferry_onnx_check(model, &p) : 0;
+    ferry_err_t err;
+    if (ferry_onnx_analyze_file(path, true, &s, with_check ? &p : NULL, NULL, &err) < 0) {
+        fprintf(stderr, "ferry inspect: %s\n", err.msg);
+        return FERRY_EXIT_INPUT;
+    }
+    size_t n_problems = with_check ? p.total : 0;
     ferry_buf_t out = FERRY_BUF_INIT;
     if (as_json) {
         ferry_json_t j;
@@ -106,7 +108,6 @@ static int s_inspect(int argc, char **argv)
     s_print(&out);
     ferry_onnx_problems_free(&p);
     ferry_onnx_summary_free(&s);
-    ferry_onnx_destroy(&model);
     return n_problems ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
 }
 
@@ -141,12 +142,13 @@ static int s_check(int argc, char **argv)
     }
     if (!path)
         return ferry_cli_usage_error("check", "missing MODEL");
-    ferry_onnx_t *model;
-    int rc = s_load("check", path, true, &model);
-    if (rc)
-        return rc;
     ferry_onnx_problems_t p;
-    size_t n = ferry_onnx_check(model, &p);
+    ferry_err_t err;
+    if (ferry_onnx_analyze_file(path, false, NULL, &p, NULL, &err) < 0) {
+        fprintf(stderr, "ferry check: %s\n", err.msg);
+        return FERRY_EXIT_INPUT;
+    }
+    size_t n = p.total;
     ferry_buf_t out = FERRY_BUF_INIT;
     if (as_json) {
         ferry_json_t j;
@@ -169,7 +171,6 @@ static int s_check(int argc, char **argv)
     }
     s_print(&out);
     ferry_onnx_problems_free(&p);
-    ferry_onnx_destroy(&model);
     return n ? FERRY_EXIT_FAIL : FERRY_EXIT_OK;
 }
 
@@ -259,7 +260,7 @@ static int s_convert(int argc, char **argv)
         break;
     }
     ferry_onnx_t *model;
-    int rc = s_load("convert", in, false, &model);
+    int rc = s_load("convert", in, &model);
     if (rc)
         return rc;
     ferry_err_t err;

@@ -1,0 +1,432 @@
+/* test_onnx_fast.c -- the wire-format reader for inspect + check (model/onnx_fast.h) against
+ * the protobuf-c path (ferry_onnx_load_buffer_readonly + ferry_onnx_summarize + ferry_onnx_check):
+ * the inspect JSON and the check JSON must be byte-equal, and a refused model must get the
+ * loader's message word for word, on every backend test model, on broken variants and on
+ * truncated and bit-flipped bytes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "model/onnx.h"
+#include "model/onnx_check.h"
+#include "model/onnx_fast.h"
+#include "model/onnx_inspect.h"
+#include "util/buf.h"
+#include "util/file.h"
+#include "util/json.h"
+#include "util/mem.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NODE_DIR "/usr/include/onnx/backend/test/data/node"
+#define MAX_MODEL_BYTES (64 << 20)
+
+static char *s_json(ferry_onnx_summary_t *s, ferry_onnx_problems_t *p)
+{
+    ferry_buf_t out = FERRY_BUF_INIT;
+    ferry_json_t j;
+    ferry_json_init(&j, &out, false);
+    ferry_json_obj_begin(&j);
+    ferry_onnx_summary_json_members(s, &j);
+    ferry_json_key(&j, "check");
+    ferry_onnx_problems_json(p, &j);
+    ferry_json_obj_end(&j);
+    ferry_buf_putc(&out, '\0');
+    ferry_onnx_summary_free(s);
+    ferry_onnx_problems_free(p);
+    return out.data;
+}
+
+/* The protobuf-c path: JSON document, or "error: MESSAGE". */
+static char *s_tree(const uint8_t *data, size_t len, const char *name)
+{
+    ferry_onnx_t *m;
+    ferry_err_t err;
+    if (ferry_onnx_load_buffer_readonly(data, len, NULL, name, &m, &err) < 0)
+        return ferry_asprintf("error: %s", err.msg);
+    ferry_onnx_summary_t s;
+    ferry_onnx_problems_t p;
+    ferry_onnx_summarize(m, true, &s);
+    ferry_onnx_check(m, &p);
+    ferry_onnx_destroy(&m);
+    return s_json(&s, &p);
+}
+
+/* What `ferry inspect --check` runs: the fast reader, or the loader where it hands over. */
+static char *s_fast(const uint8_t *data, size_t len, const char *name, bool *used_fast)
+{
+    ferry_onnx_summary_t s;
+    ferry_onnx_problems_t p;
+    ferry_err_t err;
+    if (ferry_onnx_analyze_buffer(data, len, NULL, name, true, &s, &p, used_fast, &err) < 0)
+        return ferry_asprintf("error: %s", err.msg);
+    return s_json(&s, &p);
+}
+
+/* Compare both paths on data; returns whether the fast reader answered. */
+static bool s_same(const uint8_t *data, size_t len, const char *name)
+{
+    bool used_fast = false;
+    char *tree = s_tree(data, len, name), *fast = s_fast(data, len, name, &used_fast);
+    if (strcmp(tree, fast)) {
+        size_t i = 0;
+        while (tree[i] && tree[i] == fast[i])
+            i++;
+        size_t from = i > 80 ? i - 80 : 0;
+        fail_msg("%s (%zu bytes, %s path): outputs differ at byte %zu:\n  tree: ...%.200s\n  fast: ...%.200s", name, len,
+                 used_fast ? "fast" : "fallback", i, tree + from, fast + from);
+    }
+    free(tree);
+    free(fast);
+    return used_fast;
+}
+
+static void test_every_backend_model_gives_the_same_answer(void **state)
+{
+    DIR *d = opendir(NODE_DIR);
+    assert_non_null(d);
+    size_t models = 0, fast = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *path = ferry_asprintf("%s/%s/model.onnx", NODE_DIR, e->d_name);
+        char *data;
+        size_t len;
+        if (ferry_file_read(path, MAX_MODEL_BYTES, &data, &len) == 0) {
+            fast += s_same((const uint8_t *)data, len, path);
+            models++;
+            free(data);
+        }
+        free(path);
+    }
+    closedir(d);
+    printf("summary: %zu backend test models, inspect + check identical on both paths, %zu by the fast reader\n",
+           models, fast);
+    assert_true(models >= 900);
+    assert_int_equal(fast, models); /* none of them needs the loader */
+}
+
+static ferry_onnx_t *s_load(const char *name)
+{
+    char *path = ferry_asprintf("%s/%s/model.onnx", NODE_DIR, name);
+    ferry_onnx_t *m = NULL;
+    ferry_err_t err;
+    if (ferry_onnx_load_file(path, &m, &err) < 0)
+        fail_msg("%s: %s", path, err.msg);
+    free(path);
+    return m;
+}
+
+/* Pack the (modified) model and compare both paths on the bytes; expect a problem when
+ * needle is non-NULL, so each variant is known to be broken the intended way. */
+static size_t s_variant(ferry_onnx_t *m, const char *label, const char *needle)
+{
+    ferry_buf_t b = FERRY_BUF_INIT;
+    ferry_onnx_pack(&ferry_onnx_proto(m)->base, &b);
+    bool fast = s_same((const uint8_t *)b.data, b.len, label);
+    if (needle) {
+        ferry_onnx_summary_t s;
+        ferry_onnx_problems_t p;
+        assert_int_equal(ferry_onnx_fast_analyze((const uint8_t *)b.data, b.len, label, false, &s, &p), 0);
+        bool found = false;
+        for (size_t i = 0; i < p.count && !found; i++)
+            found = strstr(p.items[i].message, needle) != NULL;
+        if (!found)
+            fail_msg("%s: no problem containing '%s' (%zu problems)", label, needle, p.total);
+        ferry_onnx_summary_free(&s);
+        ferry_onnx_problems_free(&p);
+    }
+    ferry_buf_free(&b);
+    return fast;
+}
+
+static void s_set(char **slot, const char *v)
+{
+    free(*slot);
+    *slot = v ? ferry_strdup(v) : NULL;
+}
+
+static void test_broken_variants_give_the_same_problems(void **state)
+{
+    size_t variants = 0, fast = 0;
+    ferry_onnx_t *m = s_load("test_softmax_axis_0");
+    Onnx__ModelProto *mp = ferry_onnx_proto(m);
+    Onnx__GraphProto *g = mp->graph;
+    s_set(&g->node[0]->op_type, "Softmaxx");
+    fast += s_variant(m, "unknown op", "unknown operator Softmaxx"), variants++;
+    s_set(&g->node[0]->op_type, "");
+    fast += s_variant(m, "no op_type", "node has no op_type"), variants++;
+    s_set(&g->node[0]->op_type, "Softmax");
+    g->node[0]->attribute[0]->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+    fast += s_variant(m, "attribute type", "declares type 2"), variants++;
+    g->node[0]->attribute[0]->has_type = 0;
+    fast += s_variant(m, "attribute without type", "has no type"), variants++;
+    g->node[0]->attribute[0]->has_type = 1;
+    g->node[0]->attribute[0]->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+    fast += s_variant(m, "attribute without value", "carries no value"), variants++;
+    g->node[0]->attribute[0]->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    s_set(&g->node[0]->attribute[0]->name, "axes");
+    fast += s_variant(m, "undeclared attribute", "is not declared by Softmax-13"), variants++;
+    s_set(&g->node[0]->attribute[0]->name, "axis");
+    s_set(&g->node[0]->input[0], "nowhere");
+    fast += s_variant(m, "undefined input", "input 'nowhere' is not defined"), variants++;
+    s_set(&g->node[0]->input[0], g->input[0]->name);
+    s_set(&g->node[0]->domain, "com.example");
+    fast += s_variant(m, "domain not imported", "domain 'com.example' is not imported"), variants++;
+    s_set(&g->node[0]->domain, "ai.onnx");
+    fast += s_variant(m, "domain spelled ai.onnx", NULL), variants++;
+    s_set(&g->node[0]->domain, NULL);
+    s_set(&g->output[0]->name, "ghost");
+    fast += s_variant(m, "output never produced", "graph output 'ghost' is not produced"), variants++;
+    s_set(&g->output[0]->name, "");
+    fast += s_variant(m, "output without a name", "graph output 0 has no name"), variants++;
+    s_set(&g->output[0]->name, g->node[0]->output[0]);
+    mp->opset_import[0]->version = 7;
+    s_set(&g->node[0]->op_type, "Trilu");
+    fast += s_variant(m, "operator too new", "is not defined at ai.onnx opset 7 (introduced at opset 14)"), variants++;
+    s_set(&g->node[0]->op_type, "Softmax");
+    mp->opset_import[0]->version = 13;
+    mp->has_ir_version = 0;
+    fast += s_variant(m, "no ir_version", "ir_version is missing"), variants++;
+    mp->has_ir_version = 1;
+    size_t n_imp = mp->n_opset_import;
+    mp->n_opset_import = 0;
+    fast += s_variant(m, "no opset_import", "no opset_import"), variants++;
+    mp->n_opset_import = n_imp;
+    fast += s_variant(m, "valid again", NULL), variants++;
+    ferry_onnx_destroy(&m);
+
+    m = s_load("test_softmax_example_expanded"); /* Constant, ReduceMax, Sub, Exp, ReduceSum, Div */
+    g = ferry_onnx_proto(m)->graph;
+    Onnx__NodeProto *second = g->node[1];
+    g->node[1] = g->node[2];
+    g->node[2] = second;
+    fast += s_variant(m, "unsorted", "is used before node 2 produces it"), variants++;
+    g->node[2] = g->node[1];
+    g->node[1] = second;
+    char *old = g->node[2]->output[0];
+    g->node[2]->output[0] = ferry_strdup(g->node[1]->output[0]);
+    fast += s_variant(m, "assigned twice", "is already defined"), variants++;
+    free(g->node[2]->output[0]);
+    g->node[2]->output[0] = old;
+    s_set(&g->input[0]->name, "");
+    fast += s_variant(m, "input without a name", "graph input 0 has no name"), variants++;
+    ferry_onnx_destroy(&m);
+
+    m = s_load("test_cast_FLOAT_to_DOUBLE");
+    g = ferry_onnx_proto(m)->graph;
+    s_set(&g->node[0]->attribute[0]->name, "too");
+    fast += s_variant(m, "required attribute missing", "required attribute 'to' of Cast-13 is missing"), variants++;
+    /* more attributes than the pairwise comparison handles, one given twice */
+    Onnx__NodeProto *node = g->node[0];
+    size_t n_attr = 20;
+    node->attribute = ferry_reallocarray(node->attribute, n_attr, sizeof *node->attribute);
+    for (size_t i = node->n_attribute; i < n_attr; i++) {
+        Onnx__AttributeProto *a = ferry_malloc(sizeof *a);
+        onnx__attribute_proto__init(a);
+        a->name = ferry_asprintf("extra%zu", i % 15);
+        a->has_type = 1;
+        a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+        node->attribute[i] = a;
+    }
+    node->n_attribute = n_attr;
+    fast += s_variant(m, "many attributes", "is given more than once"), variants++;
+    s_set(&node->attribute[0]->name, "to");
+    fast += s_variant(m, "many attributes, required present", "is not declared by Cast-13"), variants++;
+    ferry_onnx_destroy(&m);
+
+    m = s_load("test_upsample_nearest");
+    ferry_onnx_proto(m)->opset_import[0]->version = 10;
+    fast += s_variant(m, "deprecated", "was removed (deprecated) at ai.onnx opset 10"), variants++;
+    ferry_onnx_destroy(&m);
+
+    /* initializers: sizes, dims, types, names */
+    m = s_load("test_softmax_axis_0");
+    g = ferry_onnx_proto(m)->graph;
+    Onnx__TensorProto *t = ferry_malloc(sizeof *t);
+    onnx__tensor_proto__init(t);
+    t->name = ferry_strdup(g->input[0]->name);
+    t->has_data_type = 1;
+    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    t->n_dims = 1;
+    t->dims = ferry_calloc(1, sizeof *t->dims);
+    t->dims[0] = 3;
+    t->n_float_data = 3;
+    t->float_data = ferry_calloc(3, sizeof *t->float_data);
+    g->initializer = ferry_reallocarray(g->initializer, 1, sizeof *g->initializer);
+    g->initializer[0] = t;
+    g->n_initializer = 1;
+    fast += s_variant(m, "initializer that is also an input", NULL), variants++;
+    t->dims[0] = 4;
+    fast += s_variant(m, "float_data count", "float_data holds 3 values, but dims give 4 elements"), variants++;
+    t->dims[0] = -1;
+    fast += s_variant(m, "negative dims", "dims are negative"), variants++;
+    t->dims[0] = 3;
+    t->data_type = 99;
+    fast += s_variant(m, "bad data_type", "data_type 99 is not a valid tensor element type"), variants++;
+    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    t->has_raw_data = 1;
+    t->raw_data.len = 8;
+    t->raw_data.data = ferry_calloc(1, 8);
+    fast += s_variant(m, "raw size", "raw data holds 8 bytes, but dims give 3 elements of float (12 bytes)"), variants++;
+    s_set(&t->name, "");
+    fast += s_variant(m, "initializer without a name", "initializer 0 has no name"), variants++;
+    ferry_onnx_destroy(&m);
+
+    /* subgraphs: an If whose branch uses an undefined name and a name of the outer graph */
+    m = s_load("test_if");
+    g = ferry_onnx_proto(m)->graph;
+    Onnx__GraphProto *then_g = g->node[0]->attribute[0]->g;
+    s_set(&then_g->node[0]->output[0], g->input[0]->name);
+    fast += s_variant(m, "subgraph redefines an outer name", "is already defined"), variants++;
+    ferry_onnx_destroy(&m);
+
+    printf("summary: %zu broken variants, identical problems on both paths, %zu by the fast reader\n", variants, fast);
+    assert_int_equal(fast, variants);
+}
+
+/* Hand-written wire bytes the fast reader hands to the loader: the answers still agree. */
+static void test_fallback_cases_give_the_loaders_answer(void **state)
+{
+    /* ModelProto: ir_version 8, graph twice (protobuf-c merges them) */
+    static const uint8_t graph_twice[] = {0x08, 0x08, 0x3a, 0x02, 0x12, 0x00, 0x3a, 0x02, 0x12, 0x00};
+    assert_false(s_same(graph_twice, sizeof graph_twice, "graph twice"));
+    /* a graph with node, initializer (raw_data twice) */
+    static const uint8_t raw_twice[] = {0x3a, 0x08, 0x2a, 0x06, 0x4a, 0x01, 0x00, 0x4a, 0x01, 0x00};
+    assert_false(s_same(raw_twice, sizeof raw_twice, "raw_data twice"));
+    /* node inputs interleaved with outputs: input "a", output "b", input "c" */
+    static const uint8_t interleaved[] = {0x3a, 0x0b, 0x0a, 0x09, 0x0a, 0x01, 'a', 0x12, 0x01, 'b', 0x0a, 0x01, 'c'};
+    bool fast = s_same(interleaved, sizeof interleaved, "interleaved");
+    (void)fast; /* inputs and outputs are separate lists: either path may answer */
+    /* a node name with an embedded NUL (C strings end there on both paths): fast reader */
+    static const uint8_t nul_name[] = {0x3a, 0x0d, 0x0a, 0x0b, 0x1a, 0x03, 'a', 0x00, 'b',
+                                       0x22, 0x04, 'R', 'e', 'l', 'u'};
+    assert_true(s_same(nul_name, sizeof nul_name, "NUL in a name"));
+    /* truncated varint, bad wire type, group, empty input */
+    static const uint8_t truncated[] = {0x08, 0x80};
+    assert_false(s_same(truncated, sizeof truncated, "truncated"));
+    static const uint8_t group[] = {0x0b};
+    assert_false(s_same(group, sizeof group, "group"));
+    static const uint8_t wrong_wire[] = {0x3d, 0, 0, 0, 0}; /* graph as fixed32 */
+    assert_false(s_same(wrong_wire, sizeof wrong_wire, "wire type"));
+    assert_false(s_same((const uint8_t *)"", 0, "empty"));
+    /* external data: the loader resolves and refuses (no base directory) */
+    static const uint8_t external[] = {0x3a, 0x0e, 0x2a, 0x0c, 0x42, 0x01, 'w', 0x6a, 0x05, 0x0a, 0x01, 'k',
+                                       0x12, 0x00, 0x70, 0x01};
+    assert_false(s_same(external, sizeof external, "external"));
+}
+
+static size_t s_put_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+/* A graph of `count` copies of the 2-byte empty message `field` (0x0a node, 0x2a initializer). */
+static void s_bomb(ferry_buf_t *model, uint8_t field, size_t count)
+{
+    ferry_buf_t graph = FERRY_BUF_INIT;
+    ferry_buf_reserve(&graph, 2 * count);
+    uint8_t entry[2] = {field, 0};
+    for (size_t i = 0; i < count; i++)
+        ferry_buf_append(&graph, entry, 2);
+    uint8_t hdr[16];
+    ferry_buf_append(model, "\x3a", 1);
+    ferry_buf_append(model, hdr, s_put_varint(hdr, graph.len));
+    ferry_buf_append(model, graph.data, graph.len);
+    ferry_buf_free(&graph);
+}
+
+/* Expansion bombs: the fast reader's records stay within the loader's decode budget. 2 M
+ * empty nodes fit (32 bytes of record each) where protobuf-c's structs do not: the fast
+ * reader answers (the one documented difference); 4 M empty initializers do not fit either,
+ * and the loader refuses them with its message. */
+static void test_expansion_bombs_stay_within_the_budget(void **state)
+{
+    ferry_buf_t model = FERRY_BUF_INIT;
+    size_t nodes = (size_t)2 << 20;
+    s_bomb(&model, 0x0a, nodes);
+    ferry_onnx_summary_t s;
+    ferry_onnx_problems_t p;
+    ferry_err_t err;
+    bool used_fast = false;
+    assert_int_equal(ferry_onnx_analyze_buffer(model.data, model.len, NULL, "bomb", false, &s, &p, &used_fast, &err), 0);
+    assert_true(used_fast);
+    assert_int_equal(s.node_count, nodes);
+    assert_int_equal(p.total, nodes + 2); /* no ir_version, no opset_import, then every node */
+    ferry_onnx_summary_free(&s);
+    ferry_onnx_problems_free(&p);
+    ferry_onnx_t *m = NULL;
+    assert_true(ferry_onnx_load_buffer_readonly(model.data, model.len, NULL, "bomb", &m, &err) < 0);
+    assert_non_null(strstr(err.msg, "bytes of memory"));
+    ferry_buf_free(&model);
+
+    s_bomb(&model, 0x2a, (size_t)4 << 20);
+    assert_int_equal(ferry_onnx_fast_analyze((const uint8_t *)model.data, model.len, "bomb", false, &s, &p),
+                     FERRY_ONNX_FAST_FALLBACK);
+    assert_false(s_same((const uint8_t *)model.data, model.len, "bomb"));
+    char *tree = s_tree((const uint8_t *)model.data, model.len, "bomb");
+    assert_non_null(strstr(tree, "bytes of memory"));
+    free(tree);
+    ferry_buf_free(&model);
+}
+
+static void test_truncated_and_bitflipped_bytes_give_the_same_answer(void **state)
+{
+    const char *names[] = {"test_if", "test_loop11", "test_scan9_sum", "test_conv_with_strides_padding",
+                           "test_sequence_map_identity_1_sequence", "test_cast_FLOAT_to_DOUBLE"};
+    size_t cases = 0, fast = 0;
+    uint64_t rng = 0x243f6a8885a308d3ull;
+    for (size_t k = 0; k < FERRY_ARRAY_LEN(names); k++) {
+        char *path = ferry_asprintf("%s/%s/model.onnx", NODE_DIR, names[k]);
+        char *data;
+        size_t len;
+        assert_int_equal(ferry_file_read(path, MAX_MODEL_BYTES, &data, &len), 0);
+        uint8_t *copy = ferry_malloc(len + 1);
+        for (size_t cut = 0; cut < len; cut++) {
+            memcpy(copy, data, cut);
+            fast += s_same(copy, cut, "t");
+            cases++;
+        }
+        for (int round = 0; round < 1500; round++) {
+            memcpy(copy, data, len);
+            int flips = 1 + (int)(rng % 4);
+            for (int f = 0; f < flips; f++) {
+                rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+                copy[rng % len] ^= (uint8_t)(1u << (rng >> 60 & 7));
+            }
+            fast += s_same(copy, len, "t");
+            cases++;
+        }
+        free(copy);
+        free(data);
+        free(path);
+    }
+    printf("summary: %zu truncated or bit-flipped models, same answer on both paths, %zu by the fast reader\n", cases,
+           fast);
+    assert_true(fast > cases / 10);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_backend_model_gives_the_same_answer),
+        cmocka_unit_test(test_broken_variants_give_the_same_problems),
+        cmocka_unit_test(test_fallback_cases_give_the_loaders_answer),
+        cmocka_unit_test(test_expansion_bombs_stay_within_the_budget),
+        cmocka_unit_test(test_truncated_and_bitflipped_bytes_give_the_same_answer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
