@@ -195,7 +195,8 @@ static void s_rmtree(const char *dir)
     nftw(dir, s_rm_entry, S_RMTREE_FDS, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Keep the last FERRY_ORT_STDERR_TAIL bytes in tail. */
+/* Keep the last FERRY_ORT_STDERR_TAIL bytes in tail (it holds up to twice that between
+ * trims; users of the tail take its last FERRY_ORT_STDERR_TAIL bytes). */
 static void s_tail_append(ferry_buf_t *tail, const char *data, size_t len)
 {
     if (len >= FERRY_ORT_STDERR_TAIL) {
@@ -514,8 +515,10 @@ int ferry_ort_run(const ferry_ort_opts_t *opts, const char *model_path, size_t n
     exit_code = 0;
     goto out;
 fail_tail:
-    if (tail && stderr_tail.len)
-        ferry_buf_append(tail, stderr_tail.data, stderr_tail.len);
+    if (tail && stderr_tail.len) {
+        size_t n = FERRY_MIN(stderr_tail.len, (size_t)FERRY_ORT_STDERR_TAIL);
+        ferry_buf_append(tail, stderr_tail.data + stderr_tail.len - n, n);
+    }
 out:
     s_rmtree(dir);
     sigaction(SIGINT, &old_int, NULL);
