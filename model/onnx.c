@@ -1,6 +1,7 @@
 /* onnx.c -- ONNX model load/save: wire-format validation before protobuf-c, zero-copy
  * raw_data, confined external data, atomic save. The contract is in onnx.h. */
 #include "model/onnx.h"
+#include "model/onnx_wire.h"
 #include "util/file.h"
 #include "util/mem.h"
 
@@ -249,30 +250,6 @@ static int s_wire_error(s_wire_t *w, size_t offset, const char *field, const cha
     return -EBADMSG;
 }
 
-static bool s_is_varint_type(ProtobufCType t)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_BOOL: case PROTOBUF_C_TYPE_ENUM:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static size_t s_fixed_size(ProtobufCType t)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_FLOAT:
-        return 4;
-    case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    default:
-        return 0;
-    }
-}
-
 static int s_walk(s_wire_t *w, const ProtobufCMessageDescriptor *desc, size_t start, size_t end)
 {
     size_t pos = start;
@@ -297,7 +274,7 @@ static int s_walk(s_wire_t *w, const ProtobufCMessageDescriptor *desc, size_t st
         case 0:
             if (s_varint(w->data + pos, end - pos, &value, &used) < 0)
                 return s_wire_error(w, pos, fname, "truncated or over-long varint");
-            if (fd && !s_is_varint_type(fd->type))
+            if (fd && !ferry_onnx_wire_is_varint(fd->type))
                 return s_wire_error(w, field_start, fname, "wire type varint does not match the field's type");
             pos += used;
             break;
@@ -307,7 +284,7 @@ static int s_walk(s_wire_t *w, const ProtobufCMessageDescriptor *desc, size_t st
             if (end - pos < size)
                 return s_wire_error(w, pos, fname, "truncated: %zu-byte value needs %zu bytes, %zu left", size, size,
                                     end - pos);
-            if (fd && s_fixed_size(fd->type) != size)
+            if (fd && ferry_onnx_wire_fixed_size(fd->type) != size)
                 return s_wire_error(w, field_start, fname, "wire type fixed%zu does not match the field's type",
                                     size * 8);
             pos += size;
@@ -348,7 +325,7 @@ static int s_walk(s_wire_t *w, const ProtobufCMessageDescriptor *desc, size_t st
                     w->spans[w->n_spans++] = (s_span_t){field_start, pos, payload, plen};
                 }
             } else if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
-                size_t fixed = s_fixed_size(fd->type);
+                size_t fixed = ferry_onnx_wire_fixed_size(fd->type);
                 if (fixed) {
                     if (plen % fixed)
                         return s_wire_error(w, payload, fname, "packed length %zu is not a multiple of %zu", plen,

@@ -6,6 +6,7 @@
  * (same problems, same order, same wording) over those records. */
 #include "model/onnx_fast.h"
 #include "model/onnx.h"
+#include "model/onnx_wire.h"
 #include "model/onnx_map.h"
 #include "model/onnx_ops.h"
 #include "util/mem.h"
@@ -492,30 +493,6 @@ static inline int s_varint(const uint8_t *p, size_t avail, uint64_t *value, size
     return -1;
 }
 
-static bool s_is_varint_type(ProtobufCType t)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_BOOL: case PROTOBUF_C_TYPE_ENUM:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static size_t s_fixed_size(ProtobufCType t)
-{
-    switch (t) {
-    case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_FLOAT:
-        return 4;
-    case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    default:
-        return 0;
-    }
-}
-
 static void s_msg_init(s_msg_t *m, const ProtobufCMessageDescriptor *desc)
 {
     m->desc = desc;
@@ -556,14 +533,14 @@ static int s_next(const s_rd_t *r, const ProtobufCMessageDescriptor *desc, const
     case 0:
         if (s_varint(d + *pos, end - *pos, &f->value, &used) < 0)
             return -1;
-        if (f->fd && !s_is_varint_type(f->fd->type))
+        if (f->fd && !ferry_onnx_wire_is_varint(f->fd->type))
             return -1;
         *pos += used;
         return 1;
     case 1:
     case 5: {
         size_t size = f->wire == 1 ? 8 : 4;
-        if (end - *pos < size || (f->fd && s_fixed_size(f->fd->type) != size))
+        if (end - *pos < size || (f->fd && ferry_onnx_wire_fixed_size(f->fd->type) != size))
             return -1;
         f->start = *pos;
         f->end = *pos += size;
@@ -585,7 +562,7 @@ static int s_next(const s_rd_t *r, const ProtobufCMessageDescriptor *desc, const
             return 1;
         if (f->fd->label != PROTOBUF_C_LABEL_REPEATED)
             return -1;
-        size_t fixed = s_fixed_size(t);
+        size_t fixed = ferry_onnx_wire_fixed_size(t);
         if (fixed) {
             if (plen % fixed)
                 return -1;

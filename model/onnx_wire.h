@@ -1,0 +1,37 @@
+/* onnx_wire.h -- facts of the protobuf wire format shared by the two ONNX readers: the
+ * validating walk in front of protobuf-c (model/onnx.c) and the single-pass reader of
+ * inspect/check (model/onnx_fast.c). Internal to model/. */
+#ifndef FERRY_ONNX_WIRE_H
+#define FERRY_ONNX_WIRE_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Field types carried as a varint (wire type 0). */
+static inline bool ferry_onnx_wire_is_varint(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_BOOL: case PROTOBUF_C_TYPE_ENUM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Bytes of a fixed-width field type (wire types 5 and 1), 0 for every other type. */
+static inline size_t ferry_onnx_wire_fixed_size(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_FLOAT:
+        return 4;
+    case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    default:
+        return 0;
+    }
+}
+
+#endif
