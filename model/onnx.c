@@ -258,6 +258,8 @@ static int s_walk(s_wire_t *w, const ProtobufCMessageDescriptor *desc, size_t st
         uint64_t tag, value;
         if (s_varint(w->data + pos, end - pos, &tag, &used) < 0)
             return s_wire_error(w, pos, NULL, "truncated or over-long varint where a field tag was expected");
+        if (used > FERRY_ONNX_WIRE_MAX_TAG_BYTES) /* protobuf-c refuses longer (zero-padded) tags */
+            return s_wire_error(w, pos, NULL, "a field tag of %zu bytes (at most %d)", used, FERRY_ONNX_WIRE_MAX_TAG_BYTES);
         pos += used;
         uint64_t number = tag >> 3;
         unsigned wire = (unsigned)(tag & 7);

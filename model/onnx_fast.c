@@ -519,7 +519,7 @@ static int s_next(const s_rd_t *r, const ProtobufCMessageDescriptor *desc, const
     const uint8_t *d = r->data;
     size_t used;
     uint64_t tag;
-    if (s_varint(d + *pos, end - *pos, &tag, &used) < 0)
+    if (s_varint(d + *pos, end - *pos, &tag, &used) < 0 || used > FERRY_ONNX_WIRE_MAX_TAG_BYTES)
         return -1;
     *pos += used;
     uint64_t number = tag >> 3;

@@ -8,6 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A field tag is a varint of at most 5 bytes; protobuf-c refuses a longer (zero-padded)
+ * one even when its value is in range, so both readers refuse it too. */
+#define FERRY_ONNX_WIRE_MAX_TAG_BYTES 5
+
 /* Field types carried as a varint (wire type 0). */
 static inline bool ferry_onnx_wire_is_varint(ProtobufCType t)
 {
