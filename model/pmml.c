@@ -1100,7 +1100,8 @@ static int32_t s_compile_pred(s_cc_t *cc, xmlNode *n)
             kids[k2++] = ci;
         }
         int32_t off = s_int_alloc(cc, cnt);
-        memcpy(p->int_pool + off, kids, (size_t)cnt * sizeof(int32_t));
+        if (cnt) /* no children: the pool may still be NULL */
+            memcpy(p->int_pool + off, kids, (size_t)cnt * sizeof(int32_t));
         free(kids);
         p->preds[pi].kind = FERRY_PMML_PR_COMPOUND;
         p->preds[pi].op = (uint8_t)k;
