@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,6 +521,24 @@ static void s_handle_request(ferry_zap_t *self, void *sock, const s_request_t *r
     s_send_reply(sock, req, "400", "key not on the allow-list", "");
 }
 
+/* The main thread's side of the pipe: blocking calls a signal may interrupt (EINTR: nothing
+ * happened, try again). The handler thread runs with every signal blocked. */
+static int s_pipe_send(void *pipe, const void *data, size_t len, int flags)
+{
+    int rc;
+    while ((rc = zmq_send(pipe, data, len, flags)) < 0 && zmq_errno() == EINTR)
+        ;
+    return rc;
+}
+
+static int s_pipe_recv(void *pipe, void *buf, size_t len)
+{
+    int rc;
+    while ((rc = zmq_recv(pipe, buf, len, 0)) < 0 && zmq_errno() == EINTR)
+        ;
+    return rc;
+}
+
 static void *s_zap_thread(void *arg)
 {
     ferry_zap_t *self = arg;
@@ -607,14 +626,19 @@ ferry_zap_t *ferry_zap_new(void *zmq_ctx, const char *allow_list_path, ferry_err
         goto fail;
     }
     zmq_setsockopt(self->thread_pipe, ZMQ_LINGER, &linger, sizeof linger);
-    if (pthread_create(&self->thread, NULL, s_zap_thread, self) != 0) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* inherited: no signal interrupts the handler */
+    int prc = pthread_create(&self->thread, NULL, s_zap_thread, self);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (prc != 0) {
         ferry_err(err, "ZAP handler: cannot start its thread");
         goto fail;
     }
     self->is_running = true;
     /* Handshake: the thread answers once bound (or not). */
     char reply[8];
-    int n = zmq_recv(self->pipe, reply, sizeof reply, 0);
+    int n = s_pipe_recv(self->pipe, reply, sizeof reply);
     if (n != 2 || memcmp(reply, "OK", 2)) {
         pthread_join(self->thread, NULL);
         self->is_running = false;
@@ -647,14 +671,14 @@ int ferry_zap_reload(ferry_zap_t *self, ferry_err_t *err)
     if (rc < 0)
         return rc; /* the old list stays in force */
     char reply[8];
-    if (zmq_send(self->pipe, S_RELOAD, strlen(S_RELOAD), ZMQ_SNDMORE) < 0 ||
-        zmq_send(self->pipe, &list, sizeof list, 0) < 0) {
+    if (s_pipe_send(self->pipe, S_RELOAD, strlen(S_RELOAD), ZMQ_SNDMORE) < 0 ||
+        s_pipe_send(self->pipe, &list, sizeof list, 0) < 0) {
         free(list.keys); /* never handed over: ours to free */
         return ferry_err(err, "ZAP handler: cannot hand over the new allow-list: %s", zmq_strerror(errno)), -EIO;
     }
     /* Handed over: from here the thread owns the list (if it never answers, the context
      * is terminating and the list is leaked rather than freed twice). */
-    if (zmq_recv(self->pipe, reply, sizeof reply, 0) != 2)
+    if (s_pipe_recv(self->pipe, reply, sizeof reply) != 2)
         return ferry_err(err, "ZAP handler: no answer to the reload: %s", zmq_strerror(errno)), -EIO;
     if (list.n == 0)
         ferry_warn("%s: the allow-list is empty: every worker will be denied", self->allow_list_path);
@@ -667,7 +691,7 @@ void ferry_zap_destroy(ferry_zap_t **self_p)
         return;
     ferry_zap_t *self = *self_p;
     if (self->is_running) {
-        zmq_send(self->pipe, S_TERM, strlen(S_TERM), 0);
+        s_pipe_send(self->pipe, S_TERM, strlen(S_TERM), 0);
         pthread_join(self->thread, NULL);
     }
     if (self->pipe)

@@ -843,18 +843,37 @@ void ferry_msg_clear(ferry_msg_t *m)
 }
 
 /* ---- ZeroMQ -------------------------------------------------------------------------- */
+/* One frame. libzmq processes its command mailbox inside every send and recv, and a signal
+ * (SIGCHLD of a finished child, a timer) can interrupt that even with ZMQ_DONTWAIT: EINTR
+ * says nothing was done, so do it again. Giving up instead would drop the frame, and a
+ * frame after the first would leave a multipart message half sent or half read. */
+static int s_send_frame(void *sock, const void *data, size_t len, int flags)
+{
+    while (zmq_send(sock, data, len, flags) < 0)
+        if (zmq_errno() != EINTR)
+            return -zmq_errno();
+    return 0;
+}
+
+static int s_recv_frame(zmq_msg_t *part, void *sock, int flags)
+{
+    while (zmq_msg_recv(part, sock, flags) < 0)
+        if (zmq_errno() != EINTR)
+            return -zmq_errno();
+    return 0;
+}
+
 int ferry_proto_send_raw(void *sock, const void *identity, size_t identity_len, ferry_cmd_t cmd, const void *body,
                          size_t body_len)
 {
     uint8_t hdr[FERRY_PROTO_HEADER_LEN];
     ferry_proto_header(hdr, cmd);
-    if (identity && zmq_send(sock, identity, identity_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return -zmq_errno();
-    if (zmq_send(sock, hdr, sizeof hdr, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return -zmq_errno();
-    if (zmq_send(sock, body, body_len, ZMQ_DONTWAIT) < 0)
-        return -zmq_errno();
-    return 0;
+    int rc;
+    if (identity && (rc = s_send_frame(sock, identity, identity_len, ZMQ_SNDMORE | ZMQ_DONTWAIT)))
+        return rc;
+    if ((rc = s_send_frame(sock, hdr, sizeof hdr, ZMQ_SNDMORE | ZMQ_DONTWAIT)))
+        return rc;
+    return s_send_frame(sock, body, body_len, ZMQ_DONTWAIT);
 }
 
 int ferry_proto_send(void *sock, const void *identity, size_t identity_len, const ferry_msg_t *m)
@@ -890,8 +909,7 @@ int ferry_proto_recv(void *sock, bool has_identity, ferry_inbound_t *in, ferry_e
     if (has_identity) {
         zmq_msg_t id;
         zmq_msg_init(&id);
-        if (zmq_msg_recv(&id, sock, ZMQ_DONTWAIT) < 0) {
-            rc = -zmq_errno();
+        if ((rc = s_recv_frame(&id, sock, ZMQ_DONTWAIT))) {
             zmq_msg_close(&id);
             return rc;
         }
@@ -911,8 +929,7 @@ int ferry_proto_recv(void *sock, bool has_identity, ferry_inbound_t *in, ferry_e
         zmq_msg_t part;
         zmq_msg_init(&part);
         int flags = (nparts == 0 && extra == 0 && !has_identity) ? ZMQ_DONTWAIT : 0;
-        if (zmq_msg_recv(&part, sock, flags) < 0) {
-            rc = -zmq_errno();
+        if ((rc = s_recv_frame(&part, sock, flags))) {
             zmq_msg_close(&part);
             break;
         }

@@ -63,14 +63,20 @@ struct ferry_worker {
 };
 
 /* ---- sending ------------------------------------------------------------------------- */
-static void s_send(ferry_worker_t *w, const ferry_msg_t *m)
+/* Sends never block the loop: a full pipe (EAGAIN at the high-water mark) leaves what was
+ * not sent waiting, and the next loop turn or heartbeat tries again. Results and the credit
+ * they return are never dropped: a lost RESULT would keep its lease alive on our heartbeats,
+ * and lost credit would starve this worker. */
+static int s_send(ferry_worker_t *w, const ferry_msg_t *m)
 {
     if (!w->sock)
-        return;
+        return -ENOTCONN;
     int rc = ferry_proto_send(w->sock, NULL, 0, m);
     if (rc && rc != -EAGAIN)
         ferry_debug("send %s: %s", ferry_cmd_name(m->cmd), zmq_strerror(-rc));
-    w->last_sent_ms = uv_now(&w->loop);
+    if (!rc)
+        w->last_sent_ms = uv_now(&w->loop);
+    return rc;
 }
 
 static void s_send_hello(ferry_worker_t *w)
@@ -94,16 +100,16 @@ static void s_send_hello(ferry_worker_t *w)
     free(ids);
     w->finished_since_ready = 0; /* HELLO's credit already counts them */
     w->last_hello_ms = uv_now(&w->loop);
-    /* results the coordinator has not confirmed: send them again (it drops duplicates) */
-    for (s_unacked_t *u = w->unacked; u; u = u->next) {
-        u->is_unsent = false;
-        if (w->sock)
-            ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULT, u->body.data, u->body.len);
-    }
+    /* results the coordinator has not confirmed: send them again (it drops duplicates);
+     * one that does not fit the pipe now goes at the end of a later turn */
     w->n_unsent = 0;
+    for (s_unacked_t *u = w->unacked; u; u = u->next) {
+        u->is_unsent = !w->sock || ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULT, u->body.data, u->body.len);
+        w->n_unsent += u->is_unsent;
+    }
 }
 
-/* Send r and keep it until ACKed; takes ownership of r's strings. */
+/* Keep r until ACKed and send it at the end of this loop turn; takes r's strings. */
 static void s_send_result(ferry_worker_t *w, ferry_msg_result_t *r)
 {
     ferry_msg_t m = {.cmd = FERRY_CMD_RESULT};
@@ -113,65 +119,89 @@ static void s_send_result(ferry_worker_t *w, ferry_msg_result_t *r)
     ferry_msg_encode(&m, &u->body);
     u->next = w->unacked;
     w->unacked = u;
-    if (w->coord_batch) { /* sent with the others at the end of this loop turn */
-        u->is_unsent = true;
-        w->n_unsent++;
-    } else if (w->sock) {
-        ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULT, u->body.data, u->body.len);
-        w->last_sent_ms = uv_now(&w->loop);
-    }
+    u->is_unsent = true;
+    w->n_unsent++;
     ferry_msg_clear(&m);
     w->finished++;
     w->finished_since_ready++;
 }
 
-static void s_send_results_batch(ferry_worker_t *w, ferry_buf_t *items, size_t n, uint32_t credit)
+/* One RESULTS message of the n entries in batch; on success they are sent. */
+static int s_send_results_batch(ferry_worker_t *w, ferry_buf_t *items, s_unacked_t **batch, size_t n,
+                                uint32_t credit)
 {
     ferry_buf_t body = FERRY_BUF_INIT;
     ferry_proto_batch_body(FERRY_CMD_RESULTS, items->data, items->len, n, credit, &body);
-    if (w->sock) {
-        int rc = ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULTS, body.data, body.len);
-        if (rc && rc != -EAGAIN)
-            ferry_debug("send RESULTS: %s", zmq_strerror(-rc));
-    }
-    w->last_sent_ms = uv_now(&w->loop);
+    int rc = w->sock ? ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULTS, body.data, body.len) : -ENOTCONN;
+    if (rc && rc != -EAGAIN && rc != -ENOTCONN)
+        ferry_debug("send RESULTS: %s", zmq_strerror(-rc));
     ferry_buf_free(&body);
     ferry_buf_reset(items);
+    if (rc)
+        return rc;
+    w->last_sent_ms = uv_now(&w->loop);
+    for (size_t i = 0; i < n; i++)
+        batch[i]->is_unsent = false;
+    w->n_unsent -= n;
+    return 0;
 }
 
-/* End of a loop turn: the turn's results in RESULTS messages (at most coord_batch
+/* A coordinator that has not said it takes batches gets plain RESULTs. */
+static int s_send_results_plain(ferry_worker_t *w)
+{
+    for (s_unacked_t *u = w->unacked; u && w->n_unsent; u = u->next) {
+        if (!u->is_unsent)
+            continue;
+        int rc = w->sock ? ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULT, u->body.data, u->body.len)
+                         : -ENOTCONN;
+        if (rc)
+            return rc;
+        w->last_sent_ms = uv_now(&w->loop);
+        u->is_unsent = false;
+        w->n_unsent--;
+    }
+    return 0;
+}
+
+/* End of a loop turn: the results waiting to go in RESULTS messages (at most coord_batch
  * entries and about FERRY_PROTO_BATCH_BYTES each), the last one carrying the READY
- * credit; or a plain READY when no result waits. O(unacked). */
+ * credit; or plain RESULTs and a READY. What does not fit the pipe waits, with its credit,
+ * for the next turn. O(unacked). */
 static void s_send_ready(ferry_worker_t *w)
 {
-    if (w->n_unsent && !w->is_stopping) {
+    if (w->is_stopping)
+        return;
+    if (w->n_unsent && w->coord_batch) {
         ferry_buf_t items = FERRY_BUF_INIT;
-        size_t n = 0, left = w->n_unsent;
-        uint32_t max = FERRY_MIN(w->coord_batch ? w->coord_batch : 1, (uint32_t)FERRY_PROTO_MAX_BATCH);
-        for (s_unacked_t *u = w->unacked; u && left; u = u->next) {
+        s_unacked_t *batch[FERRY_PROTO_MAX_BATCH];
+        size_t n = 0;
+        uint32_t max = FERRY_MIN(w->coord_batch, (uint32_t)FERRY_PROTO_MAX_BATCH);
+        int rc = 0;
+        for (s_unacked_t *u = w->unacked; u && !rc; u = u->next) {
             if (!u->is_unsent)
                 continue;
             if (n && (n >= max || items.len + u->body.len > FERRY_PROTO_BATCH_BYTES)) {
-                s_send_results_batch(w, &items, n, 0);
+                rc = s_send_results_batch(w, &items, batch, n, 0);
                 n = 0;
+                if (rc)
+                    break;
             }
             ferry_buf_append(&items, u->body.data, u->body.len);
-            u->is_unsent = false;
-            n++;
-            left--;
+            batch[n++] = u;
         }
-        s_send_results_batch(w, &items, n, w->finished_since_ready);
+        if (!rc && n && !s_send_results_batch(w, &items, batch, n, w->finished_since_ready))
+            w->finished_since_ready = 0;
         ferry_buf_free(&items);
-        w->n_unsent = 0;
-        w->finished_since_ready = 0;
         return;
     }
-    if (!w->finished_since_ready || w->is_stopping)
+    if (w->n_unsent && s_send_results_plain(w))
+        return;
+    if (!w->finished_since_ready)
         return;
     ferry_msg_t m = {.cmd = FERRY_CMD_READY};
     m.u.ready.credit = w->finished_since_ready;
-    w->finished_since_ready = 0;
-    s_send(w, &m);
+    if (!s_send(w, &m))
+        w->finished_since_ready = 0;
 }
 
 static int s_cmp_u64(const void *a, const void *b)

@@ -9,6 +9,12 @@
 #include "util/mem.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,6 +459,115 @@ static void test_zmq_framing(void **state)
     zmq_ctx_term(ctx);
 }
 
+/* A storm of signals (as a worker gets SIGCHLD from finished children) while messages go
+ * both ways: no message may be lost, cut or reordered (libzmq answers EINTR inside sends
+ * and receives, even with ZMQ_DONTWAIT; each frame must be retried). */
+#define S_STORM_MSGS 100000
+
+typedef struct {
+    void *dealer;
+    int failures;
+    atomic_bool is_done;
+    pthread_t targets[2];
+} s_storm_t;
+
+/* message i carries 1..65536 (READY's credit bound), cycling */
+static uint32_t s_storm_seq(uint32_t i)
+{
+    return (i - 1) % 65536 + 1;
+}
+
+static void s_on_usr1(int sig)
+{
+    (void)sig;
+}
+
+static void *s_storm_sender(void *arg)
+{
+    s_storm_t *st = arg;
+    for (uint32_t i = 1; i <= S_STORM_MSGS;) {
+        ferry_msg_t m = {.cmd = FERRY_CMD_READY};
+        m.u.ready.credit = s_storm_seq(i);
+        int rc = ferry_proto_send(st->dealer, NULL, 0, &m);
+        if (rc == 0)
+            i++;
+        else if (rc == -EAGAIN)
+            nanosleep(&(struct timespec){0, 100000}, NULL);
+        else {
+            st->failures++;
+            i++;
+        }
+    }
+    return NULL;
+}
+
+static void *s_storm_signals(void *arg)
+{
+    s_storm_t *st = arg;
+    while (!atomic_load(&st->is_done)) {
+        pthread_kill(st->targets[0], SIGUSR1);
+        pthread_kill(st->targets[1], SIGUSR1);
+        sched_yield();
+    }
+    return NULL;
+}
+
+static void test_signal_storm(void **state)
+{
+    struct sigaction sa = {.sa_handler = s_on_usr1}, old_sa; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, &old_sa);
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    s_storm_t st = {.dealer = zmq_socket(ctx, ZMQ_DEALER)};
+    int hwm = 0; /* no drops at the high-water mark: only signals are under test */
+    zmq_setsockopt(router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(st.dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    assert_int_equal(zmq_bind(router, "tcp://127.0.0.1:*"), 0);
+    char ep[64];
+    size_t ep_len = sizeof ep;
+    zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &ep_len);
+    assert_int_equal(zmq_connect(st.dealer, ep), 0);
+    pthread_t sender, storm;
+    st.targets[0] = pthread_self();
+    assert_int_equal(pthread_create(&sender, NULL, s_storm_sender, &st), 0);
+    st.targets[1] = sender;
+    assert_int_equal(pthread_create(&storm, NULL, s_storm_signals, &st), 0);
+    uint32_t next = 1;
+    int bad = 0, idle_ms = 0;
+    while (next <= S_STORM_MSGS && idle_ms < 10000 && !bad) {
+        ferry_inbound_t in;
+        ferry_err_t err = {{0}};
+        int rc = ferry_proto_recv(router, true, &in, &err);
+        if (rc == 0) {
+            if (in.msg.cmd != FERRY_CMD_READY || in.msg.u.ready.credit != s_storm_seq(next))
+                bad = 1;
+            next++;
+            idle_ms = 0;
+        } else if (rc == -EAGAIN) {
+            zmq_pollitem_t pi = {router, 0, ZMQ_POLLIN, 0};
+            if (zmq_poll(&pi, 1, 10) == 0)
+                idle_ms += 10;
+        } else {
+            print_error("receive %u: %d %s\n", next, rc, err.msg);
+            bad = 1;
+        }
+        ferry_msg_clear(&in.msg);
+    }
+    atomic_store(&st.is_done, true);
+    pthread_join(sender, NULL);
+    pthread_join(storm, NULL);
+    sigaction(SIGUSR1, &old_sa, NULL);
+    assert_int_equal(st.failures, 0);
+    assert_int_equal(bad, 0);
+    assert_int_equal(next, S_STORM_MSGS + 1);
+    int linger = 0;
+    zmq_setsockopt(st.dealer, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(router);
+    zmq_close(st.dealer);
+    zmq_ctx_term(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_header_errors),
         cmocka_unit_test(test_hostile_msgpack),
         cmocka_unit_test(test_zmq_framing),
+        cmocka_unit_test(test_signal_storm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
