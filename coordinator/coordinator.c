@@ -686,6 +686,39 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
     }
 }
 
+/* A HEARTBEAT with the complete list of what the worker holds: a lease of this worker up
+ * to the last TASK it received that is not on the list never reached it or lost its
+ * result; it ends as lost and is retried (the worker's heartbeats would otherwise keep it
+ * alive for ever), and the slot it took counts as credit again. TASKs and RESULTs travel
+ * in order on one connection, so a lease on the list, or past last_task, is never judged
+ * early. O(1) while the counts agree, else O(leases). */
+static void s_on_worker_heartbeat(ferry_coordinator_t *c, s_worker_t *w, ferry_msg_t *m)
+{
+    uint64_t last = m->u.heartbeat.last_task, *held = m->u.heartbeat.attempts;
+    size_t n = m->u.heartbeat.n_attempts;
+    if (!last || w->inflight <= n)
+        return;
+    if (n)
+        qsort(held, n, sizeof *held, s_cmp_u64);
+    for (size_t b = 0; b < c->n_buckets; b++) {
+        s_lease_t **pp = &c->buckets[b];
+        while (*pp) {
+            s_lease_t *l = *pp;
+            if (l->worker != w || l->attempt > last || (n && bsearch(&l->attempt, held, n, sizeof *held, s_cmp_u64))) {
+                pp = &l->next;
+                continue;
+            }
+            *pp = l->next;
+            c->n_leases--;
+            if (w->credit < FERRY_PROTO_MAX_CREDIT)
+                w->credit++;
+            ferry_warn("worker %s does not hold attempt %llu: retrying its task", w->name,
+                       (unsigned long long)l->attempt);
+            s_lost(c, l, "the worker does not hold this attempt (its TASK or its RESULT was lost)");
+        }
+    }
+}
+
 static void s_ack(ferry_coordinator_t *c, s_worker_t *w, const ferry_inbound_t *in, uint64_t attempt)
 {
     if (!w) {
@@ -787,6 +820,8 @@ static void s_handle(ferry_coordinator_t *c, ferry_inbound_t *in)
         s_worker_remove(c, w, false, in->msg.u.bye.reason ? in->msg.u.bye.reason : "said BYE");
         return;
     case FERRY_CMD_HEARTBEAT:
+        s_on_worker_heartbeat(c, w, &in->msg);
+        return;
     case FERRY_CMD_PROGRESS:
         return;
     default: /* TASK, TASKS, ACK: not a worker's to send */

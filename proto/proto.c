@@ -297,10 +297,17 @@ int ferry_msg_encode(const ferry_msg_t *m, ferry_buf_t *body)
             s_pack_result(&pk, &m->u.results.v[i]);
         return 0;
     case FERRY_CMD_HEARTBEAT:
-        msgpack_pack_map(&pk, 3);
+        msgpack_pack_map(&pk, 3 + (m->u.heartbeat.last_task ? 2 : 0));
         s_kv_u64(&pk, "inflight", m->u.heartbeat.inflight);
         s_kv_u64(&pk, "interval_ms", m->u.heartbeat.interval_ms);
         s_kv_u64(&pk, "batch", m->u.heartbeat.batch);
+        if (m->u.heartbeat.last_task) {
+            s_kv_u64(&pk, "last_task", m->u.heartbeat.last_task);
+            s_key(&pk, "attempts");
+            msgpack_pack_array(&pk, m->u.heartbeat.n_attempts);
+            for (size_t i = 0; i < m->u.heartbeat.n_attempts; i++)
+                msgpack_pack_uint64(&pk, m->u.heartbeat.attempts[i]);
+        }
         return 0;
     case FERRY_CMD_PROGRESS:
         msgpack_pack_map(&pk, 2);
@@ -627,6 +634,10 @@ static int s_decode_field(s_ctx_t *c, ferry_msg_t *m, const msgpack_object *k, c
             return s_get_u32(c, "interval_ms", v, 3600 * 1000, &m->u.heartbeat.interval_ms);
         if (s_key_is(k, "batch"))
             return s_get_u32(c, "batch", v, FERRY_PROTO_MAX_BATCH, &m->u.heartbeat.batch);
+        if (s_key_is(k, "last_task"))
+            return s_get_u64(c, "last_task", v, INT64_MAX, &m->u.heartbeat.last_task);
+        if (s_key_is(k, "attempts"))
+            return s_get_u64list(c, "attempts", v, &m->u.heartbeat.attempts, &m->u.heartbeat.n_attempts);
         return 0;
     case FERRY_CMD_PROGRESS:
         if (s_key_is(k, "attempt"))
@@ -835,6 +846,9 @@ void ferry_msg_clear(ferry_msg_t *m)
     case FERRY_CMD_TASKS:
     case FERRY_CMD_RESULTS:
         s_free_batch(m);
+        break;
+    case FERRY_CMD_HEARTBEAT:
+        free(m->u.heartbeat.attempts);
         break;
     default:
         break;

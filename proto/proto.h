@@ -153,7 +153,15 @@ typedef struct {
         ferry_msg_hello_t hello;
         struct { uint32_t credit; } ready;
         ferry_msg_task_t task;
-        struct { uint32_t inflight; uint32_t interval_ms; uint32_t batch; } heartbeat; /* batch: C→W, takes RESULTS */
+        /* batch: C→W, takes RESULTS. last_task (W→C, 0: not given): the highest attempt id
+         * received in a TASK since the worker's last HELLO, given only with attempts, the
+         * complete list of the attempts the worker holds (queued, running, result unACKed). */
+        struct {
+            uint32_t inflight, interval_ms, batch;
+            uint64_t last_task;
+            uint64_t *attempts;
+            size_t n_attempts;
+        } heartbeat;
         struct { uint64_t attempt; uint32_t percent; } progress;
         ferry_msg_result_t result;
         struct { uint64_t *attempts; size_t n; } ack;

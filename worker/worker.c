@@ -59,6 +59,7 @@ struct ferry_worker {
     uint32_t coord_batch;   /* the coordinator takes RESULTS of up to this many (0: RESULT each) */
     uint32_t finished_since_ready;
     uint64_t finished;
+    uint64_t last_task; /* the highest attempt id received since the last HELLO (0: none) */
     uint64_t heartbeat_ms, last_heard_ms, last_sent_ms, last_hello_ms, backoff_ms;
 };
 
@@ -79,13 +80,10 @@ static int s_send(ferry_worker_t *w, const ferry_msg_t *m)
     return rc;
 }
 
-static void s_send_hello(ferry_worker_t *w)
+/* The attempts this worker holds (queued, running, result not ACKed); *n reaches
+ * FERRY_PROTO_MAX_ACKS when the list is cut there. The caller frees it. */
+static uint64_t *s_held_attempts(ferry_worker_t *w, size_t *n_out)
 {
-    uint32_t held = w->running + w->queued;
-    ferry_msg_t m = {.cmd = FERRY_CMD_HELLO};
-    m.u.hello = w->caps;
-    m.u.hello.credit = w->capacity > held ? w->capacity - held : 0;
-    /* every attempt we hold, so the coordinator can retire the ones we never received */
     uint64_t *ids = ferry_calloc(FERRY_PROTO_MAX_ACKS, sizeof *ids);
     size_t n = 0;
     for (s_pending_t *p = w->queue_head; p && n < FERRY_PROTO_MAX_ACKS; p = p->next)
@@ -94,12 +92,23 @@ static void s_send_hello(ferry_worker_t *w)
         ids[n++] = w->running_ids[i];
     for (s_unacked_t *u = w->unacked; u && n < FERRY_PROTO_MAX_ACKS; u = u->next)
         ids[n++] = u->attempt;
-    m.u.hello.attempts = ids;
-    m.u.hello.n_attempts = n;
+    *n_out = n;
+    return ids;
+}
+
+static void s_send_hello(ferry_worker_t *w)
+{
+    uint32_t held = w->running + w->queued;
+    ferry_msg_t m = {.cmd = FERRY_CMD_HELLO};
+    m.u.hello = w->caps;
+    m.u.hello.credit = w->capacity > held ? w->capacity - held : 0;
+    /* every attempt we hold, so the coordinator can retire the ones we never received */
+    m.u.hello.attempts = s_held_attempts(w, &m.u.hello.n_attempts);
     s_send(w, &m);
-    free(ids);
+    free(m.u.hello.attempts);
     w->finished_since_ready = 0; /* HELLO's credit already counts them */
     w->last_hello_ms = uv_now(&w->loop);
+    w->last_task = 0; /* TASK attempt ids count again from this registration */
     /* results the coordinator has not confirmed: send them again (it drops duplicates);
      * one that does not fit the pipe now goes at the end of a later turn */
     w->n_unsent = 0;
@@ -271,6 +280,8 @@ static void s_start_children(ferry_worker_t *w)
 
 static void s_on_task(ferry_worker_t *w, ferry_msg_task_t *t)
 {
+    if (t->attempt > w->last_task)
+        w->last_task = t->attempt;
     if (t->kind == FERRY_TASK_ECHO) { /* in-process: measures the orchestration path */
         ferry_msg_result_t r = {.attempt = t->attempt, .task = t->task, .outcome = FERRY_OUTCOME_OK,
                                 .output = t->id ? ferry_strdup(t->id) : NULL};
@@ -471,7 +482,18 @@ static void s_on_heartbeat(uv_timer_t *t)
     if (now - w->last_sent_ms >= w->heartbeat_ms) {
         ferry_msg_t m = {.cmd = FERRY_CMD_HEARTBEAT};
         m.u.heartbeat.inflight = w->running + w->queued;
+        /* what we hold, when complete: an attempt the coordinator leased us up to last_task
+         * that is not on it never reached us or lost its result, and is retried */
+        uint64_t *held = NULL;
+        if (w->last_task) {
+            held = s_held_attempts(w, &m.u.heartbeat.n_attempts);
+            if (m.u.heartbeat.n_attempts < FERRY_PROTO_MAX_ACKS) {
+                m.u.heartbeat.attempts = held;
+                m.u.heartbeat.last_task = w->last_task;
+            }
+        }
         s_send(w, &m);
+        free(held);
     }
     s_pump(w);
 }

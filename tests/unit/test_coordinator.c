@@ -11,7 +11,9 @@
 #include "util/mem.h"
 #include "worker/worker.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +213,117 @@ static void test_feed_hostile_and_stale(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+typedef struct {
+    ferry_coordinator_t *c;
+    pthread_t th;
+    int rc;
+} s_coord_thread_t;
+
+static void *s_coord_main(void *arg)
+{
+    s_coord_thread_t *t = arg;
+    t->rc = ferry_coordinator_run(t->c);
+    return NULL;
+}
+
+/* Receive the next message of cmd on the test worker's socket (others skipped), within 5 s. */
+static int s_expect(void *sock, ferry_cmd_t cmd, ferry_msg_t *out)
+{
+    for (int waited = 0; waited < 5000;) {
+        ferry_inbound_t in;
+        ferry_err_t err = {{0}};
+        int rc = ferry_proto_recv(sock, false, &in, &err);
+        if (rc == -EAGAIN) {
+            zmq_pollitem_t pi = {sock, 0, ZMQ_POLLIN, 0};
+            if (zmq_poll(&pi, 1, 50) == 0)
+                waited += 50;
+            continue;
+        }
+        if (rc == 0 && in.msg.cmd == cmd) {
+            *out = in.msg;
+            return 0;
+        }
+        ferry_msg_clear(&in.msg);
+    }
+    return -ETIMEDOUT;
+}
+
+static void s_send_heartbeat(void *sock, uint64_t last_task, uint64_t *held, size_t n_held)
+{
+    ferry_msg_t m = {.cmd = FERRY_CMD_HEARTBEAT};
+    m.u.heartbeat.last_task = last_task;
+    m.u.heartbeat.attempts = held;
+    m.u.heartbeat.n_attempts = n_held;
+    assert_int_equal(ferry_proto_send(sock, NULL, 0, &m), 0);
+}
+
+/* A worker whose HEARTBEAT says it does not hold an attempt it was sent (its TASK or its
+ * RESULT was lost): the attempt ends as lost and the task goes out again; while the
+ * heartbeat lists it, the lease stays. The worker is played by hand on a DEALER. */
+static void test_heartbeat_retires_unheld_attempt(void **state)
+{
+    ferry_log_set_level(FERRY_LOG_ERROR);
+    char dir[] = "/tmp/ferry-coord-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    static const char yaml[] = "settings: {heartbeat_ms: 1000}\ndiagnostics:\n  - {kind: sleep, ms: 1, count: 1}\n";
+    ferry_err_t err = {{0}};
+    ferry_plan_t *plan = ferry_plan_parse("p.yaml", yaml, sizeof yaml - 1, &err);
+    assert_non_null(plan);
+    void *ctx = zmq_ctx_new();
+    ferry_coord_opts_t copts = {.plan = plan, .plan_text = yaml, .plan_len = sizeof yaml - 1, .state_dir = dir,
+                                .bind = "inproc://test-unheld", .zmq_ctx = ctx};
+    s_coord_thread_t ct = {.c = ferry_coordinator_new(&copts, &err)};
+    assert_non_null(ct.c);
+    pthread_create(&ct.th, NULL, s_coord_main, &ct);
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(zmq_connect(sock, "inproc://test-unheld"), 0);
+    ferry_msg_t m = {.cmd = FERRY_CMD_HELLO};
+    m.u.hello = (ferry_msg_hello_t){.name = "by-hand", .slots = 1, .credit = 1, .arch = "x86_64"};
+    assert_int_equal(ferry_proto_send(sock, NULL, 0, &m), 0);
+    ferry_msg_t task;
+    assert_int_equal(s_expect(sock, FERRY_CMD_TASK, &task), 0);
+    uint64_t first = task.u.task.attempt, task_id = task.u.task.task;
+    ferry_msg_clear(&task);
+    /* held: the lease stays, no second TASK */
+    s_send_heartbeat(sock, first, &first, 1);
+    zmq_pollitem_t pi = {sock, 0, ZMQ_POLLIN, 0};
+    bool is_task = false;
+    for (int i = 0; i < 6 && !is_task; i++) {
+        if (zmq_poll(&pi, 1, 50) <= 0)
+            continue;
+        ferry_inbound_t in;
+        if (ferry_proto_recv(sock, false, &in, &err) == 0)
+            is_task = in.msg.cmd == FERRY_CMD_TASK;
+        ferry_msg_clear(&in.msg);
+    }
+    assert_false(is_task);
+    /* not held: lost, and the task comes again as a new attempt */
+    s_send_heartbeat(sock, first, NULL, 0);
+    assert_int_equal(s_expect(sock, FERRY_CMD_TASK, &task), 0);
+    assert_int_equal(task.u.task.task, task_id);
+    assert_true(task.u.task.attempt > first);
+    ferry_msg_t r = {.cmd = FERRY_CMD_RESULT};
+    r.u.result = (ferry_msg_result_t){.attempt = task.u.task.attempt, .task = task_id, .outcome = FERRY_OUTCOME_OK};
+    ferry_msg_clear(&task);
+    assert_int_equal(ferry_proto_send(sock, NULL, 0, &r), 0);
+    pthread_join(ct.th, NULL);
+    assert_int_equal(ct.rc, FERRY_EXIT_OK);
+    int linger = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(sock);
+    ferry_coordinator_destroy(&ct.c);
+    zmq_ctx_term(ctx);
+    ferry_plan_destroy(&plan);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM attempts WHERE id = %llu AND reason LIKE '%%does not hold%%'",
+             (unsigned long long)first);
+    assert_int_equal(s_query(dir, sql), 1);
+    assert_int_equal(s_query(dir, "SELECT count(*) FROM results"), 1);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_requirements_unmet),
         cmocka_unit_test(test_inproc_run_routes_by_tag),
         cmocka_unit_test(test_feed_hostile_and_stale),
+        cmocka_unit_test(test_heartbeat_retires_unheld_attempt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

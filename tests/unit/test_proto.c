@@ -198,6 +198,24 @@ static void test_small_messages_roundtrip(void **state)
     m.u.heartbeat.inflight = 3;
     s_roundtrip(&m, &out);
     assert_int_equal(out.u.heartbeat.inflight, 3);
+    assert_int_equal(out.u.heartbeat.last_task, 0);
+    assert_null(out.u.heartbeat.attempts);
+    ferry_msg_clear(&out);
+    /* a worker's heartbeat with what it holds */
+    uint64_t held[] = {12, 40, UINT64_C(1) << 40};
+    m.u.heartbeat.last_task = 41;
+    m.u.heartbeat.attempts = held;
+    m.u.heartbeat.n_attempts = 3;
+    s_roundtrip(&m, &out);
+    assert_int_equal(out.u.heartbeat.last_task, 41);
+    assert_int_equal(out.u.heartbeat.n_attempts, 3);
+    assert_memory_equal(out.u.heartbeat.attempts, held, sizeof held);
+    ferry_msg_clear(&out);
+    m.u.heartbeat.n_attempts = 0; /* holds nothing: an empty list, still given */
+    s_roundtrip(&m, &out);
+    assert_int_equal(out.u.heartbeat.last_task, 41);
+    assert_int_equal(out.u.heartbeat.n_attempts, 0);
+    assert_non_null(out.u.heartbeat.attempts);
     ferry_msg_clear(&out);
 
     m = (ferry_msg_t){.cmd = FERRY_CMD_PROGRESS};
