@@ -1,14 +1,19 @@
 /* coordinator.c -- libuv loop + ROUTER socket + journal + scheduler (leases, credit, retries)
  *
  * One loop turn: drain the ROUTER until EAGAIN (at most FERRY_COORD_MAX_TURN_MSGS),
- * handle each message, lease tasks to workers with credit, COMMIT the journal
- * transaction, and only then send the queued TASKs and ACKs. So a TASK's attempt id is
- * durable before any worker sees it, and a RESULT is durable before it is ACKed.
+ * handle each message, lease tasks to workers with credit, record the turn's journal
+ * writes and SEAL them as one batch for the journal writer thread (jwriter.h), and park
+ * the turn's TASKs and ACKs in the outbox tagged with the batch's sequence number. They
+ * leave when the writer reports that batch committed (uv_async), so a TASK's attempt is
+ * durable before any worker sees it, and a RESULT is durable before it is ACKed, while
+ * the loop thread already receives and schedules the next turn. Attempt ids are handed
+ * out in memory (max id in the journal at start + 1).
  *
  * Memory is O(workers + in-flight leases + one fetch batch per active group): pending
  * tasks stay in the journal and are read FERRY_COORD_FETCH_BATCH at a time. */
 #include "coordinator/coordinator.h"
 #include "coordinator/journal.h"
+#include "coordinator/jwriter.h"
 #include "proto/curve.h"
 #include "util/file.h"
 #include "util/json.h"
@@ -81,7 +86,7 @@ typedef struct {
     uint32_t group, attempts;
 } s_retry_t;
 
-/* A task picked for a worker in this turn, its attempt not yet in the journal. */
+/* A task picked for a worker. */
 typedef struct {
     s_worker_t *worker;
     uint64_t task;
@@ -94,6 +99,7 @@ typedef struct {
     size_t identity_len;
     ferry_cmd_t cmd;
     ferry_buf_t body;
+    uint64_t seq;     /* the journal batch it waits for (0: not sealed yet) */
     uint64_t attempt; /* for TASK: so an undeliverable TASK ends its attempt */
     uint64_t *attempts; /* for TASKS: the same, for each entry (n_attempts; capacity kept) */
     size_t n_attempts;
@@ -102,7 +108,10 @@ typedef struct {
 struct ferry_coordinator {
     ferry_coord_opts_t opts;
     const ferry_plan_t *plan;
-    ferry_journal_t *journal;
+    ferry_journal_t *journal; /* the writer's connection: the jwriter's while it runs */
+    ferry_journal_t *reader;  /* read-only connection for pending tasks (loop thread) */
+    ferry_jwriter_t *jw;      /* NULL before the loop starts and once it finished */
+    uint64_t next_attempt;    /* the id the next lease gets */
     void *ctx;
     bool is_own_ctx;
     void *router;
@@ -110,7 +119,7 @@ struct ferry_coordinator {
     uv_loop_t loop;
     uv_poll_t poll;
     uv_timer_t heartbeat_timer, retry_timer, progress_timer, drain_timer;
-    uv_async_t stop_async;
+    uv_async_t stop_async, commit_async;
     uv_signal_t sigint, sigterm, sighup;
     bool has_handles, is_stopping, is_finished, is_broken, is_in_turn;
     bool is_all_local_joined; /* embedded mode: every local worker has said HELLO */
@@ -124,14 +133,10 @@ struct ferry_coordinator {
     size_t n_buckets, n_leases;
     s_retry_t *retries;
     size_t n_retries, cap_retries;
-    s_out_t *outbox;
-    size_t n_out, cap_out;
+    s_out_t *outbox; /* [out_head, out_sealed): sealed, waiting for their commit; then this turn's */
+    size_t out_head, out_sealed, n_out, cap_out;
     uint64_t *undelivered;
     size_t n_undelivered, cap_undelivered;
-    s_pick_t *picks; /* this turn's picks (FERRY_COORD_MAX_PICKS), then their journal rows */
-    uint64_t *pick_tasks, *pick_attempts;
-    int64_t *pick_workers;
-    size_t n_picks;
 
     uint64_t total, done, failed, done_at_start;
     uint64_t start_ms;
@@ -255,8 +260,25 @@ static s_lease_t *s_lease_take(ferry_coordinator_t *c, uint64_t attempt)
 }
 
 /* ---- outbox: messages queued during a turn, sent after the commit -------------------- */
+/* Move the unsent messages to the front by swapping slots (each slot owns its buffers, so
+ * nothing is copied twice nor freed twice). O(unsent). */
+static void s_out_compact(ferry_coordinator_t *c)
+{
+    size_t head = c->out_head, n = c->n_out - head;
+    for (size_t i = 0; head && i < n; i++) {
+        s_out_t tmp = c->outbox[i];
+        c->outbox[i] = c->outbox[head + i];
+        c->outbox[head + i] = tmp;
+    }
+    c->out_sealed -= head;
+    c->n_out = n;
+    c->out_head = 0;
+}
+
 static s_out_t *s_out_new(ferry_coordinator_t *c, const uint8_t *identity, size_t identity_len, ferry_cmd_t cmd)
 {
+    if (c->n_out == c->cap_out && c->out_head)
+        s_out_compact(c);
     if (c->n_out == c->cap_out) {
         size_t ncap = c->cap_out ? c->cap_out * 2 : 256;
         c->outbox = ferry_reallocarray(c->outbox, ncap, sizeof *c->outbox);
@@ -267,6 +289,7 @@ static s_out_t *s_out_new(ferry_coordinator_t *c, const uint8_t *identity, size_
     memcpy(o->identity, identity, identity_len);
     o->identity_len = identity_len;
     o->cmd = cmd;
+    o->seq = 0;
     o->attempt = 0;
     o->n_attempts = 0;
     ferry_buf_reset(&o->body);
@@ -416,6 +439,41 @@ static void s_journal_failed(ferry_coordinator_t *c)
 
 static void s_finish(ferry_coordinator_t *c);
 
+/* Journal writes of the loop: recorded for the writer thread while it runs, else (before
+ * the loop starts, after it ended) written directly. */
+static void s_event(ferry_coordinator_t *c, int64_t now_ms, const char *kind, uint64_t task, uint64_t attempt,
+                    int64_t worker, const char *detail)
+{
+    if (c->jw)
+        ferry_jwriter_event(c->jw, now_ms, kind, task, attempt, worker, detail);
+    else if (ferry_journal_event(c->journal, now_ms, kind, task, attempt, worker, detail))
+        s_journal_failed(c);
+}
+
+/* Hold the writer and get the journal for a write that needs an answer (rare: HELLO,
+ * failing a group); NULL (journal failed) after s_journal_failed. Pair with s_unhold. */
+static ferry_journal_t *s_hold(ferry_coordinator_t *c)
+{
+    if (c->is_broken)
+        return NULL;
+    ferry_journal_t *j = c->jw ? ferry_jwriter_hold(c->jw) : c->journal;
+    if (!j || ferry_journal_begin(j)) {
+        if (j && c->jw)
+            ferry_jwriter_release(c->jw);
+        s_journal_failed(c);
+        return NULL;
+    }
+    return j;
+}
+
+static void s_unhold(ferry_coordinator_t *c, ferry_journal_t *j)
+{
+    if (ferry_journal_commit(j))
+        s_journal_failed(c);
+    if (c->jw)
+        ferry_jwriter_release(c->jw);
+}
+
 /* End an attempt: record it, then count the task done, schedule a retry or fail it. */
 static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_journal_outcome_t *o)
 {
@@ -430,7 +488,11 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
         state = FERRY_TASK_RETRY;
         is_retry = true;
     }
-    int rc = ferry_journal_finish(c->journal, l->attempt, l->task, o, state, l->attempt_no, now);
+    int rc = 0;
+    if (c->jw) /* the lease is open in memory, so its attempt is open in the journal */
+        ferry_jwriter_finish(c->jw, l->attempt, l->task, o, state, l->attempt_no, now);
+    else
+        rc = ferry_journal_finish(c->journal, l->attempt, l->task, o, state, l->attempt_no, now);
     if (rc < 0) {
         s_journal_failed(c);
     } else if (rc == 0) {
@@ -442,7 +504,7 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
             ferry_warn("task %s-%llu failed after %d attempts: %s: %s", g->row.name,
                        (unsigned long long)(l->task - g->row.first_task), l->attempt_no,
                        ferry_outcome_name(o->outcome), o->reason ? o->reason : "");
-            ferry_journal_event(c->journal, now, "task-failed", l->task, l->attempt, l->worker_id, o->reason);
+            s_event(c, now, "task-failed", l->task, l->attempt, l->worker_id, o->reason);
         } else if (is_retry) {
             int shift = FERRY_MIN(l->attempt_no - 1, FERRY_COORD_MAX_BACKOFF_SHIFT);
             uint64_t delay = (uint64_t)c->plan->retry_backoff_ms << shift;
@@ -458,7 +520,7 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
 static void s_lost(ferry_coordinator_t *c, s_lease_t *l, const char *reason)
 {
     ferry_journal_outcome_t o = {.outcome = FERRY_OUTCOME_LOST, .reason = reason};
-    ferry_journal_event(c->journal, s_wall_ms(), "lease-lost", l->task, l->attempt, l->worker_id, reason);
+    s_event(c, s_wall_ms(), "lease-lost", l->task, l->attempt, l->worker_id, reason);
     s_attempt_end(c, l, &o);
 }
 
@@ -485,8 +547,11 @@ static void s_worker_remove(ferry_coordinator_t *c, s_worker_t *w, bool is_lost,
     ferry_log(is_lost ? FERRY_LOG_WARN : FERRY_LOG_INFO, "worker %s %s: %s", w->name, is_lost ? "lost" : "left",
               reason);
     s_leases_lost_for(c, w, reason);
-    ferry_journal_worker_gone(c->journal, w->id, is_lost, s_wall_ms());
-    ferry_journal_event(c->journal, s_wall_ms(), is_lost ? "worker-lost" : "worker-left", 0, 0, w->id, reason);
+    if (c->jw)
+        ferry_jwriter_worker_gone(c->jw, w->id, is_lost, s_wall_ms());
+    else if (ferry_journal_worker_gone(c->journal, w->id, is_lost, s_wall_ms()))
+        s_journal_failed(c);
+    s_event(c, s_wall_ms(), is_lost ? "worker-lost" : "worker-left", 0, 0, w->id, reason);
     for (s_worker_t **pp = &c->workers; *pp; pp = &(*pp)->next)
         if (*pp == w) {
             *pp = w->next;
@@ -560,16 +625,26 @@ static void s_fail_unservable(ferry_coordinator_t *c)
             }
         }
         uint64_t n_unrun = 0;
-        if (ferry_journal_fail_unrun(c->journal, g->row.first_task, g->row.first_task + g->row.count, reason, now,
-                                     &n_unrun)) {
+        ferry_journal_t *j = s_hold(c); /* the attempts above are committed first */
+        if (!j)
+            return;
+        int rc = ferry_journal_fail_unrun(j, g->row.first_task, g->row.first_task + g->row.count, reason, now,
+                                          &n_unrun);
+        /* SQLite chose those attempts' ids: continue after them */
+        uint64_t next = 0;
+        if (!rc)
+            rc = ferry_journal_next_attempt(j, &next);
+        s_unhold(c, j);
+        if (rc) {
             s_journal_failed(c);
             return;
         }
+        c->next_attempt = FERRY_MAX(c->next_attempt, next);
         c->failed += n_unrun;
         n_failed += n_unrun;
         if (n_failed) {
             ferry_error("%s; %llu task(s) failed", reason, (unsigned long long)n_failed);
-            ferry_journal_event(c->journal, now, "group-unservable", 0, 0, 0, reason);
+            s_event(c, now, "group-unservable", 0, 0, 0, reason);
         }
     }
     /* the retry heap lost entries out of order: restore the heap property */
@@ -595,7 +670,7 @@ static void s_warn_unserved(ferry_coordinator_t *c)
         char reason[FERRY_PLAN_MAX_NAME + 512];
         s_group_reason(c, gi, "connected", reason, sizeof reason);
         ferry_warn("%s; its tasks wait until such a worker joins (%zu connected)", reason, c->n_workers);
-        ferry_journal_event(c->journal, s_wall_ms(), "group-unserved", 0, 0, 0, reason);
+        s_event(c, s_wall_ms(), "group-unserved", 0, 0, 0, reason);
     }
 }
 
@@ -631,8 +706,12 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
     w->batch = FERRY_MIN(h->batch, (uint32_t)FERRY_PROTO_MAX_BATCH);
     w->last_seen_ms = now;
     char *caps = s_caps_json(h);
-    if (ferry_journal_worker(c->journal, h->name, caps, s_wall_ms(), &w->id))
-        s_journal_failed(c);
+    ferry_journal_t *j = s_hold(c); /* its row id is needed now; HELLO is rare */
+    if (j) {
+        if (ferry_journal_worker(j, h->name, caps, s_wall_ms(), &w->id))
+            s_journal_failed(c);
+        s_unhold(c, j);
+    }
     free(caps);
     size_t n_match = 0;
     for (size_t g = 0; g < c->n_groups; g++) {
@@ -674,7 +753,7 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
               w->name, is_new ? "joined" : "said HELLO again", h->slots, h->credit, h->arch ? h->arch : "?", n_match,
               c->n_groups);
     if (is_new)
-        ferry_journal_event(c->journal, s_wall_ms(), "worker-joined", 0, 0, w->id, NULL);
+        s_event(c, s_wall_ms(), "worker-joined", 0, 0, w->id, NULL);
     ferry_msg_t hb = {.cmd = FERRY_CMD_HEARTBEAT};
     hb.u.heartbeat.interval_ms = (uint32_t)c->plan->heartbeat_ms;
     hb.u.heartbeat.batch = FERRY_PROTO_MAX_BATCH; /* we take RESULTS */
@@ -712,7 +791,7 @@ static void s_on_result(ferry_coordinator_t *c, s_worker_t *w, ferry_inbound_t *
     if (!l) {
         ferry_log(w ? FERRY_LOG_INFO : FERRY_LOG_DEBUG, "dropping a stale or duplicate result for attempt %llu (task %llu) from %s",
                   (unsigned long long)r->attempt, (unsigned long long)r->task, w ? w->name : "an unregistered peer");
-        ferry_journal_event(c->journal, s_wall_ms(), "stale-result", r->task, r->attempt, w ? w->id : 0,
+        s_event(c, s_wall_ms(), "stale-result", r->task, r->attempt, w ? w->id : 0,
                             ferry_outcome_name((int)r->outcome));
         s_ack(c, w, in, r->attempt);
         return;
@@ -806,7 +885,7 @@ static bool s_group_has_task(ferry_coordinator_t *c, s_group_t *g)
     uint64_t ids[FERRY_COORD_FETCH_BATCH];
     uint32_t attempts[FERRY_COORD_FETCH_BATCH];
     size_t n = 0;
-    if (ferry_journal_fetch_pending(c->journal, g->cursor, g->row.first_task + g->row.count, ids, attempts,
+    if (ferry_journal_fetch_pending(c->reader, g->cursor, g->row.first_task + g->row.count, ids, attempts,
                                     FERRY_COORD_FETCH_BATCH, &n)) {
         s_journal_failed(c);
         return false;
@@ -868,34 +947,21 @@ static void s_lease_send(ferry_coordinator_t *c, const s_pick_t *p, uint64_t att
         s_flush_task_batch(c, w);
 }
 
-/* Open the attempts of the picked tasks in the journal (a few statements for all of
- * them) and queue their TASKs. */
-static void s_lease_picks(ferry_coordinator_t *c)
+/* Lease the next ready task of group gi to w: its attempt id from memory, the attempt's
+ * row recorded for the writer, the TASK queued (it leaves after the commit). */
+static void s_pick(ferry_coordinator_t *c, s_worker_t *w, size_t gi, int64_t now_ms)
 {
-    size_t n = c->n_picks;
-    c->n_picks = 0;
-    if (!n || c->is_broken)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        c->pick_tasks[i] = c->picks[i].task;
-        c->pick_workers[i] = c->picks[i].worker->id;
-    }
-    if (ferry_journal_lease_many(c->journal, c->pick_tasks, c->pick_workers, n, s_wall_ms(), c->pick_attempts)) {
+    s_ready_t ready = s_queue_pop(&c->groups[gi].ready);
+    s_pick_t p = {.worker = w, .task = ready.task, .group = (uint32_t)gi, .attempt_no = (int)ready.attempts + 1};
+    w->credit--;
+    uint64_t attempt = c->next_attempt++;
+    if (c->jw) {
+        ferry_jwriter_lease(c->jw, attempt, p.task, w->id, now_ms);
+    } else if (ferry_journal_lease_ids(c->journal, 1, &attempt, &p.task, &w->id, &now_ms)) {
         s_journal_failed(c);
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        s_lease_send(c, &c->picks[i], c->pick_attempts[i]);
-}
-
-static void s_pick(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
-{
-    s_ready_t ready = s_queue_pop(&c->groups[gi].ready);
-    c->picks[c->n_picks++] = (s_pick_t){.worker = w, .task = ready.task, .group = (uint32_t)gi,
-                                        .attempt_no = (int)ready.attempts + 1};
-    w->credit--;
-    if (c->n_picks == FERRY_COORD_MAX_PICKS)
-        s_lease_picks(c);
+    s_lease_send(c, &p, attempt);
 }
 
 static void s_dispatch(ferry_coordinator_t *c)
@@ -907,6 +973,7 @@ static void s_dispatch(ferry_coordinator_t *c)
     }
     if (c->is_stopping || c->is_broken)
         return;
+    int64_t wall = s_wall_ms();
     for (s_worker_t *w = c->workers; w; w = w->next) {
         while (w->credit > 0 && !c->is_broken) {
             size_t gi = SIZE_MAX;
@@ -920,10 +987,9 @@ static void s_dispatch(ferry_coordinator_t *c)
             if (gi == SIZE_MAX)
                 break;
             w->rr = gi;
-            s_pick(c, w, gi);
+            s_pick(c, w, gi, wall);
         }
     }
-    s_lease_picks(c);
 }
 
 /* Send everything queued in this turn (after the commit). */
@@ -936,7 +1002,9 @@ static void s_note_undelivered(ferry_coordinator_t *c, uint64_t attempt)
     c->undelivered[c->n_undelivered++] = attempt;
 }
 
-static void s_flush(ferry_coordinator_t *c)
+/* End of a turn: the workers' TASK batches and ACKs into the outbox, and the turn's
+ * journal writes sealed; the turn's messages wait for that batch. */
+static void s_seal_turn(ferry_coordinator_t *c)
 {
     for (s_worker_t *w = c->workers; w; w = w->next) {
         s_flush_task_batch(c, w);
@@ -950,15 +1018,37 @@ static void s_flush(ferry_coordinator_t *c)
         }
         w->n_acks = 0;
     }
-    for (size_t i = 0; i < c->n_out; i++) {
-        s_out_t *o = &c->outbox[i];
+    uint64_t seq = c->jw ? ferry_jwriter_seal(c->jw) : 0;
+    for (size_t i = c->out_sealed; i < c->n_out; i++)
+        c->outbox[i].seq = seq;
+    c->out_sealed = c->n_out;
+}
+
+/* Send the sealed messages whose journal batch is committed, in order. */
+static void s_send_committed(ferry_coordinator_t *c)
+{
+    uint64_t committed = c->jw ? ferry_jwriter_committed(c->jw) : UINT64_MAX;
+    while (c->out_head < c->out_sealed && c->outbox[c->out_head].seq <= committed) {
+        s_out_t *o = &c->outbox[c->out_head++];
         int rc = ferry_proto_send_raw(c->router, o->identity, o->identity_len, o->cmd, o->body.data, o->body.len);
         if (rc && o->attempt)
             s_note_undelivered(c, o->attempt);
         for (size_t k = 0; rc && k < o->n_attempts; k++)
             s_note_undelivered(c, o->attempts[k]);
     }
-    c->n_out = 0;
+    if (c->out_head == c->n_out)
+        c->out_head = c->out_sealed = c->n_out = 0;
+}
+
+/* The journal failed: nothing waiting for a commit may leave. */
+static void s_drop_outbox(ferry_coordinator_t *c)
+{
+    for (s_worker_t *w = c->workers; w; w = w->next) {
+        w->n_acks = 0;
+        w->n_task_items = 0;
+        ferry_buf_reset(&w->task_items);
+    }
+    c->out_head = c->out_sealed = c->n_out = 0;
 }
 
 static void s_progress(ferry_coordinator_t *c, bool is_final)
@@ -1014,10 +1104,8 @@ static void s_pump(ferry_coordinator_t *c, void (*extra)(ferry_coordinator_t *))
     c->is_in_turn = true;
     bool is_first = true;
     do {
-        if (ferry_journal_begin(c->journal)) {
+        if (c->jw && ferry_jwriter_status(c->jw))
             s_journal_failed(c);
-            break;
-        }
         if (is_first && extra)
             extra(c);
         is_first = false;
@@ -1053,12 +1141,12 @@ static void s_pump(ferry_coordinator_t *c, void (*extra)(ferry_coordinator_t *))
             ferry_msg_clear(&in.msg);
         }
         s_dispatch(c);
-        if (ferry_journal_commit(c->journal))
-            s_journal_failed(c);
-        if (!c->is_broken)
-            s_flush(c);
-        else
-            c->n_out = 0;
+        if (!c->is_broken) {
+            s_seal_turn(c);
+            s_send_committed(c); /* earlier turns' messages whose commit came meanwhile */
+        } else {
+            s_drop_outbox(c);
+        }
         s_check_done(c);
     } while (!c->is_finished && (s_has_input(c) || c->n_undelivered));
     if (!c->is_finished)
@@ -1070,6 +1158,31 @@ static void s_pump(ferry_coordinator_t *c, void (*extra)(ferry_coordinator_t *))
 static void s_on_poll(uv_poll_t *h, int status, int events)
 {
     s_pump(h->data, NULL);
+}
+
+/* The journal writer committed (or failed): send what waited for it. */
+static void s_on_committed(uv_async_t *a)
+{
+    ferry_coordinator_t *c = a->data;
+    if (c->is_finished || c->is_in_turn)
+        return;
+    if (ferry_jwriter_status(c->jw)) {
+        s_journal_failed(c);
+        s_drop_outbox(c);
+        s_check_done(c);
+        return;
+    }
+    s_send_committed(c);
+    /* sending may have taken the socket's edge-triggered readiness: look for input now */
+    if (s_has_input(c) || c->n_undelivered)
+        s_pump(c, NULL);
+}
+
+/* uv_async_send is the one libuv call that is safe from another thread */
+static void s_notify_committed(void *ud)
+{
+    ferry_coordinator_t *c = ud;
+    uv_async_send(&c->commit_async);
 }
 
 static void s_heartbeat_work(ferry_coordinator_t *c)
@@ -1166,7 +1279,7 @@ static void s_on_sighup(uv_signal_t *s, int signum)
     ferry_err_t err = {{0}};
     if (ferry_zap_reload(c->zap, &err) == 0) {
         ferry_info("SIGHUP: allow-list %s reloaded", c->opts.allow_list ? c->opts.allow_list : "");
-        ferry_journal_event(c->journal, s_wall_ms(), "allow-list-reloaded", 0, 0, 0, c->opts.allow_list);
+        s_event(c, s_wall_ms(), "allow-list-reloaded", 0, 0, 0, c->opts.allow_list);
     } else {
         ferry_warn("SIGHUP: allow-list not reloaded, the previous one stays in force: %s", err.msg);
     }
@@ -1188,6 +1301,19 @@ static void s_finish(ferry_coordinator_t *c)
     if (c->is_finished)
         return;
     c->is_finished = true;
+    /* drain the writer: everything recorded is committed, and what waited for it leaves */
+    if (c->jw) {
+        uint64_t seq = c->is_broken ? 0 : ferry_jwriter_seal(c->jw);
+        if (!c->is_broken && ferry_jwriter_wait(c->jw, seq) == 0) {
+            s_seal_turn(c);
+            s_send_committed(c);
+        } else if (!c->is_broken) {
+            s_journal_failed(c);
+            c->exit_code = FERRY_EXIT_RUNTIME;
+        }
+        ferry_jwriter_destroy(&c->jw);
+    }
+    s_drop_outbox(c);
     /* say BYE to every worker, then close */
     for (s_worker_t *w = c->workers; w; w = w->next) {
         ferry_msg_t m = {.cmd = FERRY_CMD_BYE};
@@ -1204,15 +1330,15 @@ static void s_finish(ferry_coordinator_t *c)
         char detail[128];
         snprintf(detail, sizeof detail, "exit %d: %llu done, %llu failed of %llu", c->exit_code,
                  (unsigned long long)c->done, (unsigned long long)c->failed, (unsigned long long)c->total);
-        ferry_journal_event(c->journal, s_wall_ms(), "coordinator-stop", 0, 0, 0, detail);
+        s_event(c, s_wall_ms(), "coordinator-stop", 0, 0, 0, detail);
         ferry_journal_commit(c->journal);
     }
     s_progress(c, true);
     uv_handle_t *hs[] = {(uv_handle_t *)&c->poll,          (uv_handle_t *)&c->heartbeat_timer,
                          (uv_handle_t *)&c->retry_timer,   (uv_handle_t *)&c->progress_timer,
                          (uv_handle_t *)&c->drain_timer,   (uv_handle_t *)&c->stop_async,
-                         (uv_handle_t *)&c->sigint,        (uv_handle_t *)&c->sigterm,
-                         (uv_handle_t *)&c->sighup};
+                         (uv_handle_t *)&c->commit_async,  (uv_handle_t *)&c->sigint,
+                         (uv_handle_t *)&c->sigterm,       (uv_handle_t *)&c->sighup};
     for (size_t i = 0; i < FERRY_ARRAY_LEN(hs); i++)
         if (hs[i]->data && !uv_is_closing(hs[i]))
             uv_close(hs[i], s_close_cb);
@@ -1244,10 +1370,6 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
     c->opts = *opts;
     c->plan = opts->plan;
     c->exit_code = FERRY_EXIT_RUNTIME;
-    c->picks = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->picks);
-    c->pick_tasks = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_tasks);
-    c->pick_attempts = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_attempts);
-    c->pick_workers = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_workers);
     c->journal = ferry_journal_open(opts->state_dir, false, err);
     if (!c->journal)
         goto fail;
@@ -1307,10 +1429,17 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
     ferry_info("%s plan %s: %llu tasks (%llu done, %llu failed, %zu in flight) in %zu group(s)",
                is_resumed ? "resuming" : "starting", c->plan->path ? c->plan->path : "", (unsigned long long)c->total,
                (unsigned long long)c->done, (unsigned long long)c->failed, c->n_leases, c->n_groups);
-    ferry_journal_begin(c->journal);
-    ferry_journal_event(c->journal, s_wall_ms(), is_resumed ? "coordinator-resume" : "coordinator-start", 0, 0, 0,
-                        opts->bind);
-    ferry_journal_commit(c->journal);
+    if (ferry_journal_event(c->journal, s_wall_ms(), is_resumed ? "coordinator-resume" : "coordinator-start", 0, 0,
+                            0, opts->bind) ||
+        ferry_journal_next_attempt(c->journal, &c->next_attempt)) {
+        ferry_err(err, "%s: cannot write to the journal", opts->state_dir);
+        goto fail;
+    }
+    /* the pending tasks are read on a connection of their own (the writer thread owns
+     * the other one); it reads only task rows the run does not write (see journal.h) */
+    c->reader = ferry_journal_open(opts->state_dir, true, err);
+    if (!c->reader)
+        goto fail;
 
     /* sockets: ZAP handler before the server socket binds (see curve.h) */
     c->ctx = opts->zmq_ctx;
@@ -1364,6 +1493,13 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
         uv_timer_start(&c->progress_timer, s_on_progress, (uint64_t)opts->progress_ms, (uint64_t)opts->progress_ms);
     uv_async_init(&c->loop, &c->stop_async, s_on_stop_async);
     c->stop_async.data = c;
+    uv_async_init(&c->loop, &c->commit_async, s_on_committed);
+    c->commit_async.data = c;
+    c->jw = ferry_jwriter_new(c->journal, s_notify_committed, c);
+    if (!c->jw) {
+        ferry_err(err, "%s: cannot start the journal writer thread", opts->state_dir);
+        goto fail;
+    }
     if (opts->handle_signals) {
         uv_signal_init(&c->loop, &c->sigint);
         c->sigint.data = c;
@@ -1408,14 +1544,20 @@ int ferry_coordinator_feed(ferry_coordinator_t *c, const void *identity, size_t 
     ferry_err_t err = {{0}};
     int rc = body_len > FERRY_PROTO_MAX_BODY ? FERRY_PROTO_EFRAMES
                                              : ferry_msg_decode(header, header_len, body, body_len, &in.msg, &err);
-    if (ferry_journal_begin(c->journal))
-        s_journal_failed(c);
     if (rc == 0)
         s_handle(c, &in);
     else
         s_note_bad_frame(c, &in, rc, &err);
     ferry_msg_clear(&in.msg);
-    s_pump(c, NULL); /* dispatch, commit, send, as after a real receive */
+    s_pump(c, NULL); /* dispatch, seal, as after a real receive */
+    /* synchronous for the caller: wait for the commit and send */
+    if (c->jw && !c->is_finished) {
+        if (ferry_jwriter_wait(c->jw, ferry_jwriter_seal(c->jw)))
+            s_journal_failed(c);
+        else
+            s_send_committed(c);
+        s_check_done(c);
+    }
     return rc;
 }
 
@@ -1429,6 +1571,7 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
     ferry_coordinator_t *c = c_p ? *c_p : NULL;
     if (!c)
         return;
+    ferry_jwriter_destroy(&c->jw); /* commits what was recorded; no notify after this */
     if (c->has_handles) {
         if (!c->is_finished) {
             c->is_finished = true;
@@ -1442,6 +1585,7 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
     ferry_zap_destroy(&c->zap);
     if (c->is_own_ctx)
         zmq_ctx_term(c->ctx);
+    ferry_journal_destroy(&c->reader);
     ferry_journal_destroy(&c->journal);
     for (s_worker_t *w = c->workers, *nx; w; w = nx) {
         nx = w->next;
@@ -1466,10 +1610,6 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
     }
     free(c->outbox);
     free(c->undelivered);
-    free(c->picks);
-    free(c->pick_tasks);
-    free(c->pick_attempts);
-    free(c->pick_workers);
     free(c);
     *c_p = NULL;
 }

@@ -19,7 +19,6 @@
 #define FERRY_COORD_LIVENESS 3               /* heartbeats missed before a worker is lost */
 #define FERRY_COORD_MAX_WORKERS 4096         /* registered workers; more HELLOs are refused */
 #define FERRY_COORD_FETCH_BATCH 2048         /* pending tasks read from the journal at once per group */
-#define FERRY_COORD_MAX_PICKS 1024           /* leases opened in the journal by one batch of statements */
 #define FERRY_COORD_MAX_TURN_MSGS 8192       /* messages handled per journal transaction */
 #define FERRY_COORD_DRAIN_MS 5000            /* graceful stop: wait this long for in-flight results */
 #define FERRY_COORD_HWM 100000               /* ZeroMQ queue limits (messages per peer) */
