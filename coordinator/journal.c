@@ -141,6 +141,7 @@ static sqlite3_stmt *s_st(ferry_journal_t *j, int which)
 static void *s_checkpoint_main(void *arg)
 {
     s_checkpointer_t *k = arg;
+    pthread_setname_np(pthread_self(), "ferry-ckpt");
     pthread_mutex_lock(&k->lock);
     for (;;) {
         while (!k->is_due && !k->is_stopping)

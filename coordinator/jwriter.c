@@ -184,6 +184,7 @@ static int s_apply(ferry_jwriter_t *w, const s_batch_t *list)
 static void *s_writer_main(void *arg)
 {
     ferry_jwriter_t *w = arg;
+    pthread_setname_np(pthread_self(), "ferry-journal"); /* for top -H and perf */
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->sealed_head && !w->is_stopping)
