@@ -103,6 +103,7 @@ typedef struct {
     uint64_t attempt; /* for TASK: so an undeliverable TASK ends its attempt */
     uint64_t *attempts; /* for TASKS: the same, for each entry (n_attempts; capacity kept) */
     size_t n_attempts;
+    uint64_t deferred_ms; /* in c->deferred: uv_now when its peer's queue was first full */
 } s_out_t;
 
 struct ferry_coordinator {
@@ -137,6 +138,8 @@ struct ferry_coordinator {
     size_t out_head, out_sealed, n_out, cap_out;
     uint64_t *undelivered;
     size_t n_undelivered, cap_undelivered;
+    s_out_t *deferred; /* TASKs whose peer's queue was full (EAGAIN): tried again each turn */
+    size_t n_deferred, cap_deferred;
 
     uint64_t total, done, failed, done_at_start;
     uint64_t start_ms;
@@ -1024,17 +1027,70 @@ static void s_seal_turn(ferry_coordinator_t *c)
     c->out_sealed = c->n_out;
 }
 
+static void s_out_undelivered(ferry_coordinator_t *c, const s_out_t *o)
+{
+    if (o->attempt)
+        s_note_undelivered(c, o->attempt);
+    for (size_t k = 0; k < o->n_attempts; k++)
+        s_note_undelivered(c, o->attempts[k]);
+}
+
+/* A TASK whose peer's queue is full (EAGAIN: FERRY_COORD_HWM messages it has not read)
+ * is not lost: it moves to c->deferred (slots swapped, nothing copied) and is tried again
+ * each turn, for at most the plan's lease_ms; only then do its attempts end as
+ * undelivered. (A peer that is gone answers EHOSTUNREACH: undelivered at once.) */
+static void s_defer(ferry_coordinator_t *c, s_out_t *o)
+{
+    if (c->n_deferred == c->cap_deferred) {
+        size_t ncap = c->cap_deferred ? c->cap_deferred * 2 : 16;
+        c->deferred = ferry_reallocarray(c->deferred, ncap, sizeof *c->deferred);
+        memset(c->deferred + c->cap_deferred, 0, (ncap - c->cap_deferred) * sizeof *c->deferred);
+        c->cap_deferred = ncap;
+    }
+    s_out_t tmp = c->deferred[c->n_deferred];
+    c->deferred[c->n_deferred] = *o;
+    c->deferred[c->n_deferred].deferred_ms = uv_now(&c->loop);
+    c->n_deferred++;
+    *o = tmp;
+    o->attempt = 0;
+    o->n_attempts = 0;
+    ferry_buf_reset(&o->body);
+}
+
+static void s_send_deferred(ferry_coordinator_t *c)
+{
+    uint64_t now = uv_now(&c->loop);
+    for (size_t i = 0; i < c->n_deferred;) {
+        s_out_t *o = &c->deferred[i];
+        int rc = ferry_proto_send_raw(c->router, o->identity, o->identity_len, o->cmd, o->body.data, o->body.len);
+        if (rc == -EAGAIN && now - o->deferred_ms < (uint64_t)c->plan->lease_ms) {
+            i++;
+            continue;
+        }
+        if (rc)
+            s_out_undelivered(c, o);
+        s_out_t tmp = *o; /* done with it: swap the last one in */
+        *o = c->deferred[c->n_deferred - 1];
+        c->deferred[c->n_deferred - 1] = tmp;
+        c->n_deferred--;
+    }
+}
+
 /* Send the sealed messages whose journal batch is committed, in order. */
 static void s_send_committed(ferry_coordinator_t *c)
 {
+    if (c->n_deferred)
+        s_send_deferred(c);
     uint64_t committed = c->jw ? ferry_jwriter_committed(c->jw) : UINT64_MAX;
     while (c->out_head < c->out_sealed && c->outbox[c->out_head].seq <= committed) {
         s_out_t *o = &c->outbox[c->out_head++];
         int rc = ferry_proto_send_raw(c->router, o->identity, o->identity_len, o->cmd, o->body.data, o->body.len);
-        if (rc && o->attempt)
-            s_note_undelivered(c, o->attempt);
-        for (size_t k = 0; rc && k < o->n_attempts; k++)
-            s_note_undelivered(c, o->attempts[k]);
+        if (rc == -EAGAIN && (o->attempt || o->n_attempts)) {
+            s_defer(c, o);
+            continue;
+        }
+        if (rc)
+            s_out_undelivered(c, o);
     }
     if (c->out_head == c->n_out)
         c->out_head = c->out_sealed = c->n_out = 0;
@@ -1311,6 +1367,13 @@ static void s_finish(ferry_coordinator_t *c)
             s_journal_failed(c);
             c->exit_code = FERRY_EXIT_RUNTIME;
         }
+        ferry_jwriter_stats_t st;
+        ferry_jwriter_stats(c->jw, &st);
+        struct timespec cpu;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        ferry_info("journal: %llu batches in %llu transactions; CPU: loop thread %.2f s, journal writer %.2f s",
+                   (unsigned long long)st.batches, (unsigned long long)st.commits,
+                   (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9, st.cpu_s);
         ferry_jwriter_destroy(&c->jw);
     }
     s_drop_outbox(c);
@@ -1609,6 +1672,11 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
         free(c->outbox[i].attempts);
     }
     free(c->outbox);
+    for (size_t i = 0; i < c->cap_deferred; i++) {
+        ferry_buf_free(&c->deferred[i].body);
+        free(c->deferred[i].attempts);
+    }
+    free(c->deferred);
     free(c->undelivered);
     free(c);
     *c_p = NULL;

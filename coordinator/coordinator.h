@@ -1,6 +1,7 @@
 /* coordinator.h -- the coordinator: a libuv loop owning a ROUTER socket, the journal and the scheduler
  *
- * One thread runs ferry_coordinator_run(); it leases tasks from the journal to workers
+ * One thread runs ferry_coordinator_run() (a journal writer thread commits for it, see
+ * jwriter.h); it leases tasks from the journal to workers
  * that have credit and whose capabilities match the task's group requirements, renews
  * leases on every sign of life, retries failed attempts with exponential backoff, and
  * stops when every task is done or failed (or on ferry_coordinator_stop / SIGINT /

@@ -47,7 +47,7 @@ typedef struct {
     pthread_cond_t wake;
     sqlite3 *db;
     bool is_started, is_due, is_stopping;
-    int woken_at_pages; /* WAL size at the last wake (loop thread only) */
+    int woken_at_pages; /* WAL size at the last wake (the writing thread only) */
 } s_checkpointer_t;
 
 /* Leases of a loop turn are inserted this many rows per statement: one statement costs
@@ -161,7 +161,7 @@ static void *s_checkpoint_main(void *arg)
     return NULL;
 }
 
-/* Commit hook of the writer connection (loop thread): wakes the checkpointer, O(1).
+/* Commit hook of the writer connection (the journal writer thread): wakes the checkpointer, O(1).
  * Once per S_CKPT_PAGES new pages, not per commit: each pass costs an fsync.
  * The WAL only starts over when a writer begins after a checkpoint that caught up with
  * every frame, which a checkpointer racing a busy writer rarely does; so past
@@ -192,7 +192,7 @@ static void s_checkpointer_start(ferry_journal_t *j)
 {
     s_checkpointer_t *k = &j->ckpt;
     if (sqlite3_open_v2(j->path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        ferry_warn("journal %s: no checkpoint connection (%s); checkpointing on the loop thread", j->path,
+        ferry_warn("journal %s: no checkpoint connection (%s); checkpointing on the writing thread", j->path,
                    k->db ? sqlite3_errmsg(k->db) : "out of memory");
         sqlite3_close(k->db);
         k->db = NULL;
@@ -205,7 +205,7 @@ static void s_checkpointer_start(ferry_journal_t *j)
     pthread_mutex_init(&k->lock, NULL);
     pthread_cond_init(&k->wake, NULL);
     if (pthread_create(&k->thread, NULL, s_checkpoint_main, k) != 0) {
-        ferry_warn("journal %s: no checkpoint thread; checkpointing on the loop thread", j->path);
+        ferry_warn("journal %s: no checkpoint thread; checkpointing on the writing thread", j->path);
         pthread_mutex_destroy(&k->lock);
         pthread_cond_destroy(&k->wake);
         sqlite3_close(k->db);
@@ -372,7 +372,8 @@ int ferry_journal_commit(ferry_journal_t *j)
         return 0;
     j->in_txn = false;
     if (s_exec(j, "COMMIT")) {
-        s_exec(j, "ROLLBACK");
+        if (!sqlite3_get_autocommit(j->db)) /* SQLite may have rolled back already */
+            s_exec(j, "ROLLBACK");
         return -EIO;
     }
     return 0;

@@ -16,11 +16,14 @@
  * closed attempts as of its last write. Schema 1 journals (task row written at every lease
  * and result) are upgraded on open; a newer schema is refused.
  *
- * Writes are batched: the coordinator opens a transaction with ferry_journal_begin at
- * the start of a loop turn and commits it at the end, before any ACK or TASK leaves. In
+ * Writes are batched: while a coordinator runs, its journal writer thread (jwriter.h)
+ * owns this connection and commits the loop turns' writes, one transaction per group of
+ * turns, before any ACK or TASK of those turns leaves. In
  * WAL mode with synchronous=NORMAL a committed transaction survives a killed process
  * (kill -9); a power cut may lose the last few (set FERRY_JOURNAL_SYNC=full to fsync
  * every commit).
+ *
+ * A journal handle is used by one thread at a time (SQLITE_OPEN_NOMUTEX).
  *
  * All functions return 0 or a negative code (-EIO for SQLite errors, logged). */
 #ifndef FERRY_JOURNAL_H

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef enum { S_OP_LEASE, S_OP_FINISH, S_OP_EVENT, S_OP_WORKER_GONE } s_op_kind_t;
 
@@ -51,7 +52,8 @@ struct ferry_jwriter {
     /* under lock */
     s_batch_t *sealed_head, *sealed_tail, *free_list;
     size_t backlog_bytes;
-    uint64_t committed, commits;
+    uint64_t committed, commits, batches;
+    double cpu_s; /* the writer thread's CPU time, as of its last transaction */
     int status;
     bool is_busy, is_held, is_stopping;
     /* writer thread only: the leases of a run of consecutive LEASE operations */
@@ -208,8 +210,12 @@ static void *s_writer_main(void *arg)
             last_seq = b->seq;
         int rc = status ? status : s_apply(w, list); /* after a failure, everything is discarded */
 
+        struct timespec cpu;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
         pthread_mutex_lock(&w->lock);
+        w->cpu_s = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
         if (!status && !rc) {
+            w->batches += last_seq - w->committed;
             w->committed = last_seq;
             w->commits++;
         } else if (!status) {
@@ -416,4 +422,11 @@ uint64_t ferry_jwriter_commits(ferry_jwriter_t *w)
     uint64_t n = w->commits;
     pthread_mutex_unlock(&w->lock);
     return n;
+}
+
+void ferry_jwriter_stats(ferry_jwriter_t *w, ferry_jwriter_stats_t *st)
+{
+    pthread_mutex_lock(&w->lock);
+    *st = (ferry_jwriter_stats_t){.commits = w->commits, .batches = w->batches, .cpu_s = w->cpu_s};
+    pthread_mutex_unlock(&w->lock);
 }

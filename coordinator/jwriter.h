@@ -91,4 +91,12 @@ void ferry_jwriter_release(ferry_jwriter_t *w);
 /* Transactions the writer committed so far (for tests and benchmarks). */
 uint64_t ferry_jwriter_commits(ferry_jwriter_t *w);
 
+/* Figures for the coordinator's last log line: transactions, batches they held, and the
+ * writer thread's CPU time (as of its last transaction). */
+typedef struct {
+    uint64_t commits, batches;
+    double cpu_s;
+} ferry_jwriter_stats_t;
+void ferry_jwriter_stats(ferry_jwriter_t *w, ferry_jwriter_stats_t *st);
+
 #endif

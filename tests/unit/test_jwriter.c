@@ -88,6 +88,21 @@ static void s_on_notify(void *ud)
     pthread_mutex_unlock(&n->lock);
 }
 
+/* notify runs on the writer thread just after wait() returns: give it up to 2 s */
+static int s_calls_after(s_notes_t *n, int want)
+{
+    int calls = 0;
+    for (int i = 0; i < 2000; i++) {
+        pthread_mutex_lock(&n->lock);
+        calls = n->calls;
+        pthread_mutex_unlock(&n->lock);
+        if (calls >= want)
+            break;
+        usleep(1000);
+    }
+    return calls;
+}
+
 static void test_commit_before_committed(void **state)
 {
     ferry_journal_t *j = s_open();
@@ -114,8 +129,8 @@ static void test_commit_before_committed(void **state)
     assert_int_equal(ferry_jwriter_wait(w, seq), 0);
     assert_true(ferry_jwriter_committed(w) >= seq);
     assert_int_equal(s_query("SELECT count(*) FROM attempts WHERE outcome IS NULL AND task > 10"), 3);
+    assert_int_equal(s_calls_after(&notes, 1), 1);
     pthread_mutex_lock(&notes.lock);
-    assert_int_equal(notes.calls, 1);
     assert_int_equal(notes.attempts_seen, 3); /* notify comes after the commit */
     pthread_mutex_unlock(&notes.lock);
 
@@ -199,9 +214,7 @@ static void test_failure_propagation(void **state)
     assert_int_equal(ferry_jwriter_status(w), -EIO);
     assert_int_equal(ferry_jwriter_committed(w), good);
     assert_int_equal(ferry_jwriter_wait(w, good), 0); /* what was committed stays committed */
-    pthread_mutex_lock(&notes.lock);
-    assert_int_equal(notes.calls, 2); /* the commit, then the failure */
-    pthread_mutex_unlock(&notes.lock);
+    assert_int_equal(s_calls_after(&notes, 2), 2); /* the commit, then the failure */
     ferry_jwriter_lease(w, 12, 4, 0, 3002);
     uint64_t later = ferry_jwriter_seal(w);
     assert_int_equal(ferry_jwriter_wait(w, later), -EIO);
