@@ -21,6 +21,7 @@
 #define FERRY_COORD_MAX_WORKERS 4096         /* registered workers; more HELLOs are refused */
 #define FERRY_COORD_FETCH_BATCH 2048         /* pending tasks read from the journal at once per group */
 #define FERRY_COORD_MAX_TURN_MSGS 8192       /* messages handled per journal transaction */
+#define FERRY_COORD_MAX_FREE_LEASES 65536   /* ended lease records kept for reuse */
 #define FERRY_COORD_DRAIN_MS 5000            /* graceful stop: wait this long for in-flight results */
 #define FERRY_COORD_HWM 100000               /* ZeroMQ queue limits (messages per peer) */
 #define FERRY_COORD_MAX_BACKOFF_SHIFT 16     /* backoff = retry_backoff_ms << min(attempt-1, this) */

@@ -8,7 +8,7 @@ cat >"$WORK/plan.yaml" <<'YAML'
 name: full
 settings: {heartbeat_ms: 500, lease_ms: 5000}
 diagnostics:
-  - {kind: echo, count: 30000}
+  - {kind: echo, count: 20000}
 YAML
 EP=tcp://127.0.0.1:$(port)
 # 2,500 KiB per file: the expanded plan (about 1.5 MB) fits, the run's WAL does not.
@@ -23,7 +23,7 @@ wait_exit "$CPID" 60
 [ "$RC" = 4 ] || fail "coordinator exit $RC with a full journal, expected 4"
 grep -q "state is consistent up to the last commit" "$WORK/coordinator.log" || fail "no journal failure message"
 done1=$(sql "SELECT count(*) FROM results")
-[ "$done1" -lt 30000 ] || fail "the file size limit did not stop the run ($done1 results)"
+[ "$done1" -lt 20000 ] || fail "the file size limit did not stop the run ($done1 results)"
 # ACKed results must all be in the journal: a worker resends only unACKed ones, so after
 # the restart each task still has exactly one result (checked below)
 kill "${PIDS[@]:1}" 2>/dev/null; wait 2>/dev/null
@@ -33,4 +33,4 @@ wait_exit "$CPID" 120
 [ "$RC" = 0 ] || fail "restarted coordinator exit $RC, expected 0"
 [ "$(sql "SELECT count(*) FROM tasks WHERE state != 2")" = 0 ] || fail "not every task done after the restart"
 check_exactly_once
-echo "summary: journal write failed after $done1 of 30000 results (exit 4, consistent message); restart finished all, none twice"
+echo "summary: journal write failed after $done1 of 20000 results (exit 4, consistent message); restart finished all, none twice"
