@@ -3,12 +3,13 @@
  * 1. echo tasks end to end (ferry coordinator + N `ferry worker` processes on loopback
  *    TCP, journal on) against a raw ZeroMQ DEALER/ROUTER request/reply loop with the same
  *    concurrency (N clients x the workers' credit in flight), measured in the same run,
- *    N = 1 and 4; medians of FERRY_BENCH_REPS (3) runs each.
+ *    N = 1 and 4; medians of FERRY_BENCH_REPS (3) runs each; with the coordinator's CPU
+ *    time per task on its loop thread and on its journal writer thread (from its log).
  * 2. `sleep 0` tasks through child processes (`ferry exec`) against spawning the same
  *    children directly with the same parallelism.
  * 3. coordinator peak RSS and journal bytes per task for a large plan (200,000 tasks;
  *    FERRY_BENCH_FULL=1: 1,000,000).
- * Needs FERRY_BIN (set by bench/run.sh). */
+ * Needs FERRY_BIN (set by bench/run.sh); FERRY_BENCH_DISPATCH_ONLY=1 runs part 1 only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -175,7 +176,28 @@ typedef struct {
     double journal_bytes;
     long done;
     int exit_code;
+    double loop_cpu_s, writer_cpu_s; /* from the coordinator's last log line; -1: not logged */
 } s_ferry_run_t;
+
+/* "CPU since listening: loop thread X s, journal writer Y s" from the coordinator's log
+ * (a ferry without the journal writer thread logs no such line). */
+static void s_read_cpu(const char *log, s_ferry_run_t *out)
+{
+    out->loop_cpu_s = out->writer_cpu_s = -1;
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "CPU since listening: loop thread ");
+        double loop_s, writer_s;
+        if (p && sscanf(p, "CPU since listening: loop thread %lf s, journal writer %lf s", &loop_s, &writer_s) == 2) {
+            out->loop_cpu_s = loop_s;
+            out->writer_cpu_s = writer_s;
+        }
+    }
+    fclose(f);
+}
 
 static int s_run_ferry(const char *plan_yaml, int workers, int slots, int prefetch, s_ferry_run_t *out)
 {
@@ -222,6 +244,7 @@ static int s_run_ferry(const char *plan_yaml, int workers, int slots, int prefet
     out->wall_s = s_now() - t0;
     out->maxrss_kb = ru.ru_maxrss;
     out->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    s_read_cpu(log, out);
     for (int i = 0; i < workers; i++) {
         kill(wpids[i], SIGTERM);
         waitpid(wpids[i], NULL, 0);
@@ -287,7 +310,8 @@ int main(void)
     int rc = 0;
     char plan[512];
 
-    printf("dispatch: %d echo tasks, loopback TCP, journal on (SQLite WAL, commit per loop turn);\n"
+    printf("dispatch: %d echo tasks, loopback TCP, journal on (SQLite WAL, group commit on the journal writer "
+           "thread);\n"
            "  ferry: coordinator + N `ferry worker` processes (1 slot + %d prefetched = %d in flight each);\n"
            "  tasks/s from the first lease to the last result (journal times)\n"
            "baseline: raw ZeroMQ, one ROUTER thread echoing N DEALER threads, each keeping %d requests\n"
@@ -297,7 +321,8 @@ int main(void)
     int configs[] = {1, 4};
     for (int ci = 0; ci < 2; ci++) {
         int workers = configs[ci];
-        double raw[15], fer[15], wall[15];
+        double raw[15], fer[15], wall[15], loop_us[15], writer_us[15];
+        int n_cpu = 0;
         for (int r = 0; r < reps; r++) {
             raw[r] = s_raw_rate(workers, S_TASKS);
             s_ferry_run_t fr;
@@ -307,13 +332,23 @@ int main(void)
             }
             fer[r] = fr.rate;
             wall[r] = fr.wall_s;
+            if (fr.loop_cpu_s >= 0) {
+                loop_us[n_cpu] = fr.loop_cpu_s * 1e6 / S_TASKS;
+                writer_us[n_cpu++] = fr.writer_cpu_s * 1e6 / S_TASKS;
+            }
         }
         double mr = s_median(raw, reps), mf = s_median(fer, reps), mw = s_median(wall, reps);
         printf("  %d worker%s: ferry %8.0f tasks/s   raw zmq %8.0f round trips/s   ratio %.2f   "
                "(wall incl. startup %.2fs)%s%s\n",
                workers, workers > 1 ? "s" : " ", mf, mr, mf / mr, mw, mf >= 20000 ? "" : "   BELOW 20,000/s",
                mf / mr >= 0.25 ? "" : "   BELOW 1/4 OF RAW");
+        if (n_cpu)
+            printf("             coordinator CPU per task: loop thread %.2f us, journal writer thread %.2f us "
+                   "(medians of %d)\n",
+                   s_median(loop_us, n_cpu), s_median(writer_us, n_cpu), n_cpu);
     }
+    if (getenv("FERRY_BENCH_DISPATCH_ONLY")) /* the dispatch figures alone */
+        return rc;
 
     printf("\nisolation: %d `sleep 0` tasks through child processes (1 worker, %ld slots)\n", S_ISO_TASKS,
            sysconf(_SC_NPROCESSORS_ONLN));

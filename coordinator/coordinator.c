@@ -1,14 +1,19 @@
 /* coordinator.c -- libuv loop + ROUTER socket + journal + scheduler (leases, credit, retries)
  *
  * One loop turn: drain the ROUTER until EAGAIN (at most FERRY_COORD_MAX_TURN_MSGS),
- * handle each message, lease tasks to workers with credit, COMMIT the journal
- * transaction, and only then send the queued TASKs and ACKs. So a TASK's attempt id is
- * durable before any worker sees it, and a RESULT is durable before it is ACKed.
+ * handle each message, lease tasks to workers with credit, record the turn's journal
+ * writes and SEAL them as one batch for the journal writer thread (jwriter.h), and park
+ * the turn's TASKs and ACKs in the outbox tagged with the batch's sequence number. They
+ * leave when the writer reports that batch committed (uv_async), so a TASK's attempt is
+ * durable before any worker sees it, and a RESULT is durable before it is ACKed, while
+ * the loop thread already receives and schedules the next turn. Attempt ids are handed
+ * out in memory (max id in the journal at start + 1).
  *
  * Memory is O(workers + in-flight leases + one fetch batch per active group): pending
  * tasks stay in the journal and are read FERRY_COORD_FETCH_BATCH at a time. */
 #include "coordinator/coordinator.h"
 #include "coordinator/journal.h"
+#include "coordinator/jwriter.h"
 #include "proto/curve.h"
 #include "util/file.h"
 #include "util/json.h"
@@ -81,7 +86,7 @@ typedef struct {
     uint32_t group, attempts;
 } s_retry_t;
 
-/* A task picked for a worker in this turn, its attempt not yet in the journal. */
+/* A task picked for a worker. */
 typedef struct {
     s_worker_t *worker;
     uint64_t task;
@@ -94,15 +99,20 @@ typedef struct {
     size_t identity_len;
     ferry_cmd_t cmd;
     ferry_buf_t body;
+    uint64_t seq;     /* the journal batch it waits for (0: not sealed yet) */
     uint64_t attempt; /* for TASK: so an undeliverable TASK ends its attempt */
     uint64_t *attempts; /* for TASKS: the same, for each entry (n_attempts; capacity kept) */
     size_t n_attempts;
+    uint64_t deferred_ms; /* in c->deferred: uv_now when its peer's queue was first full */
 } s_out_t;
 
 struct ferry_coordinator {
     ferry_coord_opts_t opts;
     const ferry_plan_t *plan;
-    ferry_journal_t *journal;
+    ferry_journal_t *journal; /* the writer's connection: the jwriter's while it runs */
+    ferry_journal_t *reader;  /* read-only connection for pending tasks (loop thread) */
+    ferry_jwriter_t *jw;      /* NULL before the loop starts and once it finished */
+    uint64_t next_attempt;    /* the id the next lease gets */
     void *ctx;
     bool is_own_ctx;
     void *router;
@@ -110,7 +120,7 @@ struct ferry_coordinator {
     uv_loop_t loop;
     uv_poll_t poll;
     uv_timer_t heartbeat_timer, retry_timer, progress_timer, drain_timer;
-    uv_async_t stop_async;
+    uv_async_t stop_async, commit_async;
     uv_signal_t sigint, sigterm, sighup;
     bool has_handles, is_stopping, is_finished, is_broken, is_in_turn;
     bool is_all_local_joined; /* embedded mode: every local worker has said HELLO */
@@ -122,21 +132,29 @@ struct ferry_coordinator {
     size_t n_workers;
     s_lease_t **buckets;
     size_t n_buckets, n_leases;
+    s_lease_t *free_leases; /* ended leases kept for reuse (one malloc/free less per task) */
+    size_t n_free_leases;
     s_retry_t *retries;
     size_t n_retries, cap_retries;
-    s_out_t *outbox;
-    size_t n_out, cap_out;
+    s_out_t *outbox; /* [out_head, out_sealed): sealed, waiting for their commit; then this turn's */
+    size_t out_head, out_sealed, n_out, cap_out;
     uint64_t *undelivered;
     size_t n_undelivered, cap_undelivered;
-    s_pick_t *picks; /* this turn's picks (FERRY_COORD_MAX_PICKS), then their journal rows */
-    uint64_t *pick_tasks, *pick_attempts;
-    int64_t *pick_workers;
-    size_t n_picks;
+    s_out_t *deferred; /* TASKs whose peer's queue was full (EAGAIN): tried again each turn */
+    size_t n_deferred, cap_deferred;
 
     uint64_t total, done, failed, done_at_start;
     uint64_t start_ms;
+    double run_cpu_s; /* the loop thread's CPU time when ferry_coordinator_run began */
     uint64_t bad_frames, bad_frames_warned, last_bad_warn_ms;
 };
+
+static double s_thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int64_t s_wall_ms(void)
 {
@@ -203,6 +221,29 @@ static s_retry_t s_retry_pop(ferry_coordinator_t *c)
     return top;
 }
 
+/* Leases come and go once per task: reuse ended ones (at most
+ * FERRY_COORD_MAX_FREE_LEASES kept, about 4 MB). */
+static s_lease_t *s_lease_alloc(ferry_coordinator_t *c)
+{
+    s_lease_t *l = c->free_leases;
+    if (!l)
+        return ferry_calloc(1, sizeof *l);
+    c->free_leases = l->next;
+    c->n_free_leases--;
+    return l;
+}
+
+static void s_lease_free(ferry_coordinator_t *c, s_lease_t *l)
+{
+    if (c->n_free_leases >= FERRY_COORD_MAX_FREE_LEASES) {
+        free(l);
+        return;
+    }
+    l->next = c->free_leases;
+    c->free_leases = l;
+    c->n_free_leases++;
+}
+
 static size_t s_bucket(ferry_coordinator_t *c, uint64_t attempt)
 {
     return (size_t)((attempt * 0x9E3779B97F4A7C15ull) >> 20) & (c->n_buckets - 1);
@@ -255,8 +296,25 @@ static s_lease_t *s_lease_take(ferry_coordinator_t *c, uint64_t attempt)
 }
 
 /* ---- outbox: messages queued during a turn, sent after the commit -------------------- */
+/* Move the unsent messages to the front by swapping slots (each slot owns its buffers, so
+ * nothing is copied twice nor freed twice). O(unsent). */
+static void s_out_compact(ferry_coordinator_t *c)
+{
+    size_t head = c->out_head, n = c->n_out - head;
+    for (size_t i = 0; head && i < n; i++) {
+        s_out_t tmp = c->outbox[i];
+        c->outbox[i] = c->outbox[head + i];
+        c->outbox[head + i] = tmp;
+    }
+    c->out_sealed -= head;
+    c->n_out = n;
+    c->out_head = 0;
+}
+
 static s_out_t *s_out_new(ferry_coordinator_t *c, const uint8_t *identity, size_t identity_len, ferry_cmd_t cmd)
 {
+    if (c->n_out == c->cap_out && c->out_head)
+        s_out_compact(c);
     if (c->n_out == c->cap_out) {
         size_t ncap = c->cap_out ? c->cap_out * 2 : 256;
         c->outbox = ferry_reallocarray(c->outbox, ncap, sizeof *c->outbox);
@@ -267,6 +325,7 @@ static s_out_t *s_out_new(ferry_coordinator_t *c, const uint8_t *identity, size_
     memcpy(o->identity, identity, identity_len);
     o->identity_len = identity_len;
     o->cmd = cmd;
+    o->seq = 0;
     o->attempt = 0;
     o->n_attempts = 0;
     ferry_buf_reset(&o->body);
@@ -416,6 +475,41 @@ static void s_journal_failed(ferry_coordinator_t *c)
 
 static void s_finish(ferry_coordinator_t *c);
 
+/* Journal writes of the loop: recorded for the writer thread while it runs, else (before
+ * the loop starts, after it ended) written directly. */
+static void s_event(ferry_coordinator_t *c, int64_t now_ms, const char *kind, uint64_t task, uint64_t attempt,
+                    int64_t worker, const char *detail)
+{
+    if (c->jw)
+        ferry_jwriter_event(c->jw, now_ms, kind, task, attempt, worker, detail);
+    else if (ferry_journal_event(c->journal, now_ms, kind, task, attempt, worker, detail))
+        s_journal_failed(c);
+}
+
+/* Hold the writer and get the journal for a write that needs an answer (rare: HELLO,
+ * failing a group); NULL (journal failed) after s_journal_failed. Pair with s_unhold. */
+static ferry_journal_t *s_hold(ferry_coordinator_t *c)
+{
+    if (c->is_broken)
+        return NULL;
+    ferry_journal_t *j = c->jw ? ferry_jwriter_hold(c->jw) : c->journal;
+    if (!j || ferry_journal_begin(j)) {
+        if (j && c->jw)
+            ferry_jwriter_release(c->jw);
+        s_journal_failed(c);
+        return NULL;
+    }
+    return j;
+}
+
+static void s_unhold(ferry_coordinator_t *c, ferry_journal_t *j)
+{
+    if (ferry_journal_commit(j))
+        s_journal_failed(c);
+    if (c->jw)
+        ferry_jwriter_release(c->jw);
+}
+
 /* End an attempt: record it, then count the task done, schedule a retry or fail it. */
 static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_journal_outcome_t *o)
 {
@@ -430,7 +524,11 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
         state = FERRY_TASK_RETRY;
         is_retry = true;
     }
-    int rc = ferry_journal_finish(c->journal, l->attempt, l->task, o, state, l->attempt_no, now);
+    int rc = 0;
+    if (c->jw) /* the lease is open in memory, so its attempt is open in the journal */
+        ferry_jwriter_finish(c->jw, l->attempt, l->task, o, state, l->attempt_no, now);
+    else
+        rc = ferry_journal_finish(c->journal, l->attempt, l->task, o, state, l->attempt_no, now);
     if (rc < 0) {
         s_journal_failed(c);
     } else if (rc == 0) {
@@ -442,7 +540,7 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
             ferry_warn("task %s-%llu failed after %d attempts: %s: %s", g->row.name,
                        (unsigned long long)(l->task - g->row.first_task), l->attempt_no,
                        ferry_outcome_name(o->outcome), o->reason ? o->reason : "");
-            ferry_journal_event(c->journal, now, "task-failed", l->task, l->attempt, l->worker_id, o->reason);
+            s_event(c, now, "task-failed", l->task, l->attempt, l->worker_id, o->reason);
         } else if (is_retry) {
             int shift = FERRY_MIN(l->attempt_no - 1, FERRY_COORD_MAX_BACKOFF_SHIFT);
             uint64_t delay = (uint64_t)c->plan->retry_backoff_ms << shift;
@@ -452,13 +550,13 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
     }
     if (l->worker && l->worker->inflight)
         l->worker->inflight--;
-    free(l);
+    s_lease_free(c, l);
 }
 
 static void s_lost(ferry_coordinator_t *c, s_lease_t *l, const char *reason)
 {
     ferry_journal_outcome_t o = {.outcome = FERRY_OUTCOME_LOST, .reason = reason};
-    ferry_journal_event(c->journal, s_wall_ms(), "lease-lost", l->task, l->attempt, l->worker_id, reason);
+    s_event(c, s_wall_ms(), "lease-lost", l->task, l->attempt, l->worker_id, reason);
     s_attempt_end(c, l, &o);
 }
 
@@ -485,8 +583,11 @@ static void s_worker_remove(ferry_coordinator_t *c, s_worker_t *w, bool is_lost,
     ferry_log(is_lost ? FERRY_LOG_WARN : FERRY_LOG_INFO, "worker %s %s: %s", w->name, is_lost ? "lost" : "left",
               reason);
     s_leases_lost_for(c, w, reason);
-    ferry_journal_worker_gone(c->journal, w->id, is_lost, s_wall_ms());
-    ferry_journal_event(c->journal, s_wall_ms(), is_lost ? "worker-lost" : "worker-left", 0, 0, w->id, reason);
+    if (c->jw)
+        ferry_jwriter_worker_gone(c->jw, w->id, is_lost, s_wall_ms());
+    else if (ferry_journal_worker_gone(c->journal, w->id, is_lost, s_wall_ms()))
+        s_journal_failed(c);
+    s_event(c, s_wall_ms(), is_lost ? "worker-lost" : "worker-left", 0, 0, w->id, reason);
     for (s_worker_t **pp = &c->workers; *pp; pp = &(*pp)->next)
         if (*pp == w) {
             *pp = w->next;
@@ -560,16 +661,26 @@ static void s_fail_unservable(ferry_coordinator_t *c)
             }
         }
         uint64_t n_unrun = 0;
-        if (ferry_journal_fail_unrun(c->journal, g->row.first_task, g->row.first_task + g->row.count, reason, now,
-                                     &n_unrun)) {
+        ferry_journal_t *j = s_hold(c); /* the attempts above are committed first */
+        if (!j)
+            return;
+        int rc = ferry_journal_fail_unrun(j, g->row.first_task, g->row.first_task + g->row.count, reason, now,
+                                          &n_unrun);
+        /* SQLite chose those attempts' ids: continue after them */
+        uint64_t next = 0;
+        if (!rc)
+            rc = ferry_journal_next_attempt(j, &next);
+        s_unhold(c, j);
+        if (rc) {
             s_journal_failed(c);
             return;
         }
+        c->next_attempt = FERRY_MAX(c->next_attempt, next);
         c->failed += n_unrun;
         n_failed += n_unrun;
         if (n_failed) {
             ferry_error("%s; %llu task(s) failed", reason, (unsigned long long)n_failed);
-            ferry_journal_event(c->journal, now, "group-unservable", 0, 0, 0, reason);
+            s_event(c, now, "group-unservable", 0, 0, 0, reason);
         }
     }
     /* the retry heap lost entries out of order: restore the heap property */
@@ -595,7 +706,7 @@ static void s_warn_unserved(ferry_coordinator_t *c)
         char reason[FERRY_PLAN_MAX_NAME + 512];
         s_group_reason(c, gi, "connected", reason, sizeof reason);
         ferry_warn("%s; its tasks wait until such a worker joins (%zu connected)", reason, c->n_workers);
-        ferry_journal_event(c->journal, s_wall_ms(), "group-unserved", 0, 0, 0, reason);
+        s_event(c, s_wall_ms(), "group-unserved", 0, 0, 0, reason);
     }
 }
 
@@ -631,8 +742,12 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
     w->batch = FERRY_MIN(h->batch, (uint32_t)FERRY_PROTO_MAX_BATCH);
     w->last_seen_ms = now;
     char *caps = s_caps_json(h);
-    if (ferry_journal_worker(c->journal, h->name, caps, s_wall_ms(), &w->id))
-        s_journal_failed(c);
+    ferry_journal_t *j = s_hold(c); /* its row id is needed now; HELLO is rare */
+    if (j) {
+        if (ferry_journal_worker(j, h->name, caps, s_wall_ms(), &w->id))
+            s_journal_failed(c);
+        s_unhold(c, j);
+    }
     free(caps);
     size_t n_match = 0;
     for (size_t g = 0; g < c->n_groups; g++) {
@@ -674,7 +789,7 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
               w->name, is_new ? "joined" : "said HELLO again", h->slots, h->credit, h->arch ? h->arch : "?", n_match,
               c->n_groups);
     if (is_new)
-        ferry_journal_event(c->journal, s_wall_ms(), "worker-joined", 0, 0, w->id, NULL);
+        s_event(c, s_wall_ms(), "worker-joined", 0, 0, w->id, NULL);
     ferry_msg_t hb = {.cmd = FERRY_CMD_HEARTBEAT};
     hb.u.heartbeat.interval_ms = (uint32_t)c->plan->heartbeat_ms;
     hb.u.heartbeat.batch = FERRY_PROTO_MAX_BATCH; /* we take RESULTS */
@@ -745,7 +860,7 @@ static void s_on_result(ferry_coordinator_t *c, s_worker_t *w, ferry_inbound_t *
     if (!l) {
         ferry_log(w ? FERRY_LOG_INFO : FERRY_LOG_DEBUG, "dropping a stale or duplicate result for attempt %llu (task %llu) from %s",
                   (unsigned long long)r->attempt, (unsigned long long)r->task, w ? w->name : "an unregistered peer");
-        ferry_journal_event(c->journal, s_wall_ms(), "stale-result", r->task, r->attempt, w ? w->id : 0,
+        s_event(c, s_wall_ms(), "stale-result", r->task, r->attempt, w ? w->id : 0,
                             ferry_outcome_name((int)r->outcome));
         s_ack(c, w, in, r->attempt);
         return;
@@ -841,7 +956,7 @@ static bool s_group_has_task(ferry_coordinator_t *c, s_group_t *g)
     uint64_t ids[FERRY_COORD_FETCH_BATCH];
     uint32_t attempts[FERRY_COORD_FETCH_BATCH];
     size_t n = 0;
-    if (ferry_journal_fetch_pending(c->journal, g->cursor, g->row.first_task + g->row.count, ids, attempts,
+    if (ferry_journal_fetch_pending(c->reader, g->cursor, g->row.first_task + g->row.count, ids, attempts,
                                     FERRY_COORD_FETCH_BATCH, &n)) {
         s_journal_failed(c);
         return false;
@@ -869,6 +984,25 @@ static void s_flush_task_batch(ferry_coordinator_t *c, s_worker_t *w)
     ferry_buf_reset(&w->task_items);
 }
 
+/* "<group>-<index>" into out (once per TASK: no printf). */
+static void s_task_name(char *out, size_t size, const char *group, uint64_t index)
+{
+    char digits[24];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + index % 10);
+        index /= 10;
+    } while (index);
+    size_t len = strlen(group);
+    if (len + 1 + nd + 1 > size) /* cannot happen for plan names (FERRY_PLAN_MAX_NAME) */
+        len = size > nd + 2 ? size - nd - 2 : 0;
+    memcpy(out, group, len);
+    out[len++] = '-';
+    while (nd)
+        out[len++] = digits[--nd];
+    out[len] = '\0';
+}
+
 /* Queue the TASK of a leased attempt for w. */
 static void s_lease_send(ferry_coordinator_t *c, const s_pick_t *p, uint64_t attempt)
 {
@@ -877,13 +1011,13 @@ static void s_lease_send(ferry_coordinator_t *c, const s_pick_t *p, uint64_t att
     s_group_t *g = &c->groups[gi];
     uint64_t task = p->task;
     int attempt_no = p->attempt_no;
-    s_lease_t *l = ferry_calloc(1, sizeof *l);
+    s_lease_t *l = s_lease_alloc(c);
     *l = (s_lease_t){.attempt = attempt, .task = task, .group = (uint32_t)gi, .attempt_no = attempt_no,
                      .worker = w, .worker_id = w->id};
     s_lease_insert(c, l);
     w->inflight++;
     char id[FERRY_PLAN_MAX_NAME + 32];
-    snprintf(id, sizeof id, "%s-%llu", g->row.name, (unsigned long long)(task - g->row.first_task));
+    s_task_name(id, sizeof id, g->row.name, task - g->row.first_task);
     ferry_msg_t m = {.cmd = FERRY_CMD_TASK};
     m.u.task = (ferry_msg_task_t){.attempt = attempt, .task = task, .id = id, .kind = (uint32_t)g->row.kind,
                                   .sleep_ms = g->row.sleep_ms, .timeout_ms = c->plan->task_timeout_ms,
@@ -903,34 +1037,21 @@ static void s_lease_send(ferry_coordinator_t *c, const s_pick_t *p, uint64_t att
         s_flush_task_batch(c, w);
 }
 
-/* Open the attempts of the picked tasks in the journal (a few statements for all of
- * them) and queue their TASKs. */
-static void s_lease_picks(ferry_coordinator_t *c)
+/* Lease the next ready task of group gi to w: its attempt id from memory, the attempt's
+ * row recorded for the writer, the TASK queued (it leaves after the commit). */
+static void s_pick(ferry_coordinator_t *c, s_worker_t *w, size_t gi, int64_t now_ms)
 {
-    size_t n = c->n_picks;
-    c->n_picks = 0;
-    if (!n || c->is_broken)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        c->pick_tasks[i] = c->picks[i].task;
-        c->pick_workers[i] = c->picks[i].worker->id;
-    }
-    if (ferry_journal_lease_many(c->journal, c->pick_tasks, c->pick_workers, n, s_wall_ms(), c->pick_attempts)) {
+    s_ready_t ready = s_queue_pop(&c->groups[gi].ready);
+    s_pick_t p = {.worker = w, .task = ready.task, .group = (uint32_t)gi, .attempt_no = (int)ready.attempts + 1};
+    w->credit--;
+    uint64_t attempt = c->next_attempt++;
+    if (c->jw) {
+        ferry_jwriter_lease(c->jw, attempt, p.task, w->id, now_ms);
+    } else if (ferry_journal_lease_ids(c->journal, 1, &attempt, &p.task, &w->id, &now_ms)) {
         s_journal_failed(c);
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        s_lease_send(c, &c->picks[i], c->pick_attempts[i]);
-}
-
-static void s_pick(ferry_coordinator_t *c, s_worker_t *w, size_t gi)
-{
-    s_ready_t ready = s_queue_pop(&c->groups[gi].ready);
-    c->picks[c->n_picks++] = (s_pick_t){.worker = w, .task = ready.task, .group = (uint32_t)gi,
-                                        .attempt_no = (int)ready.attempts + 1};
-    w->credit--;
-    if (c->n_picks == FERRY_COORD_MAX_PICKS)
-        s_lease_picks(c);
+    s_lease_send(c, &p, attempt);
 }
 
 static void s_dispatch(ferry_coordinator_t *c)
@@ -942,6 +1063,7 @@ static void s_dispatch(ferry_coordinator_t *c)
     }
     if (c->is_stopping || c->is_broken)
         return;
+    int64_t wall = s_wall_ms();
     for (s_worker_t *w = c->workers; w; w = w->next) {
         while (w->credit > 0 && !c->is_broken) {
             size_t gi = SIZE_MAX;
@@ -955,10 +1077,9 @@ static void s_dispatch(ferry_coordinator_t *c)
             if (gi == SIZE_MAX)
                 break;
             w->rr = gi;
-            s_pick(c, w, gi);
+            s_pick(c, w, gi, wall);
         }
     }
-    s_lease_picks(c);
 }
 
 /* Send everything queued in this turn (after the commit). */
@@ -971,7 +1092,9 @@ static void s_note_undelivered(ferry_coordinator_t *c, uint64_t attempt)
     c->undelivered[c->n_undelivered++] = attempt;
 }
 
-static void s_flush(ferry_coordinator_t *c)
+/* End of a turn: the workers' TASK batches and ACKs into the outbox, and the turn's
+ * journal writes sealed; the turn's messages wait for that batch. */
+static void s_seal_turn(ferry_coordinator_t *c)
 {
     for (s_worker_t *w = c->workers; w; w = w->next) {
         s_flush_task_batch(c, w);
@@ -985,15 +1108,90 @@ static void s_flush(ferry_coordinator_t *c)
         }
         w->n_acks = 0;
     }
-    for (size_t i = 0; i < c->n_out; i++) {
-        s_out_t *o = &c->outbox[i];
-        int rc = ferry_proto_send_raw(c->router, o->identity, o->identity_len, o->cmd, o->body.data, o->body.len);
-        if (rc && o->attempt)
-            s_note_undelivered(c, o->attempt);
-        for (size_t k = 0; rc && k < o->n_attempts; k++)
-            s_note_undelivered(c, o->attempts[k]);
+    uint64_t seq = c->jw ? ferry_jwriter_seal(c->jw) : 0;
+    for (size_t i = c->out_sealed; i < c->n_out; i++)
+        c->outbox[i].seq = seq;
+    c->out_sealed = c->n_out;
+}
+
+static void s_out_undelivered(ferry_coordinator_t *c, const s_out_t *o)
+{
+    if (o->attempt)
+        s_note_undelivered(c, o->attempt);
+    for (size_t k = 0; k < o->n_attempts; k++)
+        s_note_undelivered(c, o->attempts[k]);
+}
+
+/* A TASK whose peer's queue is full (EAGAIN: FERRY_COORD_HWM messages it has not read)
+ * is not lost: it moves to c->deferred (slots swapped, nothing copied) and is tried again
+ * each turn, for at most the plan's lease_ms; only then do its attempts end as
+ * undelivered. (A peer that is gone answers EHOSTUNREACH: undelivered at once.) */
+static void s_defer(ferry_coordinator_t *c, s_out_t *o)
+{
+    if (c->n_deferred == c->cap_deferred) {
+        size_t ncap = c->cap_deferred ? c->cap_deferred * 2 : 16;
+        c->deferred = ferry_reallocarray(c->deferred, ncap, sizeof *c->deferred);
+        memset(c->deferred + c->cap_deferred, 0, (ncap - c->cap_deferred) * sizeof *c->deferred);
+        c->cap_deferred = ncap;
     }
-    c->n_out = 0;
+    s_out_t tmp = c->deferred[c->n_deferred];
+    c->deferred[c->n_deferred] = *o;
+    c->deferred[c->n_deferred].deferred_ms = uv_now(&c->loop);
+    c->n_deferred++;
+    *o = tmp;
+    o->attempt = 0;
+    o->n_attempts = 0;
+    ferry_buf_reset(&o->body);
+}
+
+static void s_send_deferred(ferry_coordinator_t *c)
+{
+    uint64_t now = uv_now(&c->loop);
+    for (size_t i = 0; i < c->n_deferred;) {
+        s_out_t *o = &c->deferred[i];
+        int rc = ferry_proto_send_raw(c->router, o->identity, o->identity_len, o->cmd, o->body.data, o->body.len);
+        if (rc == -EAGAIN && now - o->deferred_ms < (uint64_t)c->plan->lease_ms) {
+            i++;
+            continue;
+        }
+        if (rc)
+            s_out_undelivered(c, o);
+        s_out_t tmp = *o; /* done with it: swap the last one in */
+        *o = c->deferred[c->n_deferred - 1];
+        c->deferred[c->n_deferred - 1] = tmp;
+        c->n_deferred--;
+    }
+}
+
+/* Send the sealed messages whose journal batch is committed, in order. */
+static void s_send_committed(ferry_coordinator_t *c)
+{
+    if (c->n_deferred)
+        s_send_deferred(c);
+    uint64_t committed = c->jw ? ferry_jwriter_committed(c->jw) : UINT64_MAX;
+    while (c->out_head < c->out_sealed && c->outbox[c->out_head].seq <= committed) {
+        s_out_t *o = &c->outbox[c->out_head++];
+        int rc = ferry_proto_send_raw(c->router, o->identity, o->identity_len, o->cmd, o->body.data, o->body.len);
+        if (rc == -EAGAIN && (o->attempt || o->n_attempts)) {
+            s_defer(c, o);
+            continue;
+        }
+        if (rc)
+            s_out_undelivered(c, o);
+    }
+    if (c->out_head == c->n_out)
+        c->out_head = c->out_sealed = c->n_out = 0;
+}
+
+/* The journal failed: nothing waiting for a commit may leave. */
+static void s_drop_outbox(ferry_coordinator_t *c)
+{
+    for (s_worker_t *w = c->workers; w; w = w->next) {
+        w->n_acks = 0;
+        w->n_task_items = 0;
+        ferry_buf_reset(&w->task_items);
+    }
+    c->out_head = c->out_sealed = c->n_out = 0;
 }
 
 static void s_progress(ferry_coordinator_t *c, bool is_final)
@@ -1049,10 +1247,8 @@ static void s_pump(ferry_coordinator_t *c, void (*extra)(ferry_coordinator_t *))
     c->is_in_turn = true;
     bool is_first = true;
     do {
-        if (ferry_journal_begin(c->journal)) {
+        if (c->jw && ferry_jwriter_status(c->jw))
             s_journal_failed(c);
-            break;
-        }
         if (is_first && extra)
             extra(c);
         is_first = false;
@@ -1088,12 +1284,12 @@ static void s_pump(ferry_coordinator_t *c, void (*extra)(ferry_coordinator_t *))
             ferry_msg_clear(&in.msg);
         }
         s_dispatch(c);
-        if (ferry_journal_commit(c->journal))
-            s_journal_failed(c);
-        if (!c->is_broken)
-            s_flush(c);
-        else
-            c->n_out = 0;
+        if (!c->is_broken) {
+            s_seal_turn(c);
+            s_send_committed(c); /* earlier turns' messages whose commit came meanwhile */
+        } else {
+            s_drop_outbox(c);
+        }
         s_check_done(c);
     } while (!c->is_finished && (s_has_input(c) || c->n_undelivered));
     if (!c->is_finished)
@@ -1105,6 +1301,31 @@ static void s_pump(ferry_coordinator_t *c, void (*extra)(ferry_coordinator_t *))
 static void s_on_poll(uv_poll_t *h, int status, int events)
 {
     s_pump(h->data, NULL);
+}
+
+/* The journal writer committed (or failed): send what waited for it. */
+static void s_on_committed(uv_async_t *a)
+{
+    ferry_coordinator_t *c = a->data;
+    if (c->is_finished || c->is_in_turn)
+        return;
+    if (ferry_jwriter_status(c->jw)) {
+        s_journal_failed(c);
+        s_drop_outbox(c);
+        s_check_done(c);
+        return;
+    }
+    s_send_committed(c);
+    /* sending may have taken the socket's edge-triggered readiness: look for input now */
+    if (s_has_input(c) || c->n_undelivered)
+        s_pump(c, NULL);
+}
+
+/* uv_async_send is the one libuv call that is safe from another thread */
+static void s_notify_committed(void *ud)
+{
+    ferry_coordinator_t *c = ud;
+    uv_async_send(&c->commit_async);
 }
 
 static void s_heartbeat_work(ferry_coordinator_t *c)
@@ -1201,7 +1422,7 @@ static void s_on_sighup(uv_signal_t *s, int signum)
     ferry_err_t err = {{0}};
     if (ferry_zap_reload(c->zap, &err) == 0) {
         ferry_info("SIGHUP: allow-list %s reloaded", c->opts.allow_list ? c->opts.allow_list : "");
-        ferry_journal_event(c->journal, s_wall_ms(), "allow-list-reloaded", 0, 0, 0, c->opts.allow_list);
+        s_event(c, s_wall_ms(), "allow-list-reloaded", 0, 0, 0, c->opts.allow_list);
     } else {
         ferry_warn("SIGHUP: allow-list not reloaded, the previous one stays in force: %s", err.msg);
     }
@@ -1223,6 +1444,25 @@ static void s_finish(ferry_coordinator_t *c)
     if (c->is_finished)
         return;
     c->is_finished = true;
+    /* drain the writer: everything recorded is committed, and what waited for it leaves */
+    if (c->jw) {
+        uint64_t seq = c->is_broken ? 0 : ferry_jwriter_seal(c->jw);
+        if (!c->is_broken && ferry_jwriter_wait(c->jw, seq) == 0) {
+            s_seal_turn(c);
+            s_send_committed(c);
+        } else if (!c->is_broken) {
+            s_journal_failed(c);
+            c->exit_code = FERRY_EXIT_RUNTIME;
+        }
+        ferry_jwriter_stats_t st;
+        ferry_jwriter_stats(c->jw, &st);
+        ferry_info("journal: %llu batches in %llu transactions; CPU since listening: loop thread %.3f s, "
+                   "journal writer %.3f s",
+                   (unsigned long long)st.batches, (unsigned long long)st.commits, s_thread_cpu_s() - c->run_cpu_s,
+                   st.cpu_s);
+        ferry_jwriter_destroy(&c->jw);
+    }
+    s_drop_outbox(c);
     /* say BYE to every worker, then close */
     for (s_worker_t *w = c->workers; w; w = w->next) {
         ferry_msg_t m = {.cmd = FERRY_CMD_BYE};
@@ -1239,15 +1479,15 @@ static void s_finish(ferry_coordinator_t *c)
         char detail[128];
         snprintf(detail, sizeof detail, "exit %d: %llu done, %llu failed of %llu", c->exit_code,
                  (unsigned long long)c->done, (unsigned long long)c->failed, (unsigned long long)c->total);
-        ferry_journal_event(c->journal, s_wall_ms(), "coordinator-stop", 0, 0, 0, detail);
+        s_event(c, s_wall_ms(), "coordinator-stop", 0, 0, 0, detail);
         ferry_journal_commit(c->journal);
     }
     s_progress(c, true);
     uv_handle_t *hs[] = {(uv_handle_t *)&c->poll,          (uv_handle_t *)&c->heartbeat_timer,
                          (uv_handle_t *)&c->retry_timer,   (uv_handle_t *)&c->progress_timer,
                          (uv_handle_t *)&c->drain_timer,   (uv_handle_t *)&c->stop_async,
-                         (uv_handle_t *)&c->sigint,        (uv_handle_t *)&c->sigterm,
-                         (uv_handle_t *)&c->sighup};
+                         (uv_handle_t *)&c->commit_async,  (uv_handle_t *)&c->sigint,
+                         (uv_handle_t *)&c->sigterm,       (uv_handle_t *)&c->sighup};
     for (size_t i = 0; i < FERRY_ARRAY_LEN(hs); i++)
         if (hs[i]->data && !uv_is_closing(hs[i]))
             uv_close(hs[i], s_close_cb);
@@ -1257,7 +1497,7 @@ static void s_finish(ferry_coordinator_t *c)
 static void s_on_open_attempt(void *ud, uint64_t attempt, uint64_t task, int64_t worker_id, int attempt_no)
 {
     ferry_coordinator_t *c = ud;
-    s_lease_t *l = ferry_calloc(1, sizeof *l);
+    s_lease_t *l = s_lease_alloc(c);
     uint32_t group = 0;
     for (size_t g = 0; g < c->n_groups; g++)
         if (task >= c->groups[g].row.first_task && task < c->groups[g].row.first_task + c->groups[g].row.count)
@@ -1279,10 +1519,6 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
     c->opts = *opts;
     c->plan = opts->plan;
     c->exit_code = FERRY_EXIT_RUNTIME;
-    c->picks = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->picks);
-    c->pick_tasks = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_tasks);
-    c->pick_attempts = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_attempts);
-    c->pick_workers = ferry_calloc(FERRY_COORD_MAX_PICKS, sizeof *c->pick_workers);
     c->journal = ferry_journal_open(opts->state_dir, false, err);
     if (!c->journal)
         goto fail;
@@ -1342,10 +1578,17 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
     ferry_info("%s plan %s: %llu tasks (%llu done, %llu failed, %zu in flight) in %zu group(s)",
                is_resumed ? "resuming" : "starting", c->plan->path ? c->plan->path : "", (unsigned long long)c->total,
                (unsigned long long)c->done, (unsigned long long)c->failed, c->n_leases, c->n_groups);
-    ferry_journal_begin(c->journal);
-    ferry_journal_event(c->journal, s_wall_ms(), is_resumed ? "coordinator-resume" : "coordinator-start", 0, 0, 0,
-                        opts->bind);
-    ferry_journal_commit(c->journal);
+    if (ferry_journal_event(c->journal, s_wall_ms(), is_resumed ? "coordinator-resume" : "coordinator-start", 0, 0,
+                            0, opts->bind) ||
+        ferry_journal_next_attempt(c->journal, &c->next_attempt)) {
+        ferry_err(err, "%s: cannot write to the journal", opts->state_dir);
+        goto fail;
+    }
+    /* the pending tasks are read on a connection of their own (the writer thread owns
+     * the other one); it reads only task rows the run does not write (see journal.h) */
+    c->reader = ferry_journal_open(opts->state_dir, true, err);
+    if (!c->reader)
+        goto fail;
 
     /* sockets: ZAP handler before the server socket binds (see curve.h) */
     c->ctx = opts->zmq_ctx;
@@ -1399,6 +1642,13 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
         uv_timer_start(&c->progress_timer, s_on_progress, (uint64_t)opts->progress_ms, (uint64_t)opts->progress_ms);
     uv_async_init(&c->loop, &c->stop_async, s_on_stop_async);
     c->stop_async.data = c;
+    uv_async_init(&c->loop, &c->commit_async, s_on_committed);
+    c->commit_async.data = c;
+    c->jw = ferry_jwriter_new(c->journal, s_notify_committed, c);
+    if (!c->jw) {
+        ferry_err(err, "%s: cannot start the journal writer thread", opts->state_dir);
+        goto fail;
+    }
     if (opts->handle_signals) {
         uv_signal_init(&c->loop, &c->sigint);
         c->sigint.data = c;
@@ -1419,6 +1669,7 @@ fail:
 int ferry_coordinator_run(ferry_coordinator_t *c)
 {
     ferry_info("listening on %s", c->opts.bind);
+    c->run_cpu_s = s_thread_cpu_s();
     s_pump(c, NULL); /* a finished plan ends at once */
     uv_run(&c->loop, UV_RUN_DEFAULT);
     ferry_info("finished: %llu done, %llu failed, %llu total", (unsigned long long)c->done,
@@ -1443,14 +1694,20 @@ int ferry_coordinator_feed(ferry_coordinator_t *c, const void *identity, size_t 
     ferry_err_t err = {{0}};
     int rc = body_len > FERRY_PROTO_MAX_BODY ? FERRY_PROTO_EFRAMES
                                              : ferry_msg_decode(header, header_len, body, body_len, &in.msg, &err);
-    if (ferry_journal_begin(c->journal))
-        s_journal_failed(c);
     if (rc == 0)
         s_handle(c, &in);
     else
         s_note_bad_frame(c, &in, rc, &err);
     ferry_msg_clear(&in.msg);
-    s_pump(c, NULL); /* dispatch, commit, send, as after a real receive */
+    s_pump(c, NULL); /* dispatch, seal, as after a real receive */
+    /* synchronous for the caller: wait for the commit and send */
+    if (c->jw && !c->is_finished) {
+        if (ferry_jwriter_wait(c->jw, ferry_jwriter_seal(c->jw)))
+            s_journal_failed(c);
+        else
+            s_send_committed(c);
+        s_check_done(c);
+    }
     return rc;
 }
 
@@ -1464,6 +1721,7 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
     ferry_coordinator_t *c = c_p ? *c_p : NULL;
     if (!c)
         return;
+    ferry_jwriter_destroy(&c->jw); /* commits what was recorded; no notify after this */
     if (c->has_handles) {
         if (!c->is_finished) {
             c->is_finished = true;
@@ -1477,6 +1735,7 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
     ferry_zap_destroy(&c->zap);
     if (c->is_own_ctx)
         zmq_ctx_term(c->ctx);
+    ferry_journal_destroy(&c->reader);
     ferry_journal_destroy(&c->journal);
     for (s_worker_t *w = c->workers, *nx; w; w = nx) {
         nx = w->next;
@@ -1488,6 +1747,10 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
             free(l);
         }
     free(c->buckets);
+    for (s_lease_t *l = c->free_leases, *nx; l; l = nx) {
+        nx = l->next;
+        free(l);
+    }
     for (size_t i = 0; i < c->n_groups; i++) {
         free(c->groups[i].row.name);
         free(c->groups[i].ready.v);
@@ -1500,11 +1763,12 @@ void ferry_coordinator_destroy(ferry_coordinator_t **c_p)
         free(c->outbox[i].attempts);
     }
     free(c->outbox);
+    for (size_t i = 0; i < c->cap_deferred; i++) {
+        ferry_buf_free(&c->deferred[i].body);
+        free(c->deferred[i].attempts);
+    }
+    free(c->deferred);
     free(c->undelivered);
-    free(c->picks);
-    free(c->pick_tasks);
-    free(c->pick_attempts);
-    free(c->pick_workers);
     free(c);
     *c_p = NULL;
 }

@@ -1,6 +1,7 @@
 /* coordinator.h -- the coordinator: a libuv loop owning a ROUTER socket, the journal and the scheduler
  *
- * One thread runs ferry_coordinator_run(); it leases tasks from the journal to workers
+ * One thread runs ferry_coordinator_run() (a journal writer thread commits for it, see
+ * jwriter.h); it leases tasks from the journal to workers
  * that have credit and whose capabilities match the task's group requirements, renews
  * leases on every sign of life, retries failed attempts with exponential backoff, and
  * stops when every task is done or failed (or on ferry_coordinator_stop / SIGINT /
@@ -19,8 +20,8 @@
 #define FERRY_COORD_LIVENESS 3               /* heartbeats missed before a worker is lost */
 #define FERRY_COORD_MAX_WORKERS 4096         /* registered workers; more HELLOs are refused */
 #define FERRY_COORD_FETCH_BATCH 2048         /* pending tasks read from the journal at once per group */
-#define FERRY_COORD_MAX_PICKS 1024           /* leases opened in the journal by one batch of statements */
 #define FERRY_COORD_MAX_TURN_MSGS 8192       /* messages handled per journal transaction */
+#define FERRY_COORD_MAX_FREE_LEASES 65536   /* ended lease records kept for reuse */
 #define FERRY_COORD_DRAIN_MS 5000            /* graceful stop: wait this long for in-flight results */
 #define FERRY_COORD_HWM 100000               /* ZeroMQ queue limits (messages per peer) */
 #define FERRY_COORD_MAX_BACKOFF_SHIFT 16     /* backoff = retry_backoff_ms << min(attempt-1, this) */

@@ -47,7 +47,7 @@ typedef struct {
     pthread_cond_t wake;
     sqlite3 *db;
     bool is_started, is_due, is_stopping;
-    int woken_at_pages; /* WAL size at the last wake (loop thread only) */
+    int woken_at_pages; /* WAL size at the last wake (the writing thread only) */
 } s_checkpointer_t;
 
 /* Leases of a loop turn are inserted this many rows per statement: one statement costs
@@ -141,6 +141,7 @@ static sqlite3_stmt *s_st(ferry_journal_t *j, int which)
 static void *s_checkpoint_main(void *arg)
 {
     s_checkpointer_t *k = arg;
+    pthread_setname_np(pthread_self(), "ferry-ckpt");
     pthread_mutex_lock(&k->lock);
     for (;;) {
         while (!k->is_due && !k->is_stopping)
@@ -160,7 +161,7 @@ static void *s_checkpoint_main(void *arg)
     return NULL;
 }
 
-/* Commit hook of the writer connection (loop thread): wakes the checkpointer, O(1).
+/* Commit hook of the writer connection (the journal writer thread): wakes the checkpointer, O(1).
  * Once per S_CKPT_PAGES new pages, not per commit: each pass costs an fsync.
  * The WAL only starts over when a writer begins after a checkpoint that caught up with
  * every frame, which a checkpointer racing a busy writer rarely does; so past
@@ -191,7 +192,7 @@ static void s_checkpointer_start(ferry_journal_t *j)
 {
     s_checkpointer_t *k = &j->ckpt;
     if (sqlite3_open_v2(j->path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        ferry_warn("journal %s: no checkpoint connection (%s); checkpointing on the loop thread", j->path,
+        ferry_warn("journal %s: no checkpoint connection (%s); checkpointing on the writing thread", j->path,
                    k->db ? sqlite3_errmsg(k->db) : "out of memory");
         sqlite3_close(k->db);
         k->db = NULL;
@@ -204,7 +205,7 @@ static void s_checkpointer_start(ferry_journal_t *j)
     pthread_mutex_init(&k->lock, NULL);
     pthread_cond_init(&k->wake, NULL);
     if (pthread_create(&k->thread, NULL, s_checkpoint_main, k) != 0) {
-        ferry_warn("journal %s: no checkpoint thread; checkpointing on the loop thread", j->path);
+        ferry_warn("journal %s: no checkpoint thread; checkpointing on the writing thread", j->path);
         pthread_mutex_destroy(&k->lock);
         pthread_cond_destroy(&k->wake);
         sqlite3_close(k->db);
@@ -353,13 +354,26 @@ int ferry_journal_begin(ferry_journal_t *j)
     return 0;
 }
 
+int ferry_journal_rollback(ferry_journal_t *j)
+{
+    if (!j->in_txn)
+        return 0;
+    j->in_txn = false;
+    j->next_attempt = 0; /* ids handed out in the transaction may come again */
+    /* SQLite may have rolled back already (disk full, I/O error): no error then */
+    if (sqlite3_get_autocommit(j->db))
+        return 0;
+    return s_exec(j, "ROLLBACK");
+}
+
 int ferry_journal_commit(ferry_journal_t *j)
 {
     if (!j->in_txn)
         return 0;
     j->in_txn = false;
     if (s_exec(j, "COMMIT")) {
-        s_exec(j, "ROLLBACK");
+        if (!sqlite3_get_autocommit(j->db)) /* SQLite may have rolled back already */
+            s_exec(j, "ROLLBACK");
         return -EIO;
     }
     return 0;
@@ -511,6 +525,10 @@ void ferry_journal_groups_free(ferry_journal_group_row_t *groups, size_t n)
 int ferry_journal_fetch_pending(ferry_journal_t *j, uint64_t after_id, uint64_t end_id, uint64_t *ids,
                                 uint32_t *attempts, size_t max, size_t *n)
 {
+    if (!j->st[S_ST_FETCH] && /* a read-only connection prepares it on first use */
+        sqlite3_prepare_v3(j->db, s_sql[S_ST_FETCH], -1, SQLITE_PREPARE_PERSISTENT, &j->st[S_ST_FETCH], NULL) !=
+            SQLITE_OK)
+        return s_fail(j, "preparing the pending-task query");
     sqlite3_stmt *st = s_st(j, S_ST_FETCH);
     sqlite3_bind_int64(st, 1, (int64_t)after_id);
     sqlite3_bind_int64(st, 2, (int64_t)end_id);
@@ -561,40 +579,56 @@ int ferry_journal_worker_gone(ferry_journal_t *j, int64_t worker_id, bool is_los
     return rc == SQLITE_DONE ? 0 : s_fail(j, "updating a worker");
 }
 
-int ferry_journal_lease_many(ferry_journal_t *j, const uint64_t *task_ids, const int64_t *worker_ids, size_t n,
-                             int64_t now_ms, uint64_t *attempt_ids)
+int ferry_journal_next_attempt(ferry_journal_t *j, uint64_t *next)
 {
-    if (!j->next_attempt) { /* ids are given, not left to SQLite, so a batch knows its own */
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(j->db, "SELECT ifnull(max(id), 0) + 1 FROM attempts", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            j->next_attempt = (uint64_t)sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        if (!j->next_attempt)
-            return s_fail(j, "reading the last attempt id");
-    }
-    uint64_t next = j->next_attempt;
+    sqlite3_stmt *st = NULL;
+    *next = 0;
+    if (sqlite3_prepare_v2(j->db, "SELECT ifnull(max(id), 0) + 1 FROM attempts", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        *next = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return *next ? 0 : s_fail(j, "reading the last attempt id");
+}
+
+int ferry_journal_lease_ids(ferry_journal_t *j, size_t n, const uint64_t *attempt_ids, const uint64_t *task_ids,
+                            const int64_t *worker_ids, const int64_t *started_ms)
+{
     for (size_t i = 0; i < n;) {
         size_t k = n - i >= S_LEASE_ROWS ? S_LEASE_ROWS : 1;
         sqlite3_stmt *st = s_st(j, k > 1 ? S_ST_LEASE_MANY : S_ST_LEASE_INSERT);
         for (size_t r = 0; r < k; r++) {
             int p = (int)(4 * r);
-            sqlite3_bind_int64(st, p + 1, (int64_t)(next + i + r));
+            sqlite3_bind_int64(st, p + 1, (int64_t)attempt_ids[i + r]);
             sqlite3_bind_int64(st, p + 2, (int64_t)task_ids[i + r]);
             sqlite3_bind_int64(st, p + 3, worker_ids[i + r]);
-            sqlite3_bind_int64(st, p + 4, now_ms);
+            sqlite3_bind_int64(st, p + 4, started_ms[i + r]);
         }
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            j->next_attempt = 0; /* read again: the transaction may be rolled back */
+        if (rc != SQLITE_DONE)
             return s_fail(j, "opening attempts");
-        }
-        for (size_t r = 0; r < k; r++)
-            attempt_ids[i + r] = next + i + r;
         i += k;
     }
-    j->next_attempt = next + n;
+    return 0;
+}
+
+int ferry_journal_lease_many(ferry_journal_t *j, const uint64_t *task_ids, const int64_t *worker_ids, size_t n,
+                             int64_t now_ms, uint64_t *attempt_ids)
+{
+    if (!j->next_attempt && ferry_journal_next_attempt(j, &j->next_attempt))
+        return -EIO; /* ids are given, not left to SQLite, so a batch knows its own */
+    int64_t *started = ferry_calloc(n ? n : 1, sizeof *started);
+    for (size_t i = 0; i < n; i++) {
+        attempt_ids[i] = j->next_attempt + i;
+        started[i] = now_ms;
+    }
+    int rc = ferry_journal_lease_ids(j, n, attempt_ids, task_ids, worker_ids, started);
+    free(started);
+    if (rc) {
+        j->next_attempt = 0; /* read again: the transaction may be rolled back */
+        return rc;
+    }
+    j->next_attempt += n;
     return 0;
 }
 

@@ -16,11 +16,14 @@
  * closed attempts as of its last write. Schema 1 journals (task row written at every lease
  * and result) are upgraded on open; a newer schema is refused.
  *
- * Writes are batched: the coordinator opens a transaction with ferry_journal_begin at
- * the start of a loop turn and commits it at the end, before any ACK or TASK leaves. In
+ * Writes are batched: while a coordinator runs, its journal writer thread (jwriter.h)
+ * owns this connection and commits the loop turns' writes, one transaction per group of
+ * turns, before any ACK or TASK of those turns leaves. In
  * WAL mode with synchronous=NORMAL a committed transaction survives a killed process
  * (kill -9); a power cut may lose the last few (set FERRY_JOURNAL_SYNC=full to fsync
  * every commit).
+ *
+ * A journal handle is used by one thread at a time (SQLITE_OPEN_NOMUTEX).
  *
  * All functions return 0 or a negative code (-EIO for SQLite errors, logged). */
 #ifndef FERRY_JOURNAL_H
@@ -88,8 +91,14 @@ void ferry_journal_groups_free(ferry_journal_group_row_t *groups, size_t n);
 int ferry_journal_begin(ferry_journal_t *j);
 int ferry_journal_commit(ferry_journal_t *j);
 
+/* Roll back the open write transaction (no-op when none is open, or when SQLite already
+ * rolled it back after an I/O error). */
+int ferry_journal_rollback(ferry_journal_t *j);
+
 /* Up to max pending task ids in (after_id, end_id), ascending, with each one's number of
- * closed attempts in attempts (may be NULL). */
+ * closed attempts in attempts (may be NULL). Works on a read-only connection too: the
+ * coordinator reads from one while its journal writer thread writes (the rows it reads,
+ * tasks above the cursor, are not written by the run; see jwriter.h). */
 int ferry_journal_fetch_pending(ferry_journal_t *j, uint64_t after_id, uint64_t end_id, uint64_t *ids,
                                 uint32_t *attempts, size_t max, size_t *n);
 
@@ -106,6 +115,14 @@ int ferry_journal_lease(ferry_journal_t *j, uint64_t task_id, int64_t worker_id,
  * whole batch; attempt_ids[i] gets task i's attempt id (ascending, consecutive). */
 int ferry_journal_lease_many(ferry_journal_t *j, const uint64_t *task_ids, const int64_t *worker_ids, size_t n,
                              int64_t now_ms, uint64_t *attempt_ids);
+
+/* The id the next attempt gets: max(attempts.id) + 1 (ids are never reused: an id handed
+ * out but never committed can come again only because no TASK ever carried it). */
+int ferry_journal_next_attempt(ferry_journal_t *j, uint64_t *next);
+/* Open n attempts with the given ids (attempt_ids[i] for task_ids[i], leased to
+ * worker_ids[i], started at started_ms[i]); a few multi-row statements. */
+int ferry_journal_lease_ids(ferry_journal_t *j, size_t n, const uint64_t *attempt_ids, const uint64_t *task_ids,
+                            const int64_t *worker_ids, const int64_t *started_ms);
 
 /* How an attempt ended. */
 typedef struct {
