@@ -811,7 +811,7 @@ static void s_on_worker_heartbeat(ferry_coordinator_t *c, s_worker_t *w, ferry_m
 {
     uint64_t last = m->u.heartbeat.last_task, *held = m->u.heartbeat.attempts;
     size_t n = m->u.heartbeat.n_attempts;
-    if (!last || w->inflight <= n)
+    if (!last || w->inflight <= n || c->n_deferred) /* a deferred TASK may go out after a later one */
         return;
     if (n)
         qsort(held, n, sizeof *held, s_cmp_u64);
