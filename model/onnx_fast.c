@@ -199,6 +199,7 @@ typedef struct {
 typedef struct {
     uint32_t node_first, n_node, input_first, n_input, output_first, n_output, init_first, n_init;
     uint32_t sparse_first, n_sparse;
+    uint64_t n_strs; /* inputs + outputs of all its nodes: sizes the parallel check */
 } s_graph_t;
 
 typedef struct {
@@ -210,6 +211,7 @@ typedef struct {
 typedef struct {
     s_sl_t name, domain;
     uint32_t in_first, n_in, out_first, n_out, node_first, n_node, opset_first, n_opset;
+    uint64_t n_strs; /* inputs + outputs of all its nodes */
 } s_func_t;
 
 typedef struct {
@@ -1124,6 +1126,7 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth)
             s_node_t *n = s_list_push(r, &r->nodes, &g.node_first, &g.n_node);
             if (!n || s_node(r, n, f.start, f.end, depth + 1) < 0)
                 return -1;
+            g.n_strs += (uint64_t)n->n_in + n->n_out;
             break;
         }
         case 5: {
@@ -1243,6 +1246,7 @@ static int s_function(s_rd_t *r, s_func_t *fn, size_t start, size_t end, int dep
             s_node_t *n = s_list_push(r, &r->nodes, &fn->node_first, &fn->n_node);
             if (!n || s_node(r, n, f.start, f.end, depth + 1) < 0)
                 return -1;
+            fn->n_strs += (uint64_t)n->n_in + n->n_out;
             break;
         }
         case 9: {
@@ -1417,19 +1421,14 @@ static char *s_dup(const s_rd_t *r, s_sl_t s)
     return ferry_strndup(s_ptr(r, s), s.len);
 }
 
-static void s_problem(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void s_problem(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
+/* Record a problem already counted in c->out->total, if there is room for it. */
+static void s_problem_vpush(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt,
+                            va_list ap)
 {
-    c->out->total++;
     if (c->out->count >= FERRY_ONNX_MAX_PROBLEMS)
         return;
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     c->out->items = ferry_reallocarray(c->out->items, c->out->count + 1, sizeof *c->out->items);
     c->out->items[c->out->count++] = (ferry_onnx_problem_t){
         .graph = ferry_strdup(graph),
@@ -1439,6 +1438,35 @@ static void s_problem(s_check_t *c, const char *graph, long index, const s_node_
         .message = ferry_strdup(msg),
     };
 }
+
+static void s_problem_push(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void s_problem_push(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_problem_vpush(c, graph, index, node, fmt, ap);
+    va_end(ap);
+}
+
+static void s_problem(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Count a problem, and record it while fewer than FERRY_ONNX_MAX_PROBLEMS are. */
+static void s_problem(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
+{
+    c->out->total++;
+    va_list ap;
+    va_start(ap, fmt);
+    s_problem_vpush(c, graph, index, node, fmt, ap);
+    va_end(ap);
+}
+
+/* The definition/use problems, worded once for the serial and the parallel check. */
+#define S_MSG_BEFORE "input '%.*s' is used before node %ld produces it (nodes are not topologically sorted)"
+#define S_MSG_UNDEFINED "input '%.*s' is not defined (no graph input, initializer or node output of that name)"
+#define S_MSG_TWICE "output '%.*s' is already defined (every name is assigned exactly once)"
 
 /* "%.*s" arguments of a slice */
 #define S_FMT(r, s) (int)(s).len, s_ptr((r), (s))
@@ -1506,8 +1534,9 @@ static bool s_defined(const s_rd_t *r, const s_scope_t *s, s_sl_t name, uint32_t
     return false;
 }
 
-static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, s_scope_t *scope,
-                          int depth);
+static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, uint64_t n_strs,
+                          s_scope_t *scope, int depth, const s_sl_t *queries, size_t n_queries, bool *query_defined);
+static bool s_par_wanted(const s_check_t *c, uint32_t n_nodes, uint64_t n_strs);
 
 static void s_check_graph(s_check_t *c, const char *graph, uint32_t gi, const s_scope_t *parent, bool is_main,
                           int depth)
@@ -1515,7 +1544,8 @@ static void s_check_graph(s_check_t *c, const char *graph, uint32_t gi, const s_
     const s_rd_t *r = c->r;
     const s_graph_t *g = &S_AT(r->graphs, s_graph_t, gi);
     s_scope_t scope = {.parent = parent};
-    s_names_grow(&scope.names, (size_t)g->n_input + g->n_init + g->n_sparse + g->n_node);
+    bool is_par = s_par_wanted(c, g->n_node, g->n_strs);
+    s_names_grow(&scope.names, (size_t)g->n_input + g->n_init + g->n_sparse + (is_par ? 0 : g->n_node));
     for (uint32_t i = 0; i < g->n_input; i++) {
         const s_vi_t *vi = &S_AT(r->vis, s_vi_t, g->input_first + i);
         if (!vi->name.len) {
@@ -1559,17 +1589,23 @@ static void s_check_graph(s_check_t *c, const char *graph, uint32_t gi, const s_
             slot->value = S_DEFINED;
     }
     s_names_free(&inits);
-    s_check_nodes(c, graph, g->node_first, g->n_node, &scope, depth);
+    s_sl_t *outs = ferry_reallocarray(NULL, (size_t)g->n_output + 1, sizeof *outs);
+    bool *out_defined = ferry_calloc((size_t)g->n_output + 1, sizeof *out_defined);
+    for (uint32_t i = 0; i < g->n_output; i++)
+        outs[i] = S_AT(r->vis, s_vi_t, g->output_first + i).name;
+    s_check_nodes(c, graph, g->node_first, g->n_node, g->n_strs, &scope, depth, outs, g->n_output, out_defined);
     for (uint32_t i = 0; i < g->n_output; i++) {
         const s_vi_t *vi = &S_AT(r->vis, s_vi_t, g->output_first + i);
         if (!vi->name.len)
             s_problem(c, graph, -1, NULL, "graph output %zu has no name", (size_t)i);
-        else if (!s_defined(r, &scope, vi->name, s_hash_sl(r, vi->name)))
+        else if (!out_defined[i] && !s_defined(r, &scope, vi->name, s_hash_sl(r, vi->name)))
             s_problem(c, graph, -1, NULL, "graph output '%.*s' is not produced by any node, input or initializer",
                       S_FMT(r, vi->name));
         if (is_main && !vi->has_type)
             s_problem(c, graph, -1, NULL, "graph output '%.*s' has no type", S_FMT(r, vi->name));
     }
+    free(outs);
+    free(out_defined);
     s_names_free(&scope.names);
 }
 
@@ -1717,8 +1753,10 @@ static const s_slot_t *s_producer(s_check_t *c, s_nodes_t *prod, s_sl_t name, ui
     return s_names_find(&prod->producers, r->data, (const uint8_t *)s_ptr(r, name), name.len, h);
 }
 
-static void s_check_node(s_check_t *c, const char *graph, long index, const s_node_t *node, s_scope_t *scope,
-                         s_nodes_t *prod, int depth)
+/* The checks of one node that read nothing but the node and the operator cache (operator,
+ * arity, attributes): safe on several threads once every operator of the nodes is in the
+ * cache. Returns false when the node has no op_type (nothing else of it is checked). */
+static bool s_check_node_local(s_check_t *c, const char *graph, long index, const s_node_t *node)
 {
     const s_rd_t *r = c->r;
     s_sl_t domain = S_AT(r->ops, s_op_t, node->op).domain;
@@ -1728,7 +1766,7 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
     c->out->nodes_checked++;
     if (!op.len) {
         s_problem(c, graph, index, node, "node has no op_type");
-        return;
+        return false;
     }
     const struct s_op_info *info = s_op_info(c, node->op);
     const ferry_onnx_op_def_t *def = NULL;
@@ -1802,6 +1840,16 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
                 s_problem(c, graph, index, node, "required attribute '%s' of %.*s-%d is missing",
                           ferry_onnx_op_attrs[k].name, S_FMT(r, op), def->since_version);
     s_names_free(&seen);
+    return true;
+}
+
+static void s_check_node(s_check_t *c, const char *graph, long index, const s_node_t *node, s_scope_t *scope,
+                         s_nodes_t *prod, int depth)
+{
+    const s_rd_t *r = c->r;
+    s_sl_t op = S_AT(r->ops, s_op_t, node->op).op;
+    if (!s_check_node_local(c, graph, index, node))
+        return;
     /* inputs must be defined before use; one walk over the node's bytes also collects the
      * outputs, defined after the subgraphs */
     s_sl_t outs_small[S_SMALL_OUTPUTS], *outs = outs_small;
@@ -1829,11 +1877,9 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
             continue;
         const s_slot_t *slot = s_producer(c, prod, in, h);
         if (slot && slot->value - S_PRODUCER > (uint64_t)index)
-            s_problem(c, graph, index, node, "input '%.*s' is used before node %ld produces it (nodes are not "
-                      "topologically sorted)", S_FMT(r, in), (long)(slot->value - S_PRODUCER));
+            s_problem(c, graph, index, node, S_MSG_BEFORE, S_FMT(r, in), (long)(slot->value - S_PRODUCER));
         else
-            s_problem(c, graph, index, node, "input '%.*s' is not defined (no graph input, initializer or node "
-                      "output of that name)", S_FMT(r, in));
+            s_problem(c, graph, index, node, S_MSG_UNDEFINED, S_FMT(r, in));
     }
     /* subgraphs see everything defined so far */
     for (uint32_t i = 0; i < node->n_attr; i++) {
@@ -1857,8 +1903,7 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
         uint32_t h = s_hash_sl(r, outn);
         s_slot_t *slot = s_names_add(&scope->names, r->data, outn, h); /* one probe: test and define */
         if (slot->value == S_DEFINED || s_defined(r, scope->parent, outn, h))
-            s_problem(c, graph, index, node, "output '%.*s' is already defined (every name is assigned exactly "
-                      "once)", S_FMT(r, outn));
+            s_problem(c, graph, index, node, S_MSG_TWICE, S_FMT(r, outn));
         else
             slot->value = S_DEFINED;
     }
@@ -1866,10 +1911,549 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
         free(outs);
 }
 
-static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, s_scope_t *scope,
-                          int depth)
+/* ---- parallel check of a large node list ------------------------------------------------- */
+
+/* A list of at least this many nodes is checked on several threads (FERRY_ONNX_PARALLEL_MIN
+ * overrides it; tests force it down to 1). */
+#define S_PAR_MIN_NODES 4096
+#define S_MAX_THREADS 16
+/* Fewer nodes than this per thread: fewer threads (starting one costs ~50 us). */
+#define S_NODES_PER_THREAD 8192
+/* A chunk's names are split into 2^S_PART_BITS tables by the top bits of their hash, so that
+ * the merge of one partition over all chunks works in a core's L2 cache. */
+#define S_PART_BITS 6
+#define S_PARTS (1u << S_PART_BITS)
+#define S_BLOCK_RECS 128
+/* A record's position within its node (< 2^30: every string takes at least 2 of the node's
+ * < 2^31 bytes) and, above it, its kind. */
+#define S_POS_BITS 30
+
+/* Kinds in the serial check's order: a node's own problems, its inputs', its outputs'. */
+enum { S_KIND_IN = 1, S_KIND_OUT = 2 };
+
+/* A name a node with an op_type of a chunk (or, merged, of the list) outputs, and the first
+ * such node. 16 bytes: the tables of all chunks together are as large as the serial check's. */
+typedef struct {
+    uint32_t off;
+    uint32_t len1; /* length + 1; 0: an empty slot */
+    uint32_t hash, first_op;
+} s_def_t;
+
+typedef struct {
+    s_def_t *slots;
+    uint32_t cap, count;
+    bool is_heap; /* slots from the heap, else part of the chunk's mapping */
+} s_defs_t;
+
+/* An input a chunk could not resolve alone (defined by an earlier chunk, or a problem). */
+typedef struct {
+    uint32_t off, len, hash, node, pos;
+} s_use_t;
+
+typedef struct {
+    uint32_t next, n;
+    s_use_t uses[S_BLOCK_RECS];
+} s_block_t;
+
+/* S_PB_UNRESOLVED: an undefined input, used before its first producer or not produced at all
+ * (told apart once every chunk is through, with the serial check's producer table). */
+enum { S_PB_UNRESOLVED, S_PB_BEFORE, S_PB_UNDEFINED, S_PB_TWICE };
+
+/* A definition/use problem, worded when it is emitted; (node, pos_kind) is its sort key. */
+typedef struct {
+    uint32_t node, pos_kind, kind, producer;
+    s_sl_t name;
+} s_pb_t;
+
+typedef struct {
+    s_pb_t *items;
+    size_t count, total;
+} s_pbs_t;
+
+typedef struct s_par s_par_t;
+
+/* Phase 1: the serial check of a contiguous chunk of nodes, by itself. */
+typedef struct {
+    s_par_t *par;
+    uint32_t lo, hi;
+    s_check_t c; /* the caller's, writing to out */
+    ferry_onnx_problems_t out;
+    s_pbs_t pbs; /* outputs defined twice within the chunk or before the nodes, in key order */
+    s_defs_t defs[S_PARTS];
+    s_def_t *arena; /* the tables' first slots */
+    size_t arena_bytes;
+    s_block_t *blocks; /* unresolved uses, a chain per partition */
+    size_t n_blocks, cap_blocks;
+    uint32_t head[S_PARTS], tail[S_PARTS];
+    s_sl_t *outs; /* one node's outputs, kept while its inputs are checked */
+    size_t cap_outs;
+} s_chunk_t;
+
+/* Phase 2: partitions taken one by one from s_par_t.next_part. */
+typedef struct {
+    s_par_t *par;
+    s_defs_t merged;
+    size_t cap_alloc;
+    s_pbs_t pbs; /* in no order */
+} s_resolver_t;
+
+struct s_par {
+    const s_rd_t *r;
+    const char *graph;
+    uint32_t first, n_nodes;
+    const s_scope_t *scope;
+    unsigned n_threads;
+    s_chunk_t chunks[S_MAX_THREADS];
+    s_resolver_t resolvers[S_MAX_THREADS];
+    const s_sl_t *queries;
+    bool *query_defined;
+    uint32_t *query_order, query_start[S_PARTS + 1]; /* queries grouped by partition */
+    unsigned next_part;
+};
+
+/* An environment override: a positive integer, or fallback. */
+static unsigned long s_env_count(const char *name, unsigned long fallback)
+{
+    const char *v = getenv(name);
+    if (!v || !*v || v[0] == '-')
+        return fallback;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    return *end || errno || n == 0 ? fallback : n;
+}
+
+/* Is a node list checked in parallel? Not when a node anywhere has a subgraph (the serial
+ * check walks it with the scope of the moment), nor when the records could outgrow the decode
+ * budget left (a hostile list of 2-byte inputs). */
+static bool s_par_wanted(const s_check_t *c, uint32_t n_nodes, uint64_t n_strs)
 {
     const s_rd_t *r = c->r;
+    return n_nodes && n_nodes >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES) && r->jobs.n <= 1 &&
+           n_strs <= r->budget / (sizeof(s_use_t) + sizeof(s_def_t));
+}
+
+static unsigned s_par_threads(uint32_t n_nodes)
+{
+    unsigned long n = s_env_count("FERRY_ONNX_THREADS", 0);
+    if (!n) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus > 0 ? (unsigned long)cpus : 1;
+        if (n > n_nodes / S_NODES_PER_THREAD)
+            n = n_nodes / S_NODES_PER_THREAD ? n_nodes / S_NODES_PER_THREAD : 1;
+    }
+    if (n > S_MAX_THREADS)
+        n = S_MAX_THREADS;
+    return n > n_nodes ? n_nodes : (unsigned)n;
+}
+
+/* Run fn on args[0..n) (each `size` bytes), args[0] on this thread; an argument whose thread
+ * cannot start runs here too. */
+static void s_par_run(unsigned n, void *(*fn)(void *), void *args, size_t size)
+{
+    pthread_t threads[S_MAX_THREADS];
+    bool is_started[S_MAX_THREADS] = {false};
+    for (unsigned k = 1; k < n; k++)
+        is_started[k] = pthread_create(&threads[k], NULL, fn, (uint8_t *)args + k * size) == 0;
+    fn(args);
+    for (unsigned k = 1; k < n; k++) {
+        if (is_started[k])
+            pthread_join(threads[k], NULL);
+        else
+            fn((uint8_t *)args + k * size);
+    }
+}
+
+static void s_defs_free(s_defs_t *m)
+{
+    if (m->is_heap)
+        free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+/* The entry of name (hash h) in m; added (no producer yet) when missing and is_new is given. */
+static s_def_t *s_defs_find(s_defs_t *m, const uint8_t *base, uint32_t off, uint32_t len, uint32_t h, bool *is_new)
+{
+    if (is_new && 2 * ((size_t)m->count + 1) > m->cap) {
+        uint32_t cap = m->cap ? 2 * m->cap : S_INITIAL_SLOTS;
+        s_def_t *slots = ferry_calloc(cap, sizeof *slots);
+        for (uint32_t k = 0; k < m->cap; k++) {
+            if (!m->slots[k].len1)
+                continue;
+            uint32_t i = m->slots[k].hash & (cap - 1);
+            while (slots[i].len1)
+                i = (i + 1) & (cap - 1);
+            slots[i] = m->slots[k];
+        }
+        if (m->is_heap)
+            free(m->slots);
+        m->slots = slots;
+        m->cap = cap;
+        m->is_heap = true;
+    }
+    if (!m->cap)
+        return NULL;
+    uint32_t mask = m->cap - 1;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        s_def_t *d = &m->slots[i];
+        if (!d->len1) {
+            if (!is_new)
+                return NULL;
+            *is_new = true;
+            *d = (s_def_t){off, len + 1, h, S_NONE};
+            m->count++;
+            return d;
+        }
+        if (d->hash == h && d->len1 == len + 1 && s_bytes_eq(base + d->off, base + off, len))
+            return d;
+    }
+}
+
+static void s_pb_add(s_pbs_t *pbs, bool is_capped, uint32_t node, uint32_t pos_kind, unsigned kind,
+                     uint32_t producer, s_sl_t name)
+{
+    pbs->total++;
+    if (is_capped && pbs->count >= FERRY_ONNX_MAX_PROBLEMS)
+        return;
+    if ((pbs->count & (pbs->count - 1)) == 0) /* a power of two (or 0): grow */
+        pbs->items = ferry_reallocarray(pbs->items, pbs->count ? 2 * pbs->count : 1, sizeof *pbs->items);
+    pbs->items[pbs->count++] = (s_pb_t){node, pos_kind, kind, producer, name};
+}
+
+static void s_defer_use(s_chunk_t *ch, s_sl_t name, uint32_t h, uint32_t node, uint32_t pos)
+{
+    unsigned p = h >> (32 - S_PART_BITS);
+    uint32_t b = ch->tail[p];
+    if (b == S_NONE || ch->blocks[b].n == S_BLOCK_RECS) {
+        if (ch->n_blocks == ch->cap_blocks) {
+            ch->cap_blocks = ch->cap_blocks ? 2 * ch->cap_blocks : 16;
+            ch->blocks = ferry_reallocarray(ch->blocks, ch->cap_blocks, sizeof *ch->blocks);
+        }
+        uint32_t fresh = (uint32_t)ch->n_blocks++;
+        ch->blocks[fresh].next = S_NONE;
+        ch->blocks[fresh].n = 0;
+        if (b == S_NONE)
+            ch->head[p] = fresh;
+        else
+            ch->blocks[b].next = fresh;
+        ch->tail[p] = b = fresh;
+    }
+    ch->blocks[b].uses[ch->blocks[b].n++] = (s_use_t){name.off, name.len, h, node, pos};
+}
+
+/* Phase 1: the serial check of a chunk with the names it defines itself. An input no earlier
+ * node of the chunk defines (nor the scope) waits for phase 2; an output's first occurrence
+ * in the chunk is checked against the earlier chunks there. */
+static void *s_phase1(void *arg)
+{
+    s_chunk_t *ch = arg;
+    const s_par_t *par = ch->par;
+    const s_rd_t *r = par->r;
+    const s_node_t *nodes = &S_AT(r->nodes, s_node_t, par->first);
+    uint64_t n_out = 0;
+    for (uint32_t i = ch->lo; i < ch->hi; i++)
+        n_out += nodes[i].n_out;
+    /* tables of the expected size (+1/8), so that few of them grow, in one populated mapping
+     * (page faults one by one cost as much as the check on a 200,000-node model) */
+    uint64_t want = n_out / S_PARTS + n_out / S_PARTS / 8 + 1;
+    uint32_t cap = S_INITIAL_SLOTS;
+    while (cap < 2 * want && cap < (1u << 26))
+        cap *= 2;
+    ch->arena_bytes = (size_t)cap * S_PARTS * sizeof(s_def_t);
+    ch->arena = s_pages(NULL, 0, ch->arena_bytes);
+    for (unsigned p = 0; p < S_PARTS; p++)
+        ch->defs[p] = (s_defs_t){ch->arena + (size_t)p * cap, cap, 0, false};
+    memset(ch->head, 0xff, sizeof ch->head);
+    memset(ch->tail, 0xff, sizeof ch->tail);
+    for (uint32_t i = ch->lo; i < ch->hi; i++) {
+        const s_node_t *node = &nodes[i];
+        /* the slot a node's first output lands in is a cache miss: asked for ahead, as the
+         * serial check does */
+        if (i + S_PREFETCH_NODES < ch->hi && nodes[i + S_PREFETCH_NODES].n_out) {
+            uint32_t h = nodes[i + S_PREFETCH_NODES].out0_hash;
+            const s_defs_t *m = &ch->defs[h >> (32 - S_PART_BITS)];
+            __builtin_prefetch(&m->slots[h & (m->cap - 1)], 1);
+        }
+        bool has_op = s_check_node_local(&ch->c, par->graph, (long)i, node);
+        if (!has_op) /* its outputs define nothing */
+            continue;
+        s_strs_t io = s_node_strs(node, 0);
+        s_sl_t name;
+        uint32_t n_in = 0, n_outs = 0;
+        while (s_strs_next(r, &io, &name)) {
+            if (io.found == 2) {
+                if (n_outs == ch->cap_outs) {
+                    ch->cap_outs = ch->cap_outs ? 2 * ch->cap_outs : S_SMALL_OUTPUTS;
+                    ch->outs = ferry_reallocarray(ch->outs, ch->cap_outs, sizeof *ch->outs);
+                }
+                ch->outs[n_outs++] = name;
+                continue;
+            }
+            uint32_t pos = n_in++;
+            if (!name.len)
+                continue;
+            uint32_t h = s_hash_sl(r, name);
+            const s_def_t *d = s_defs_find(&ch->defs[h >> (32 - S_PART_BITS)], r->data, name.off, name.len, h, NULL);
+            if ((d && d->first_op < i) || s_defined(r, par->scope, name, h))
+                continue;
+            s_defer_use(ch, name, h, i, pos);
+        }
+        for (uint32_t k = 0; k < n_outs; k++) {
+            s_sl_t o = ch->outs[k];
+            if (!o.len)
+                continue;
+            uint32_t h = s_hash_sl(r, o);
+            bool is_new = false;
+            s_def_t *d = s_defs_find(&ch->defs[h >> (32 - S_PART_BITS)], r->data, o.off, o.len, h, &is_new);
+            if (!is_new || s_defined(r, par->scope, o, h))
+                s_pb_add(&ch->pbs, true, i, (uint32_t)S_KIND_OUT << S_POS_BITS | k, S_PB_TWICE, 0, o);
+            else
+                d->first_op = i;
+        }
+    }
+    free(ch->outs);
+    ch->outs = NULL;
+    return NULL;
+}
+
+/* Phase 2, per partition: the chunks' names merged in chunk order (an output first in its
+ * chunk is defined twice when an earlier chunk defines it), then the deferred uses against
+ * the whole list: an input of node i is defined iff a node before i with an op_type outputs
+ * it; if not, it is used before its first producer, or not defined at all. */
+static void *s_phase2(void *arg)
+{
+    s_resolver_t *rs = arg;
+    s_par_t *par = rs->par;
+    const s_rd_t *r = par->r;
+    unsigned p;
+    while ((p = __atomic_fetch_add(&par->next_part, 1, __ATOMIC_RELAXED)) < S_PARTS) {
+        s_defs_t *all = &par->chunks[0].defs[p];
+        if (par->n_threads > 1) {
+            size_t n = 0;
+            for (unsigned t = 0; t < par->n_threads; t++)
+                n += par->chunks[t].defs[p].count;
+            uint32_t cap = S_INITIAL_SLOTS;
+            while (cap < 2 * n)
+                cap *= 2;
+            if (cap > rs->cap_alloc) {
+                free(rs->merged.slots);
+                rs->merged.slots = ferry_reallocarray(NULL, cap, sizeof *rs->merged.slots);
+                rs->cap_alloc = cap;
+            }
+            rs->merged.cap = cap;
+            rs->merged.count = 0;
+            memset(rs->merged.slots, 0, cap * sizeof *rs->merged.slots);
+            all = &rs->merged;
+            for (unsigned t = 0; t < par->n_threads; t++) {
+                const s_defs_t *m = &par->chunks[t].defs[p];
+                for (uint32_t k = 0; k < m->cap; k++) {
+                    const s_def_t *e = &m->slots[k];
+                    if (!e->len1 || e->first_op == S_NONE) /* S_NONE: the scope defines it */
+                        continue;
+                    bool is_new = false;
+                    s_def_t *d = s_defs_find(all, r->data, e->off, e->len1 - 1, e->hash, &is_new);
+                    if (is_new)
+                        d->first_op = e->first_op;
+                    else /* position found when worded */
+                        s_pb_add(&rs->pbs, false, e->first_op, (uint32_t)S_KIND_OUT << S_POS_BITS, S_PB_TWICE, 0,
+                                 (s_sl_t){e->off, e->len1 - 1});
+                }
+            }
+        }
+        for (unsigned t = 0; t < par->n_threads; t++) {
+            const s_chunk_t *ch = &par->chunks[t];
+            for (uint32_t b = ch->head[p]; b != S_NONE; b = ch->blocks[b].next) {
+                for (uint32_t k = 0; k < ch->blocks[b].n; k++) {
+                    const s_use_t *u = &ch->blocks[b].uses[k];
+                    const s_def_t *d = s_defs_find(all, r->data, u->off, u->len, u->hash, NULL);
+                    if (d && d->first_op < u->node)
+                        continue;
+                    s_pb_add(&rs->pbs, false, u->node, (uint32_t)S_KIND_IN << S_POS_BITS | u->pos, S_PB_UNRESOLVED, 0,
+                             (s_sl_t){u->off, u->len});
+                }
+            }
+        }
+        for (uint32_t k = par->query_start[p]; k < par->query_start[p + 1]; k++) {
+            uint32_t q = par->query_order[k];
+            s_sl_t name = par->queries[q];
+            const s_def_t *d = s_defs_find(all, r->data, name.off, name.len, s_hash_sl(r, name), NULL);
+            par->query_defined[q] = d && d->first_op != S_NONE;
+        }
+    }
+    return NULL;
+}
+
+static int s_cmp_pb(const void *a, const void *b)
+{
+    const s_pb_t *x = a, *y = b;
+    if (x->node != y->node)
+        return x->node < y->node ? -1 : 1;
+    return x->pos_kind < y->pos_kind ? -1 : x->pos_kind > y->pos_kind;
+}
+
+static void s_pb_emit(s_check_t *c, const s_par_t *par, const s_pb_t *pb)
+{
+    const s_rd_t *r = c->r;
+    const s_node_t *node = &S_AT(r->nodes, s_node_t, par->first + pb->node);
+    long index = (long)pb->node;
+    switch (pb->kind) {
+    case S_PB_BEFORE:
+        s_problem_push(c, par->graph, index, node, S_MSG_BEFORE, S_FMT(r, pb->name), (long)pb->producer);
+        break;
+    case S_PB_UNDEFINED: s_problem_push(c, par->graph, index, node, S_MSG_UNDEFINED, S_FMT(r, pb->name)); break;
+    default: s_problem_push(c, par->graph, index, node, S_MSG_TWICE, S_FMT(r, pb->name)); break;
+    }
+}
+
+/* The problems in the serial check's order: by node, a node's own problems first, then its
+ * inputs' and its outputs' by position. The chunks keep the first FERRY_ONNX_MAX_PROBLEMS of
+ * theirs, so the first ones overall are among those kept. */
+static void s_par_merge(s_check_t *c, s_par_t *par)
+{
+    ferry_onnx_problems_t *out = c->out;
+    size_t n_pb = 0;
+    for (unsigned t = 0; t < par->n_threads; t++) {
+        const s_chunk_t *ch = &par->chunks[t];
+        out->total += ch->out.total + ch->pbs.total + par->resolvers[t].pbs.total;
+        out->nodes_checked += ch->out.nodes_checked;
+        out->unverified_nodes += ch->out.unverified_nodes;
+        n_pb += ch->pbs.count + par->resolvers[t].pbs.count;
+    }
+    s_pb_t *pbs = ferry_reallocarray(NULL, n_pb + 1, sizeof *pbs);
+    n_pb = 0;
+    for (unsigned t = 0; t < par->n_threads; t++) {
+        const s_pbs_t *lists[] = {&par->chunks[t].pbs, &par->resolvers[t].pbs};
+        for (unsigned k = 0; k < 2; k++) {
+            if (lists[k]->count)
+                memcpy(pbs + n_pb, lists[k]->items, lists[k]->count * sizeof *pbs);
+            n_pb += lists[k]->count;
+        }
+    }
+    /* what phase 2 left open: an undefined input's first producer (the serial check's table,
+     * built on the first one: a valid model never pays), the position of an output first in
+     * its chunk but defined by an earlier one */
+    const s_rd_t *r = c->r;
+    s_nodes_t prod = {.first = par->first, .n = par->n_nodes};
+    for (size_t i = 0; i < n_pb; i++) {
+        s_pb_t *pb = &pbs[i];
+        if (pb->kind == S_PB_UNRESOLVED) {
+            const s_slot_t *slot = s_producer(c, &prod, pb->name, s_hash_sl(r, pb->name));
+            if (slot && slot->value - S_PRODUCER > (uint64_t)pb->node) {
+                pb->kind = S_PB_BEFORE;
+                pb->producer = slot->value - S_PRODUCER;
+            } else {
+                pb->kind = S_PB_UNDEFINED;
+            }
+        } else if (pb->kind == S_PB_TWICE && pb->pos_kind == (uint32_t)S_KIND_OUT << S_POS_BITS) {
+            s_strs_t it = s_node_strs(&S_AT(r->nodes, s_node_t, par->first + pb->node), 2);
+            s_sl_t o;
+            for (uint32_t k = 0; s_strs_next(r, &it, &o); k++) {
+                if (s_sl_eq(r, o, pb->name)) {
+                    pb->pos_kind |= k;
+                    break;
+                }
+            }
+        }
+    }
+    s_names_free(&prod.producers);
+    qsort(pbs, n_pb, sizeof *pbs, s_cmp_pb);
+    unsigned t = 0;
+    size_t k = 0, j = 0;
+    while (out->count < FERRY_ONNX_MAX_PROBLEMS) {
+        while (t < par->n_threads && k == par->chunks[t].out.count) {
+            t++;
+            k = 0;
+        }
+        bool has_local = t < par->n_threads, has_pb = j < n_pb;
+        if (!has_local && !has_pb)
+            break;
+        if (has_local && (!has_pb || par->chunks[t].out.items[k].node_index <= (long)pbs[j].node)) {
+            out->items = ferry_reallocarray(out->items, out->count + 1, sizeof *out->items);
+            out->items[out->count++] = par->chunks[t].out.items[k];
+            memset(&par->chunks[t].out.items[k], 0, sizeof par->chunks[t].out.items[k]);
+            k++;
+        } else {
+            s_pb_emit(c, par, &pbs[j++]);
+        }
+    }
+    free(pbs);
+}
+
+/* The serial check of nodes [first, first + n_nodes) on several threads, with the same
+ * problems in the same order; scope (the names defined before the nodes) is left as it is,
+ * and query_defined[q] says whether a node with an op_type outputs queries[q]. */
+static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes,
+                              const s_scope_t *scope, const s_sl_t *queries, size_t n_queries, bool *query_defined)
+{
+    const s_rd_t *r = c->r;
+    /* the operator cache, filled here so that the threads only read it */
+    if (r->ops.n <= n_nodes) {
+        for (uint32_t k = 0; k < r->ops.n; k++)
+            if (S_AT(r->ops, s_op_t, k).op.len)
+                (void)s_op_info(c, k);
+    } else {
+        for (uint32_t i = 0; i < n_nodes; i++) {
+            uint32_t op = S_AT(r->nodes, s_node_t, first + i).op;
+            if (S_AT(r->ops, s_op_t, op).op.len)
+                (void)s_op_info(c, op);
+        }
+    }
+    s_par_t *par = ferry_calloc(1, sizeof *par);
+    *par = (s_par_t){.r = r, .graph = graph, .first = first, .n_nodes = n_nodes, .scope = scope,
+                     .n_threads = s_par_threads(n_nodes),
+                     .queries = queries, .query_defined = query_defined};
+    for (unsigned t = 0; t < par->n_threads; t++) {
+        s_chunk_t *ch = &par->chunks[t];
+        ch->par = par;
+        ch->lo = (uint32_t)((uint64_t)n_nodes * t / par->n_threads);
+        ch->hi = (uint32_t)((uint64_t)n_nodes * (t + 1) / par->n_threads);
+        ch->c = *c;
+        ch->c.out = &ch->out;
+        par->resolvers[t].par = par;
+    }
+    s_par_run(par->n_threads, s_phase1, par->chunks, sizeof par->chunks[0]);
+    /* the queries by partition (a counting sort) */
+    par->query_order = ferry_reallocarray(NULL, n_queries + 1, sizeof *par->query_order);
+    uint32_t *parts = ferry_reallocarray(NULL, n_queries + 1, sizeof *parts);
+    for (size_t q = 0; q < n_queries; q++) {
+        parts[q] = s_hash_sl(r, queries[q]) >> (32 - S_PART_BITS);
+        par->query_start[parts[q] + 1]++;
+    }
+    for (unsigned p = 0; p < S_PARTS; p++)
+        par->query_start[p + 1] += par->query_start[p];
+    uint32_t fill[S_PARTS];
+    memcpy(fill, par->query_start, sizeof fill);
+    for (size_t q = 0; q < n_queries; q++)
+        par->query_order[fill[parts[q]]++] = (uint32_t)q;
+    free(parts);
+    s_par_run(par->n_threads, s_phase2, par->resolvers, sizeof par->resolvers[0]);
+    s_par_merge(c, par);
+    for (unsigned t = 0; t < par->n_threads; t++) {
+        s_chunk_t *ch = &par->chunks[t];
+        ferry_onnx_problems_free(&ch->out);
+        free(ch->pbs.items);
+        for (unsigned p = 0; p < S_PARTS; p++)
+            s_defs_free(&ch->defs[p]);
+        free(ch->blocks);
+        s_defs_free(&par->resolvers[t].merged);
+        free(par->resolvers[t].pbs.items);
+    }
+    free(par->query_order);
+    free(par);
+}
+
+/* Check nodes [first, first + n_nodes) of a graph or function, n_strs their inputs and outputs
+ * together, in scope. Serially, every output with an op_type ends up in scope; in parallel,
+ * scope is left as it is and query_defined[q] (false on entry) says whether a node defines
+ * queries[q]: the caller asks for what it looks up after the nodes. */
+static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, uint64_t n_strs,
+                          s_scope_t *scope, int depth, const s_sl_t *queries, size_t n_queries, bool *query_defined)
+{
+    const s_rd_t *r = c->r;
+    if (s_par_wanted(c, n_nodes, n_strs)) {
+        s_check_nodes_par(c, graph, first, n_nodes, scope, queries, n_queries, query_defined);
+        return;
+    }
     s_nodes_t prod = {.first = first, .n = n_nodes};
     s_names_grow(&scope->names, scope->names.count + n_nodes);
     for (uint32_t i = 0; i < n_nodes; i++) {
@@ -1935,12 +2519,15 @@ static void s_check(const s_rd_t *r, ferry_onnx_problems_t *out)
             s_sl_t in = S_AT(r->fn_inputs, s_sl_t, f->in_first + k);
             s_names_add(&scope.names, r->data, in, s_hash_sl(r, in))->value = S_DEFINED;
         }
-        s_check_nodes(&c, where, f->node_first, f->n_node, &scope, 1);
+        const s_sl_t *outs = f->n_out ? &S_AT(r->fn_outputs, s_sl_t, f->out_first) : NULL;
+        bool *out_defined = ferry_calloc((size_t)f->n_out + 1, sizeof *out_defined);
+        s_check_nodes(&c, where, f->node_first, f->n_node, f->n_strs, &scope, 1, outs, f->n_out, out_defined);
         for (uint32_t k = 0; k < f->n_out; k++) {
-            s_sl_t o = S_AT(r->fn_outputs, s_sl_t, f->out_first + k);
-            if (!s_defined(r, &scope, o, s_hash_sl(r, o)))
+            s_sl_t o = outs[k];
+            if (!out_defined[k] && !s_defined(r, &scope, o, s_hash_sl(r, o)))
                 s_problem(&c, where, -1, NULL, "function output '%.*s' is not produced", S_FMT(r, o));
         }
+        free(out_defined);
         s_names_free(&scope.names);
     }
     s_load_opsets(&c, "model", r->opset_first, r->n_opset);
