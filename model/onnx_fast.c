@@ -105,30 +105,46 @@ typedef struct {
     size_t *budget; /* bytes all arrays of a reader may still take (shared) */
 } s_vec_t;
 
+/* Double v's room (new elements zeroed), charged to the budget; false past it. Every array
+ * grows through here, so the budget spent is a function of the final lengths alone. */
+static bool s_grow(s_vec_t *v)
+{
+    size_t bytes = v->bytes ? 2 * v->bytes : S_FIRST_BYTES;
+    if (bytes < v->bytes || bytes / v->size <= v->cap || bytes - v->bytes > *v->budget)
+        return false;
+    *v->budget -= bytes - v->bytes;
+    if (v->is_mapped) {
+        v->data = s_pages(v->data, v->bytes, bytes);
+    } else if (bytes >= S_MAPPED_BYTES) {
+        void *p = s_pages(NULL, 0, bytes);
+        memcpy(p, v->data, v->bytes);
+        free(v->data);
+        v->data = p;
+        v->is_mapped = true;
+    } else {
+        v->data = ferry_realloc(v->data, bytes);
+        memset((uint8_t *)v->data + v->bytes, 0, bytes - v->bytes);
+    }
+    v->bytes = bytes;
+    v->cap = bytes / v->size;
+    return true;
+}
+
 /* A new zeroed element at the end of v, or NULL when growing v would exceed the budget. */
 static void *s_push(s_vec_t *v)
 {
-    if (v->n == v->cap) {
-        size_t bytes = v->bytes ? 2 * v->bytes : S_FIRST_BYTES;
-        if (bytes < v->bytes || bytes / v->size <= v->cap || bytes - v->bytes > *v->budget)
-            return NULL;
-        *v->budget -= bytes - v->bytes;
-        if (v->is_mapped) {
-            v->data = s_pages(v->data, v->bytes, bytes);
-        } else if (bytes >= S_MAPPED_BYTES) {
-            void *p = s_pages(NULL, 0, bytes);
-            memcpy(p, v->data, v->bytes);
-            free(v->data);
-            v->data = p;
-            v->is_mapped = true;
-        } else {
-            v->data = ferry_realloc(v->data, bytes);
-            memset((uint8_t *)v->data + v->bytes, 0, bytes - v->bytes);
-        }
-        v->bytes = bytes;
-        v->cap = bytes / v->size;
-    }
+    if (v->n == v->cap && !s_grow(v))
+        return NULL;
     return (uint8_t *)v->data + v->n++ * v->size;
+}
+
+/* Room for n elements, grown as n pushes would grow it; false past the budget. */
+static bool s_reserve(s_vec_t *v, size_t n)
+{
+    while (v->cap < n)
+        if (!s_grow(v))
+            return false;
+    return true;
 }
 
 static void s_vec_free(s_vec_t *v)
@@ -141,6 +157,60 @@ static void s_vec_free(s_vec_t *v)
 }
 
 #define S_AT(vec, type, i) (((type *)(vec).data)[i])
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+/* A list of at least this many nodes is parsed and checked on several threads (FERRY_ONNX_PARALLEL_MIN
+ * overrides it; tests force it down to 1). */
+#define S_PAR_MIN_NODES 4096
+#define S_MAX_THREADS 16
+/* Fewer nodes than this per thread: fewer threads (starting one costs ~50 us). */
+#define S_NODES_PER_THREAD 8192
+
+/* An environment override: a positive integer, or fallback. */
+static unsigned long s_env_count(const char *name, unsigned long fallback)
+{
+    const char *v = getenv(name);
+    if (!v || !*v || v[0] == '-')
+        return fallback;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    return *end || errno || n == 0 ? fallback : n;
+}
+
+/* Threads for n_nodes nodes: FERRY_ONNX_THREADS, else the online CPUs, fewer on small lists. */
+static unsigned s_par_threads(uint32_t n_nodes)
+{
+    unsigned long n = s_env_count("FERRY_ONNX_THREADS", 0);
+    if (!n) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus > 0 ? (unsigned long)cpus : 1;
+        if (n > n_nodes / S_NODES_PER_THREAD)
+            n = n_nodes / S_NODES_PER_THREAD ? n_nodes / S_NODES_PER_THREAD : 1;
+    }
+    if (n > S_MAX_THREADS)
+        n = S_MAX_THREADS;
+    return n > n_nodes ? n_nodes : (unsigned)n;
+}
+
+/* Run fn on args[0..n) (each `size` bytes), args[0] on this thread; an argument whose thread
+ * cannot start runs here too. */
+static void s_par_run(unsigned n, void *(*fn)(void *), void *args, size_t size)
+{
+    pthread_t threads[S_MAX_THREADS];
+    bool is_started[S_MAX_THREADS] = {false};
+    for (unsigned k = 1; k < n; k++)
+        is_started[k] = pthread_create(&threads[k], NULL, fn, (uint8_t *)args + k * size) == 0;
+    fn(args);
+    for (unsigned k = 1; k < n; k++) {
+        if (is_started[k])
+            pthread_join(threads[k], NULL);
+        else
+            fn((uint8_t *)args + k * size);
+    }
+}
+
 
 /* ---- records ---------------------------------------------------------------------------- */
 
@@ -190,6 +260,11 @@ typedef struct {
 typedef struct {
     s_sl_t domain, op;
 } s_op_t;
+
+/* How many nodes of the main graph use an operator, and the first of them. */
+typedef struct {
+    uint32_t first, op, count;
+} s_op_use_t;
 
 typedef struct {
     bool has_values;
@@ -282,6 +357,10 @@ typedef struct {
     s_vec_t ops;                                    /* s_op_t */
     s_pairs_t op_ids;                               /* (domain, op_type) -> index in ops */
     s_vec_t jobs;
+    /* the main graph's operators, counted while its nodes were parsed in parallel (none of
+     * them has a subgraph then); NULL otherwise */
+    s_op_use_t *main_ops;
+    size_t n_main_ops;
 } s_rd_t;
 
 static inline const char *s_ptr(const s_rd_t *r, s_sl_t s)
@@ -1107,32 +1186,266 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
     return 0;
 }
 
+/* ---- parallel parse of the main graph's nodes ------------------------------------------- */
+
+static void s_rd_free(s_rd_t *r);
+
+/* A node field of a graph: its payload. */
+typedef struct {
+    uint32_t start, end;
+} s_range_t;
+
+/* One chunk of nodes parsed by a reader of its own (attributes, attribute tensors and
+ * operators in its own arrays), the node records straight into the shared array. */
+typedef struct {
+    const s_rd_t *r;
+    s_rd_t local;
+    const s_range_t *ranges;
+    uint32_t lo, hi, base; /* nodes [lo, hi) of the list, records from r->nodes[base] on */
+    int depth;
+    bool is_usual;      /* no subgraph, no wire error, within its budget */
+    uint64_t n_strs;
+    s_op_use_t *uses;   /* per local operator */
+    uint32_t *op_map;   /* local operator index -> r->ops index */
+    size_t attr_base, tensor_base;
+} s_parse_chunk_t;
+
+/* The arrays s_node fills, in a chunk's reader. */
+#define S_NODE_VECS(rd) {&(rd)->attrs, &(rd)->attr_tensors, &(rd)->graph_refs, &(rd)->jobs, &(rd)->ops}
+
+static void s_rd_fork(const s_rd_t *r, s_rd_t *local, size_t budget)
+{
+    *local = *r;
+    s_vec_t *all[] = {&local->graphs, &local->nodes, &local->attrs, &local->vis, &local->dims, &local->inits,
+                      &local->attr_tensors, &local->sparses, &local->opsets, &local->funcs, &local->entries,
+                      &local->fn_inputs, &local->fn_outputs, &local->graph_refs, &local->jobs, &local->ops};
+    for (size_t i = 0; i < FERRY_ARRAY_LEN(all); i++)
+        *all[i] = (s_vec_t){.size = all[i]->size, .budget = &local->budget};
+    memset(&local->op_ids, 0, sizeof local->op_ids);
+    local->main_ops = NULL;
+    local->budget = budget;
+    local->fallback = false;
+}
+
+static void *s_parse_chunk(void *arg)
+{
+    s_parse_chunk_t *ch = arg;
+    s_rd_t *lr = &ch->local;
+    s_node_t *nodes = &S_AT(ch->r->nodes, s_node_t, ch->base);
+    ch->is_usual = true;
+    for (uint32_t i = ch->lo; i < ch->hi; i++) {
+        s_node_t *n = &nodes[i];
+        if (s_node(lr, n, ch->ranges[i].start, ch->ranges[i].end, ch->depth) < 0 || lr->jobs.n) {
+            ch->is_usual = false;
+            break;
+        }
+        ch->n_strs += (uint64_t)n->n_in + n->n_out;
+    }
+    return NULL;
+}
+
+static int s_cmp_op_use(const void *a, const void *b)
+{
+    const s_op_use_t *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Second pass of a chunk: its records renumbered into the shared arrays, its operators
+ * counted. */
+static void *s_place_chunk(void *arg)
+{
+    s_parse_chunk_t *ch = arg;
+    const s_rd_t *r = ch->r;
+    const s_rd_t *lr = &ch->local;
+    s_node_t *nodes = &S_AT(r->nodes, s_node_t, ch->base);
+    ch->uses = ferry_calloc(lr->ops.n + 1, sizeof *ch->uses);
+    for (uint32_t i = ch->lo; i < ch->hi; i++) {
+        s_op_use_t *u = &ch->uses[nodes[i].op];
+        if (!u->count++)
+            u->first = i;
+        nodes[i].op = ch->op_map[nodes[i].op];
+        if (nodes[i].n_attr)
+            nodes[i].attr_first += (uint32_t)ch->attr_base;
+    }
+    s_attr_t *attrs = &S_AT(r->attrs, s_attr_t, ch->attr_base);
+    for (size_t k = 0; k < lr->attrs.n; k++) {
+        attrs[k] = S_AT(lr->attrs, s_attr_t, k);
+        if (attrs[k].t != S_NONE)
+            attrs[k].t += (uint32_t)ch->tensor_base;
+        if (attrs[k].n_tensors)
+            attrs[k].tensors_first += (uint32_t)ch->tensor_base;
+    }
+    if (lr->attr_tensors.n)
+        memcpy(&S_AT(r->attr_tensors, s_tensor_t, ch->tensor_base), lr->attr_tensors.data,
+               lr->attr_tensors.n * sizeof(s_tensor_t));
+    return NULL;
+}
+
+/* The nodes of a graph, given as ranges, appended to r->nodes as s_graph would append them one
+ * by one: in parallel when the list is large, with the very records, operator numbers and
+ * budget spent of the serial parse; serially when a chunk meets anything the serial parse
+ * must decide (a subgraph, whose job order matters; a wire error; its share of the budget). */
+static int s_graph_nodes(s_rd_t *r, s_graph_t *g, const s_range_t *ranges, uint32_t n, int depth)
+{
+    unsigned n_threads = n >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES) ? s_par_threads(n) : 1;
+    size_t base = r->nodes.n;
+    if (n_threads > 1 && base + n < UINT32_MAX - 1) {
+        if (!s_reserve(&r->nodes, base + n))
+            return s_fail(r); /* the serial parse runs out of budget too */
+        s_parse_chunk_t *chunks = ferry_calloc(n_threads, sizeof *chunks);
+        for (unsigned t = 0; t < n_threads; t++) {
+            s_parse_chunk_t *ch = &chunks[t];
+            *ch = (s_parse_chunk_t){.r = r, .ranges = ranges, .base = (uint32_t)base, .depth = depth,
+                                    .lo = (uint32_t)((uint64_t)n * t / n_threads),
+                                    .hi = (uint32_t)((uint64_t)n * (t + 1) / n_threads)};
+            s_rd_fork(r, &ch->local, r->budget / n_threads);
+        }
+        s_par_run(n_threads, s_parse_chunk, chunks, sizeof *chunks);
+        bool is_usual = true;
+        size_t n_attrs = r->attrs.n, n_tensors = r->attr_tensors.n;
+        for (unsigned t = 0; t < n_threads; t++) {
+            is_usual = is_usual && chunks[t].is_usual;
+            chunks[t].attr_base = n_attrs;
+            chunks[t].tensor_base = n_tensors;
+            n_attrs += chunks[t].local.attrs.n;
+            n_tensors += chunks[t].local.attr_tensors.n;
+        }
+        is_usual = is_usual && n_attrs < UINT32_MAX - 1 && n_tensors < UINT32_MAX - 1;
+        /* operators numbered in order of first use, as the serial parse numbers them */
+        for (unsigned t = 0; t < n_threads && is_usual; t++) {
+            const s_rd_t *lr = &chunks[t].local;
+            chunks[t].op_map = ferry_reallocarray(NULL, lr->ops.n + 1, sizeof *chunks[t].op_map);
+            for (size_t k = 0; k < lr->ops.n && is_usual; k++) {
+                s_op_t o = S_AT(lr->ops, s_op_t, k);
+                uint32_t h = s_pair_hash(r, o.domain, o.op);
+                if (!s_pairs_get(r, &r->op_ids, o.domain, o.op, h, &chunks[t].op_map[k])) {
+                    chunks[t].op_map[k] = (uint32_t)r->ops.n;
+                    s_op_t *slot = s_push(&r->ops);
+                    if (!slot)
+                        is_usual = false;
+                    else
+                        *slot = o;
+                    s_pairs_put(&r->op_ids, o.domain, o.op, h, chunks[t].op_map[k]);
+                }
+            }
+        }
+        int rc = 0;
+        if (is_usual) {
+            if (!s_reserve(&r->attrs, n_attrs) || !s_reserve(&r->attr_tensors, n_tensors)) {
+                rc = s_fail(r);
+            } else {
+                s_par_run(n_threads, s_place_chunk, chunks, sizeof *chunks);
+                r->nodes.n = base + n;
+                r->attrs.n = n_attrs;
+                r->attr_tensors.n = n_tensors;
+                g->node_first = n ? (uint32_t)base : 0;
+                g->n_node = n;
+                /* the summary's operator counts, by operator, first use first */
+                free(r->main_ops);
+                r->main_ops = ferry_calloc(r->ops.n + 1, sizeof *r->main_ops);
+                for (unsigned t = 0; t < n_threads; t++) {
+                    g->n_strs += chunks[t].n_strs;
+                    for (size_t k = 0; k < chunks[t].local.ops.n; k++) {
+                        const s_op_use_t *u = &chunks[t].uses[k];
+                        s_op_use_t *all = &r->main_ops[chunks[t].op_map[k]];
+                        if (u->count && !all->count)
+                            all->first = u->first;
+                        all->count += u->count;
+                    }
+                }
+                r->n_main_ops = 0;
+                for (size_t k = 0; k < r->ops.n; k++)
+                    if (r->main_ops[k].count)
+                        r->main_ops[r->n_main_ops++] = (s_op_use_t){r->main_ops[k].first, (uint32_t)k,
+                                                                    r->main_ops[k].count};
+                qsort(r->main_ops, r->n_main_ops, sizeof *r->main_ops, s_cmp_op_use);
+            }
+        }
+        for (unsigned t = 0; t < n_threads; t++) {
+            s_rd_free(&chunks[t].local);
+            free(chunks[t].op_map);
+            free(chunks[t].uses);
+        }
+        free(chunks);
+        if (is_usual || rc < 0)
+            return rc;
+        /* the serial parse decides; the records it appends start zeroed, as s_push gives them */
+        memset(&S_AT(r->nodes, s_node_t, base), 0, (size_t)n * sizeof(s_node_t));
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        s_node_t *node = s_list_push(r, &r->nodes, &g->node_first, &g->n_node);
+        if (!node || s_node(r, node, ranges[i].start, ranges[i].end, depth) < 0)
+            return -1;
+        g->n_strs += (uint64_t)node->n_in + node->n_out;
+    }
+    return 0;
+}
+
 /* s_node writes through a pointer into r->nodes, which a nested push may move: nodes never
- * nest (subgraphs are deferred), so the pointer stays valid while one node is parsed. */
-static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth)
+ * nest (subgraphs are deferred), so the pointer stays valid while one node is parsed. The
+ * main graph's nodes are parsed after its other fields (s_graph_nodes; no other field writes
+ * the arrays nodes write, so the records are the same). */
+static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth, bool is_main)
 {
     const s_msg_t *m = &r->msgs[S_GRAPH];
     size_t pos = start;
     s_field_t f;
     int rc;
     s_graph_t g = {0};
-    while ((rc = s_next(r, m->desc, m, &pos, end, &f)) > 0) {
+    /* the main graph's node fields, when there may be enough of them for several threads
+     * (every node takes at least 2 bytes) */
+    size_t no_budget = SIZE_MAX;
+    s_vec_t ranges = {.size = sizeof(s_range_t), .budget = &no_budget};
+    bool is_ranged = is_main && s_par_threads(UINT32_MAX) > 1 &&
+                     (end - start) / 2 >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES);
+    const uint8_t *d = r->data;
+    for (;;) {
+        /* the common node field (tag 0x0a, a length of 1 or 2 bytes): what s_next and
+         * s_enter accept, and a length past the end fails as theirs would */
+        if (is_ranged && pos + 3 <= end && d[pos] == 0x0a && (d[pos + 1] < 0x80 || d[pos + 2] < 0x80)) {
+            if (depth + 1 > FERRY_ONNX_MAX_DEPTH) {
+                s_fail(r);
+                goto fail;
+            }
+            size_t used = d[pos + 1] < 0x80 ? 1 : 2;
+            size_t plen = used == 1 ? d[pos + 1] : (size_t)(d[pos + 1] & 0x7f) | (size_t)d[pos + 2] << 7;
+            size_t body = pos + 1 + used;
+            if (plen > end - body) {
+                s_fail(r);
+                goto fail;
+            }
+            s_range_t *rg = s_push(&ranges);
+            if (!rg)
+                goto fail; /* not reached: no budget */
+            *rg = (s_range_t){(uint32_t)body, (uint32_t)(body + plen)};
+            pos = body + plen;
+            continue;
+        }
+        if ((rc = s_next(r, m->desc, m, &pos, end, &f)) <= 0)
+            break;
         if (!f.fd || f.fd->type != PROTOBUF_C_TYPE_MESSAGE)
             continue;
         if (s_enter(r, &f, depth, NULL) < 0)
-            return -1;
+            goto fail;
         switch (f.number) {
         case 1: {
+            if (is_ranged) {
+                s_range_t *rg = s_push(&ranges);
+                if (!rg)
+                    goto fail;
+                *rg = (s_range_t){(uint32_t)f.start, (uint32_t)f.end};
+                break;
+            }
             s_node_t *n = s_list_push(r, &r->nodes, &g.node_first, &g.n_node);
             if (!n || s_node(r, n, f.start, f.end, depth + 1) < 0)
-                return -1;
+                goto fail;
             g.n_strs += (uint64_t)n->n_in + n->n_out;
             break;
         }
         case 5: {
             s_tensor_t *t = s_list_push(r, &r->inits, &g.init_first, &g.n_init);
             if (!t || s_tensor(r, t, f.start, f.end, depth + 1) < 0)
-                return -1;
+                goto fail;
             break;
         }
         case 11:
@@ -1140,13 +1453,13 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth)
             s_vi_t *vi = f.number == 11 ? s_list_push(r, &r->vis, &g.input_first, &g.n_input)
                                         : s_list_push(r, &r->vis, &g.output_first, &g.n_output);
             if (!vi || s_value_info(r, vi, f.start, f.end, depth + 1) < 0)
-                return -1;
+                goto fail;
             break;
         }
         case 15: { /* SparseTensorProto: values (1) is a TensorProto whose name counts */
             s_sparse_t *sp = s_list_push(r, &r->sparses, &g.sparse_first, &g.n_sparse);
             if (!sp)
-                return -1;
+                goto fail;
             sp->name.off = S_ABSENT;
             const s_msg_t *ms = &r->msgs[S_SPARSE];
             size_t spos = f.start;
@@ -1157,31 +1470,42 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth)
                 if (!h.fd || h.fd->type != PROTOBUF_C_TYPE_MESSAGE)
                     continue;
                 if (s_enter(r, &h, depth + 1, &seen) < 0)
-                    return -1;
+                    goto fail;
                 if (h.number == 1) {
                     s_tensor_t t = {0};
                     if (s_tensor(r, &t, h.start, h.end, depth + 2) < 0)
-                        return -1;
+                        goto fail;
                     sp->has_values = true;
                     sp->name = t.name;
                 } else if (s_skip(r, h.fd->descriptor, h.start, h.end, depth + 2) < 0) {
-                    return -1;
+                    goto fail;
                 }
             }
             if (src < 0)
-                return s_fail(r);
+                {
+                s_fail(r);
+                goto fail;
+            }
             break;
         }
         default:
             if (s_skip(r, f.fd->descriptor, f.start, f.end, depth + 1) < 0)
-                return -1;
+                goto fail;
             break;
         }
     }
-    if (rc < 0)
-        return s_fail(r);
+    if (rc < 0) {
+        s_fail(r);
+        goto fail;
+    }
+    if (is_ranged && s_graph_nodes(r, &g, ranges.data, (uint32_t)ranges.n, depth + 1) < 0)
+        goto fail;
+    s_vec_free(&ranges);
     S_AT(r->graphs, s_graph_t, gi) = g;
     return 0;
+fail:
+    s_vec_free(&ranges);
+    return -1;
 }
 
 static int s_entry(s_rd_t *r, s_entry_t *e, size_t start, size_t end)
@@ -1336,7 +1660,7 @@ static int s_model(s_rd_t *r)
             S_AT(r->attrs, s_attr_t, j.index).g = gi;
         else
             S_AT(r->graph_refs, uint32_t, j.index) = gi;
-        if (s_graph(r, gi, j.start, j.end, j.depth) < 0)
+        if (s_graph(r, gi, j.start, j.end, j.depth, j.index == S_NONE) < 0)
             return -1;
     }
     return 0;
@@ -1350,6 +1674,7 @@ static void s_rd_free(s_rd_t *r)
     for (size_t i = 0; i < FERRY_ARRAY_LEN(vecs); i++)
         s_vec_free(vecs[i]);
     s_pairs_free(&r->op_ids);
+    free(r->main_ops);
 }
 
 static void s_rd_init(s_rd_t *r, const uint8_t *data, size_t len)
@@ -1913,12 +2238,6 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
 
 /* ---- parallel check of a large node list ------------------------------------------------- */
 
-/* A list of at least this many nodes is checked on several threads (FERRY_ONNX_PARALLEL_MIN
- * overrides it; tests force it down to 1). */
-#define S_PAR_MIN_NODES 4096
-#define S_MAX_THREADS 16
-/* Fewer nodes than this per thread: fewer threads (starting one costs ~50 us). */
-#define S_NODES_PER_THREAD 8192
 /* A chunk's names are split into 2^S_PART_BITS tables by the top bits of their hash, so that
  * the merge of one partition over all chunks works in a core's L2 cache. */
 #define S_PART_BITS 6
@@ -2011,17 +2330,6 @@ struct s_par {
     unsigned next_part;
 };
 
-/* An environment override: a positive integer, or fallback. */
-static unsigned long s_env_count(const char *name, unsigned long fallback)
-{
-    const char *v = getenv(name);
-    if (!v || !*v || v[0] == '-')
-        return fallback;
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    return *end || errno || n == 0 ? fallback : n;
-}
 
 /* Is a node list checked in parallel? Not when a node anywhere has a subgraph (the serial
  * check walks it with the scope of the moment), nor when the records could outgrow the decode
@@ -2033,36 +2341,7 @@ static bool s_par_wanted(const s_check_t *c, uint32_t n_nodes, uint64_t n_strs)
            n_strs <= r->budget / (sizeof(s_use_t) + sizeof(s_def_t));
 }
 
-static unsigned s_par_threads(uint32_t n_nodes)
-{
-    unsigned long n = s_env_count("FERRY_ONNX_THREADS", 0);
-    if (!n) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cpus > 0 ? (unsigned long)cpus : 1;
-        if (n > n_nodes / S_NODES_PER_THREAD)
-            n = n_nodes / S_NODES_PER_THREAD ? n_nodes / S_NODES_PER_THREAD : 1;
-    }
-    if (n > S_MAX_THREADS)
-        n = S_MAX_THREADS;
-    return n > n_nodes ? n_nodes : (unsigned)n;
-}
 
-/* Run fn on args[0..n) (each `size` bytes), args[0] on this thread; an argument whose thread
- * cannot start runs here too. */
-static void s_par_run(unsigned n, void *(*fn)(void *), void *args, size_t size)
-{
-    pthread_t threads[S_MAX_THREADS];
-    bool is_started[S_MAX_THREADS] = {false};
-    for (unsigned k = 1; k < n; k++)
-        is_started[k] = pthread_create(&threads[k], NULL, fn, (uint8_t *)args + k * size) == 0;
-    fn(args);
-    for (unsigned k = 1; k < n; k++) {
-        if (is_started[k])
-            pthread_join(threads[k], NULL);
-        else
-            fn((uint8_t *)args + k * size);
-    }
-}
 
 static void s_defs_free(s_defs_t *m)
 {
@@ -2557,17 +2836,17 @@ typedef struct {
     uint32_t *op_to_index; /* index of s_rd_t.ops -> index in s->ops (S_NONE: not yet) */
 } s_inspect_t;
 
-static void s_count_op(s_inspect_t *in, const s_node_t *node)
+static void s_count_op(s_inspect_t *in, uint32_t op_index, size_t count)
 {
     const s_rd_t *r = in->r;
-    uint32_t idx = in->op_to_index[node->op];
+    uint32_t idx = in->op_to_index[op_index];
     if (idx != S_NONE) {
-        in->s->ops[idx].count++;
+        in->s->ops[idx].count += count;
         return;
     }
     /* a new pair: onnx_inspect.c keys its histogram by "domain\x1fop", which two different
      * pairs may share; look that key up so such pairs count together there as here */
-    s_sl_t domain = S_AT(r->ops, s_op_t, node->op).domain, op = S_AT(r->ops, s_op_t, node->op).op;
+    s_sl_t domain = S_AT(r->ops, s_op_t, op_index).domain, op = S_AT(r->ops, s_op_t, op_index).op;
     char buf[256];
     char *key = s_pair_key(r, domain, op, buf, sizeof buf);
     long *found = ferry_onnx_map_get(&in->op_index, key);
@@ -2586,8 +2865,8 @@ static void s_count_op(s_inspect_t *in, const s_node_t *node)
         idx = (uint32_t)s->n_ops;
         ferry_onnx_map_put(&in->op_index, key, (long)s->n_ops++);
     }
-    in->op_to_index[node->op] = idx;
-    s->ops[idx].count++;
+    in->op_to_index[op_index] = idx;
+    s->ops[idx].count += count;
 }
 
 static void s_walk_graph(s_inspect_t *in, uint32_t gi, bool is_main)
@@ -2596,10 +2875,16 @@ static void s_walk_graph(s_inspect_t *in, uint32_t gi, bool is_main)
     const s_graph_t *g = &S_AT(r->graphs, s_graph_t, gi);
     if (!is_main)
         in->s->subgraphs++;
+    if (is_main && r->main_ops) { /* counted by the parse, in the order of first use */
+        in->s->node_count += g->n_node;
+        for (size_t k = 0; k < r->n_main_ops; k++)
+            s_count_op(in, r->main_ops[k].op, r->main_ops[k].count);
+        return;
+    }
     for (uint32_t i = 0; i < g->n_node; i++) {
         const s_node_t *node = &S_AT(r->nodes, s_node_t, g->node_first + i);
         in->s->node_count++;
-        s_count_op(in, node);
+        s_count_op(in, node->op, 1);
         for (uint32_t a = 0; a < node->n_attr; a++) {
             const s_attr_t *attr = &S_AT(r->attrs, s_attr_t, node->attr_first + a);
             if (attr->has_g)
@@ -2706,7 +2991,7 @@ static void s_summarize(const s_rd_t *r, const char *name, const char *sha256, f
     for (uint32_t i = 0; i < r->n_func; i++) {
         const s_func_t *f = &S_AT(r->funcs, s_func_t, r->func_first + i);
         for (uint32_t k = 0; k < f->n_node; k++)
-            s_count_op(&in, &S_AT(r->nodes, s_node_t, f->node_first + k));
+            s_count_op(&in, S_AT(r->nodes, s_node_t, f->node_first + k).op, 1);
     }
     if (s->n_ops > 1)
         qsort(s->ops, s->n_ops, sizeof *s->ops, s_cmp_ops);
