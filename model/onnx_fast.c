@@ -3,7 +3,9 @@
  * Three parts: (1) the reader, which validates the wire format exactly like onnx.c's
  * s_walk and records the model as flat arrays of slices and records; (2) the checker and
  * (3) the summary, which follow onnx_check.c and onnx_inspect.c statement by statement
- * (same problems, same order, same wording) over those records. */
+ * (same problems, same order, same wording) over those records. The main graph's nodes
+ * are parsed, and large node lists checked, on several threads (s_graph_nodes,
+ * s_check_nodes_par): same records, same problems. */
 #include "model/onnx_fast.h"
 #include "model/onnx.h"
 #include "model/onnx_wire.h"
@@ -1312,25 +1314,26 @@ static int s_graph_nodes(s_rd_t *r, s_graph_t *g, const s_range_t *ranges, uint3
         }
         is_usual = is_usual && n_attrs < UINT32_MAX - 1 && n_tensors < UINT32_MAX - 1;
         /* operators numbered in order of first use, as the serial parse numbers them */
-        for (unsigned t = 0; t < n_threads && is_usual; t++) {
+        int rc = 0;
+        for (unsigned t = 0; t < n_threads && is_usual && rc == 0; t++) {
             const s_rd_t *lr = &chunks[t].local;
             chunks[t].op_map = ferry_reallocarray(NULL, lr->ops.n + 1, sizeof *chunks[t].op_map);
-            for (size_t k = 0; k < lr->ops.n && is_usual; k++) {
+            for (size_t k = 0; k < lr->ops.n; k++) {
                 s_op_t o = S_AT(lr->ops, s_op_t, k);
                 uint32_t h = s_pair_hash(r, o.domain, o.op);
                 if (!s_pairs_get(r, &r->op_ids, o.domain, o.op, h, &chunks[t].op_map[k])) {
                     chunks[t].op_map[k] = (uint32_t)r->ops.n;
                     s_op_t *slot = s_push(&r->ops);
-                    if (!slot)
-                        is_usual = false;
-                    else
-                        *slot = o;
+                    if (!slot) { /* past the budget, where the serial parse gets too */
+                        rc = s_fail(r);
+                        break;
+                    }
+                    *slot = o;
                     s_pairs_put(&r->op_ids, o.domain, o.op, h, chunks[t].op_map[k]);
                 }
             }
         }
-        int rc = 0;
-        if (is_usual) {
+        if (is_usual && rc == 0) {
             if (!s_reserve(&r->attrs, n_attrs) || !s_reserve(&r->attr_tensors, n_tensors)) {
                 rc = s_fail(r);
             } else {
@@ -2247,6 +2250,10 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
  * < 2^31 bytes) and, above it, its kind. */
 #define S_POS_BITS 30
 
+/* Memory the parallel check may need per input or output (deferred uses; name tables of up to
+ * 4 slots per output, rounding included): the records must fit the decode budget left. */
+#define S_PAR_BYTES_PER_STR 96
+
 /* Kinds in the serial check's order: a node's own problems, its inputs', its outputs'. */
 enum { S_KIND_IN = 1, S_KIND_OUT = 2 };
 
@@ -2338,7 +2345,7 @@ static bool s_par_wanted(const s_check_t *c, uint32_t n_nodes, uint64_t n_strs)
 {
     const s_rd_t *r = c->r;
     return n_nodes && n_nodes >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES) && r->jobs.n <= 1 &&
-           n_strs <= r->budget / (sizeof(s_use_t) + sizeof(s_def_t));
+           n_strs <= r->budget / S_PAR_BYTES_PER_STR;
 }
 
 
@@ -2519,8 +2526,9 @@ static void *s_phase2(void *arg)
                 rs->merged.slots = ferry_reallocarray(NULL, cap, sizeof *rs->merged.slots);
                 rs->cap_alloc = cap;
             }
-            rs->merged.cap = cap;
+            rs->merged.cap = cap; /* at least twice the names: never grows */
             rs->merged.count = 0;
+            rs->merged.is_heap = true;
             memset(rs->merged.slots, 0, cap * sizeof *rs->merged.slots);
             all = &rs->merged;
             for (unsigned t = 0; t < par->n_threads; t++) {
