@@ -78,21 +78,38 @@ static void s_prefault(void *p, size_t bytes)
 #endif
 }
 
-static void *s_pages(void *old, size_t old_bytes, size_t new_bytes)
+/* is_lazy: the caller prefaults the new pages itself (several threads, each its part). */
+static void *s_pages_ex(void *old, size_t old_bytes, size_t new_bytes, bool is_lazy)
 {
     void *p;
     if (!old) {
         p = mmap(NULL, new_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             s_oom(new_bytes);
-        s_prefault(p, new_bytes);
+        if (!is_lazy)
+            s_prefault(p, new_bytes);
         return p;
     }
     p = mremap(old, old_bytes, new_bytes, MREMAP_MAYMOVE);
     if (p == MAP_FAILED)
         s_oom(new_bytes);
-    s_prefault((uint8_t *)p + old_bytes, new_bytes - old_bytes);
+    if (!is_lazy)
+        s_prefault((uint8_t *)p + old_bytes, new_bytes - old_bytes);
     return p;
+}
+
+static void *s_pages(void *old, size_t old_bytes, size_t new_bytes)
+{
+    return s_pages_ex(old, old_bytes, new_bytes, false);
+}
+
+/* s_prefault of the whole pages that bytes [p, p + bytes) touch. */
+static void s_prefault_span(void *p, size_t bytes)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)p & ~(page - 1), hi = ((uintptr_t)p + bytes + page - 1) & ~(page - 1);
+    if (bytes)
+        s_prefault((void *)lo, hi - lo);
 }
 
 /* Arrays and tables of at least this many bytes get their own populated mapping; smaller
@@ -109,16 +126,16 @@ typedef struct {
 
 /* Double v's room (new elements zeroed), charged to the budget; false past it. Every array
  * grows through here, so the budget spent is a function of the final lengths alone. */
-static bool s_grow(s_vec_t *v)
+static bool s_grow_ex(s_vec_t *v, bool is_lazy)
 {
     size_t bytes = v->bytes ? 2 * v->bytes : S_FIRST_BYTES;
     if (bytes < v->bytes || bytes / v->size <= v->cap || bytes - v->bytes > *v->budget)
         return false;
     *v->budget -= bytes - v->bytes;
     if (v->is_mapped) {
-        v->data = s_pages(v->data, v->bytes, bytes);
+        v->data = s_pages_ex(v->data, v->bytes, bytes, is_lazy);
     } else if (bytes >= S_MAPPED_BYTES) {
-        void *p = s_pages(NULL, 0, bytes);
+        void *p = s_pages_ex(NULL, 0, bytes, is_lazy);
         memcpy(p, v->data, v->bytes);
         free(v->data);
         v->data = p;
@@ -132,6 +149,11 @@ static bool s_grow(s_vec_t *v)
     return true;
 }
 
+static bool s_grow(s_vec_t *v)
+{
+    return s_grow_ex(v, false);
+}
+
 /* A new zeroed element at the end of v, or NULL when growing v would exceed the budget. */
 static void *s_push(s_vec_t *v)
 {
@@ -140,11 +162,12 @@ static void *s_push(s_vec_t *v)
     return (uint8_t *)v->data + v->n++ * v->size;
 }
 
-/* Room for n elements, grown as n pushes would grow it; false past the budget. */
-static bool s_reserve(s_vec_t *v, size_t n)
+/* Room for n elements, grown as n pushes would grow it; false past the budget. is_lazy: new
+ * mapped pages are left for the caller to prefault (s_prefault_span). */
+static bool s_reserve(s_vec_t *v, size_t n, bool is_lazy)
 {
     while (v->cap < n)
-        if (!s_grow(v))
+        if (!s_grow_ex(v, is_lazy))
             return false;
     return true;
 }
@@ -181,13 +204,14 @@ static unsigned long s_env_count(const char *name, unsigned long fallback)
     return *end || errno || n == 0 ? fallback : n;
 }
 
-/* Threads for n_nodes nodes: FERRY_ONNX_THREADS, else the online CPUs, fewer on small lists. */
-static unsigned s_par_threads(uint32_t n_nodes)
+/* Threads for n_nodes nodes: FERRY_ONNX_THREADS, else the online CPUs but those busy_cpus
+ * (the sha256 thread's), fewer on small lists. */
+static unsigned s_par_threads(uint32_t n_nodes, unsigned busy_cpus)
 {
     unsigned long n = s_env_count("FERRY_ONNX_THREADS", 0);
     if (!n) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cpus > 0 ? (unsigned long)cpus : 1;
+        n = cpus > (long)busy_cpus ? (unsigned long)cpus - busy_cpus : 1;
         if (n > n_nodes / S_NODES_PER_THREAD)
             n = n_nodes / S_NODES_PER_THREAD ? n_nodes / S_NODES_PER_THREAD : 1;
     }
@@ -276,7 +300,7 @@ typedef struct {
 typedef struct {
     uint32_t node_first, n_node, input_first, n_input, output_first, n_output, init_first, n_init;
     uint32_t sparse_first, n_sparse;
-    uint64_t n_strs; /* inputs + outputs of all its nodes: sizes the parallel check */
+    uint64_t n_strs, n_outs; /* inputs + outputs, outputs of all its nodes: size the parallel check */
 } s_graph_t;
 
 typedef struct {
@@ -288,7 +312,7 @@ typedef struct {
 typedef struct {
     s_sl_t name, domain;
     uint32_t in_first, n_in, out_first, n_out, node_first, n_node, opset_first, n_opset;
-    uint64_t n_strs; /* inputs + outputs of all its nodes */
+    uint64_t n_strs, n_outs; /* inputs + outputs, outputs of all its nodes */
 } s_func_t;
 
 typedef struct {
@@ -363,6 +387,7 @@ typedef struct {
      * them has a subgraph then); NULL otherwise */
     s_op_use_t *main_ops;
     size_t n_main_ops;
+    unsigned busy_cpus; /* CPUs other threads use meanwhile (the sha256 of the file) */
 } s_rd_t;
 
 static inline const char *s_ptr(const s_rd_t *r, s_sl_t s)
@@ -1206,7 +1231,7 @@ typedef struct {
     uint32_t lo, hi, base; /* nodes [lo, hi) of the list, records from r->nodes[base] on */
     int depth;
     bool is_usual;      /* no subgraph, no wire error, within its budget */
-    uint64_t n_strs;
+    uint64_t n_strs, n_outs;
     s_op_use_t *uses;   /* per local operator */
     uint32_t *op_map;   /* local operator index -> r->ops index */
     size_t attr_base, tensor_base;
@@ -1235,6 +1260,8 @@ static void *s_parse_chunk(void *arg)
     s_rd_t *lr = &ch->local;
     s_node_t *nodes = &S_AT(ch->r->nodes, s_node_t, ch->base);
     ch->is_usual = true;
+    if (ch->r->nodes.is_mapped) /* the reserve left its new pages to the chunks */
+        s_prefault_span(&nodes[ch->lo], (size_t)(ch->hi - ch->lo) * sizeof *nodes);
     for (uint32_t i = ch->lo; i < ch->hi; i++) {
         s_node_t *n = &nodes[i];
         if (s_node(lr, n, ch->ranges[i].start, ch->ranges[i].end, ch->depth) < 0 || lr->jobs.n) {
@@ -1242,6 +1269,7 @@ static void *s_parse_chunk(void *arg)
             break;
         }
         ch->n_strs += (uint64_t)n->n_in + n->n_out;
+        ch->n_outs += n->n_out;
     }
     return NULL;
 }
@@ -1289,10 +1317,10 @@ static void *s_place_chunk(void *arg)
  * must decide (a subgraph, whose job order matters; a wire error; its share of the budget). */
 static int s_graph_nodes(s_rd_t *r, s_graph_t *g, const s_range_t *ranges, uint32_t n, int depth)
 {
-    unsigned n_threads = n >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES) ? s_par_threads(n) : 1;
+    unsigned n_threads = n >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES) ? s_par_threads(n, r->busy_cpus) : 1;
     size_t base = r->nodes.n;
     if (n_threads > 1 && base + n < UINT32_MAX - 1) {
-        if (!s_reserve(&r->nodes, base + n))
+        if (!s_reserve(&r->nodes, base + n, true))
             return s_fail(r); /* the serial parse runs out of budget too */
         s_parse_chunk_t *chunks = ferry_calloc(n_threads, sizeof *chunks);
         for (unsigned t = 0; t < n_threads; t++) {
@@ -1334,7 +1362,7 @@ static int s_graph_nodes(s_rd_t *r, s_graph_t *g, const s_range_t *ranges, uint3
             }
         }
         if (is_usual && rc == 0) {
-            if (!s_reserve(&r->attrs, n_attrs) || !s_reserve(&r->attr_tensors, n_tensors)) {
+            if (!s_reserve(&r->attrs, n_attrs, false) || !s_reserve(&r->attr_tensors, n_tensors, false)) {
                 rc = s_fail(r);
             } else {
                 s_par_run(n_threads, s_place_chunk, chunks, sizeof *chunks);
@@ -1348,6 +1376,7 @@ static int s_graph_nodes(s_rd_t *r, s_graph_t *g, const s_range_t *ranges, uint3
                 r->main_ops = ferry_calloc(r->ops.n + 1, sizeof *r->main_ops);
                 for (unsigned t = 0; t < n_threads; t++) {
                     g->n_strs += chunks[t].n_strs;
+                    g->n_outs += chunks[t].n_outs;
                     for (size_t k = 0; k < chunks[t].local.ops.n; k++) {
                         const s_op_use_t *u = &chunks[t].uses[k];
                         s_op_use_t *all = &r->main_ops[chunks[t].op_map[k]];
@@ -1380,6 +1409,7 @@ static int s_graph_nodes(s_rd_t *r, s_graph_t *g, const s_range_t *ranges, uint3
         if (!node || s_node(r, node, ranges[i].start, ranges[i].end, depth) < 0)
             return -1;
         g->n_strs += (uint64_t)node->n_in + node->n_out;
+        g->n_outs += node->n_out;
     }
     return 0;
 }
@@ -1399,7 +1429,7 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth, 
      * (every node takes at least 2 bytes) */
     size_t no_budget = SIZE_MAX;
     s_vec_t ranges = {.size = sizeof(s_range_t), .budget = &no_budget};
-    bool is_ranged = is_main && s_par_threads(UINT32_MAX) > 1 &&
+    bool is_ranged = is_main && s_par_threads(UINT32_MAX, r->busy_cpus) > 1 &&
                      (end - start) / 2 >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES);
     const uint8_t *d = r->data;
     for (;;) {
@@ -1443,6 +1473,7 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth, 
             if (!n || s_node(r, n, f.start, f.end, depth + 1) < 0)
                 goto fail;
             g.n_strs += (uint64_t)n->n_in + n->n_out;
+            g.n_outs += n->n_out;
             break;
         }
         case 5: {
@@ -1574,6 +1605,7 @@ static int s_function(s_rd_t *r, s_func_t *fn, size_t start, size_t end, int dep
             if (!n || s_node(r, n, f.start, f.end, depth + 1) < 0)
                 return -1;
             fn->n_strs += (uint64_t)n->n_in + n->n_out;
+            fn->n_outs += n->n_out;
             break;
         }
         case 9: {
@@ -1863,7 +1895,8 @@ static bool s_defined(const s_rd_t *r, const s_scope_t *s, s_sl_t name, uint32_t
 }
 
 static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, uint64_t n_strs,
-                          s_scope_t *scope, int depth, const s_sl_t *queries, size_t n_queries, bool *query_defined);
+                          uint64_t n_outs, s_scope_t *scope, int depth, const s_sl_t *queries, size_t n_queries,
+                          bool *query_defined);
 static bool s_par_wanted(const s_check_t *c, uint32_t n_nodes, uint64_t n_strs);
 
 static void s_check_graph(s_check_t *c, const char *graph, uint32_t gi, const s_scope_t *parent, bool is_main,
@@ -1921,7 +1954,8 @@ static void s_check_graph(s_check_t *c, const char *graph, uint32_t gi, const s_
     bool *out_defined = ferry_calloc((size_t)g->n_output + 1, sizeof *out_defined);
     for (uint32_t i = 0; i < g->n_output; i++)
         outs[i] = S_AT(r->vis, s_vi_t, g->output_first + i).name;
-    s_check_nodes(c, graph, g->node_first, g->n_node, g->n_strs, &scope, depth, outs, g->n_output, out_defined);
+    s_check_nodes(c, graph, g->node_first, g->n_node, g->n_strs, g->n_outs, &scope, depth, outs, g->n_output,
+                  out_defined);
     for (uint32_t i = 0; i < g->n_output; i++) {
         const s_vi_t *vi = &S_AT(r->vis, s_vi_t, g->output_first + i);
         if (!vi->name.len)
@@ -2327,6 +2361,7 @@ struct s_par {
     const s_rd_t *r;
     const char *graph;
     uint32_t first, n_nodes;
+    uint64_t n_outs;
     const s_scope_t *scope;
     unsigned n_threads;
     s_chunk_t chunks[S_MAX_THREADS];
@@ -2436,9 +2471,8 @@ static void *s_phase1(void *arg)
     const s_par_t *par = ch->par;
     const s_rd_t *r = par->r;
     const s_node_t *nodes = &S_AT(r->nodes, s_node_t, par->first);
-    uint64_t n_out = 0;
-    for (uint32_t i = ch->lo; i < ch->hi; i++)
-        n_out += nodes[i].n_out;
+    /* the chunk's share of the outputs (a table that proves too small grows) */
+    uint64_t n_out = par->n_outs * (ch->hi - ch->lo) / par->n_nodes;
     /* tables of the expected size (+1/8), so that few of them grow, in one populated mapping
      * (page faults one by one cost as much as the check on a 200,000-node model) */
     uint64_t want = n_out / S_PARTS + n_out / S_PARTS / 8 + 1;
@@ -2669,7 +2703,7 @@ static void s_par_merge(s_check_t *c, s_par_t *par)
 /* The serial check of nodes [first, first + n_nodes) on several threads, with the same
  * problems in the same order; scope (the names defined before the nodes) is left as it is,
  * and query_defined[q] says whether a node with an op_type outputs queries[q]. */
-static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes,
+static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, uint64_t n_outs,
                               const s_scope_t *scope, const s_sl_t *queries, size_t n_queries, bool *query_defined)
 {
     const s_rd_t *r = c->r;
@@ -2686,8 +2720,8 @@ static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, u
         }
     }
     s_par_t *par = ferry_calloc(1, sizeof *par);
-    *par = (s_par_t){.r = r, .graph = graph, .first = first, .n_nodes = n_nodes, .scope = scope,
-                     .n_threads = s_par_threads(n_nodes),
+    *par = (s_par_t){.r = r, .graph = graph, .first = first, .n_nodes = n_nodes, .n_outs = n_outs, .scope = scope,
+                     .n_threads = s_par_threads(n_nodes, r->busy_cpus),
                      .queries = queries, .query_defined = query_defined};
     for (unsigned t = 0; t < par->n_threads; t++) {
         s_chunk_t *ch = &par->chunks[t];
@@ -2734,11 +2768,12 @@ static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, u
  * scope is left as it is and query_defined[q] (false on entry) says whether a node defines
  * queries[q]: the caller asks for what it looks up after the nodes. */
 static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, uint64_t n_strs,
-                          s_scope_t *scope, int depth, const s_sl_t *queries, size_t n_queries, bool *query_defined)
+                          uint64_t n_outs, s_scope_t *scope, int depth, const s_sl_t *queries, size_t n_queries,
+                          bool *query_defined)
 {
     const s_rd_t *r = c->r;
     if (s_par_wanted(c, n_nodes, n_strs)) {
-        s_check_nodes_par(c, graph, first, n_nodes, scope, queries, n_queries, query_defined);
+        s_check_nodes_par(c, graph, first, n_nodes, n_outs, scope, queries, n_queries, query_defined);
         return;
     }
     s_nodes_t prod = {.first = first, .n = n_nodes};
@@ -2808,7 +2843,8 @@ static void s_check(const s_rd_t *r, ferry_onnx_problems_t *out)
         }
         const s_sl_t *outs = f->n_out ? &S_AT(r->fn_outputs, s_sl_t, f->out_first) : NULL;
         bool *out_defined = ferry_calloc((size_t)f->n_out + 1, sizeof *out_defined);
-        s_check_nodes(&c, where, f->node_first, f->n_node, f->n_strs, &scope, 1, outs, f->n_out, out_defined);
+        s_check_nodes(&c, where, f->node_first, f->n_node, f->n_strs, f->n_outs, &scope, 1, outs, f->n_out,
+                      out_defined);
         for (uint32_t k = 0; k < f->n_out; k++) {
             s_sl_t o = outs[k];
             if (!out_defined[k] && !s_defined(r, &scope, o, s_hash_sl(r, o)))
@@ -3054,6 +3090,7 @@ int ferry_onnx_fast_analyze(const uint8_t *data, size_t len, const char *name, b
                       pthread_create(&hasher, NULL, s_hash_thread, &job) == 0;
     s_rd_t r;
     s_rd_init(&r, data, len);
+    r.busy_cpus = is_hashing ? 1 : 0;
     bool is_fast = s_model(&r) == 0 && !r.fallback;
     if (is_fast && p)
         s_check(&r, p);
