@@ -1515,8 +1515,7 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth, 
                     goto fail;
                 }
             }
-            if (src < 0)
-                {
+            if (src < 0) {
                 s_fail(r);
                 goto fail;
             }
