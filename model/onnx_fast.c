@@ -237,7 +237,6 @@ static void s_par_run(unsigned n, void *(*fn)(void *), void *args, size_t size)
     }
 }
 
-
 /* ---- records ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -1237,9 +1236,7 @@ typedef struct {
     size_t attr_base, tensor_base;
 } s_parse_chunk_t;
 
-/* The arrays s_node fills, in a chunk's reader. */
-#define S_NODE_VECS(rd) {&(rd)->attrs, &(rd)->attr_tensors, &(rd)->graph_refs, &(rd)->jobs, &(rd)->ops}
-
+/* A reader for one chunk: r's bytes and message tables, arrays of its own (empty). */
 static void s_rd_fork(const s_rd_t *r, s_rd_t *local, size_t budget)
 {
     *local = *r;
@@ -1317,7 +1314,8 @@ static void *s_place_chunk(void *arg)
  * must decide (a subgraph, whose job order matters; a wire error; its share of the budget). */
 static int s_graph_nodes(s_rd_t *r, s_graph_t *g, const s_range_t *ranges, uint32_t n, int depth)
 {
-    unsigned n_threads = n >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES) ? s_par_threads(n, r->busy_cpus) : 1;
+    unsigned n_threads =
+        n >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES) ? s_par_threads(n, r->busy_cpus) : 1;
     size_t base = r->nodes.n;
     if (n_threads > 1 && base + n < UINT32_MAX - 1) {
         if (!s_reserve(&r->nodes, base + n, true))

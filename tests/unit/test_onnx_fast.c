@@ -611,7 +611,8 @@ static int s_onnx_checker(const ferry_buf_t *model)
     close(fd);
     int rc = -1;
     if (is_written) {
-        char *cmd = ferry_asprintf("/usr/bin/python3 -c 'import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]))' "
+        char *cmd = ferry_asprintf("/usr/bin/python3 -c "
+                                   "'import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]))' "
                                    "%s >/dev/null 2>&1", path);
         int status = system(cmd);
         free(cmd);
