@@ -4,8 +4,8 @@ a 200,000-node model, side by side in the same run with:
   - sha256sum of the same file (coreutils): the floor, every byte read once;
   - Debian's python3-onnx: onnx.load + onnx.checker.check_model (in process, import excluded).
 Prints medians and ratios, and ferry's peak RSS against the file size. ferry runs with its
-default thread count (the online CPUs, one left to the sha256 thread) and, side by side, with
-FERRY_ONNX_THREADS=1 (the single-threaded parse and check).
+default thread count (the online CPUs but the sha256 thread's; one thread when fewer than 3
+are free) and, side by side, with FERRY_ONNX_THREADS=1 (the single-threaded parse and check).
 The models are generated in /tmp and deleted afterwards. FERRY_BENCH_SMALL=1: 64 MiB and
 20,000 nodes, for a quick run. FERRY_BIN: the ferry binary.
 """

@@ -191,6 +191,10 @@ static void s_vec_free(s_vec_t *v)
 #define S_MAX_THREADS 16
 /* Fewer nodes than this per thread: fewer threads (starting one costs ~50 us). */
 #define S_NODES_PER_THREAD 8192
+/* Fewer free CPUs than this: one thread by default. The parallel path costs a skim of the
+ * graph and a merge of the names on top of the serial work; with 2 threads it measured slower
+ * than 1 on a 2-CPU VM (bench/bench_onnx.py). */
+#define S_MIN_DEFAULT_THREADS 3
 
 /* An environment override: a positive integer, or fallback. */
 static unsigned long s_env_count(const char *name, unsigned long fallback)
@@ -212,6 +216,8 @@ static unsigned s_par_threads(uint32_t n_nodes, unsigned busy_cpus)
     if (!n) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus > (long)busy_cpus ? (unsigned long)cpus - busy_cpus : 1;
+        if (n < S_MIN_DEFAULT_THREADS)
+            n = 1;
         if (n > n_nodes / S_NODES_PER_THREAD)
             n = n_nodes / S_NODES_PER_THREAD ? n_nodes / S_NODES_PER_THREAD : 1;
     }
