@@ -2376,14 +2376,15 @@ struct s_par {
 };
 
 
-/* Is a node list checked in parallel? Not when a node anywhere has a subgraph (the serial
- * check walks it with the scope of the moment), nor when the records could outgrow the decode
- * budget left (a hostile list of 2-byte inputs). */
+/* Is a node list checked in parallel? Not on one thread (the serial check is a little
+ * faster there), not when a node anywhere has a subgraph (the serial check walks it with the
+ * scope of the moment), nor when the records could outgrow the decode budget left (a hostile
+ * list of 2-byte inputs). */
 static bool s_par_wanted(const s_check_t *c, uint32_t n_nodes, uint64_t n_strs)
 {
     const s_rd_t *r = c->r;
     return n_nodes && n_nodes >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES) && r->jobs.n <= 1 &&
-           n_strs <= r->budget / S_PAR_BYTES_PER_STR;
+           n_strs <= r->budget / S_PAR_BYTES_PER_STR && s_par_threads(n_nodes, r->busy_cpus) > 1;
 }
 
 

@@ -29,14 +29,14 @@ static void s_doc(ferry_onnx_summary_t *s, ferry_onnx_problems_t *p, ferry_buf_t
     ferry_onnx_problems_free(p);
 }
 
-/* The fast reader's answer; is_parallel: its node check forced onto the parallel path (from
- * one node on, 1 to 4 threads by the input's size, so chunk edges move). */
+/* The fast reader's answer; is_parallel: its node parse and check forced onto the parallel
+ * path (from one node on, 2 to 5 threads by the input's size, so chunk edges move). */
 static void s_fast(const uint8_t *data, size_t size, bool is_parallel, ferry_buf_t *fast, bool *used_fast)
 {
     ferry_onnx_summary_t s;
     ferry_onnx_problems_t p;
     ferry_err_t err;
-    char threads[2] = {(char)('1' + size % 4), '\0'};
+    char threads[2] = {(char)('2' + size % 4), '\0'};
     if (is_parallel) {
         setenv("FERRY_ONNX_PARALLEL_MIN", "1", 1);
         setenv("FERRY_ONNX_THREADS", threads, 1);
