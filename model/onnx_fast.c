@@ -1300,8 +1300,8 @@ static void *s_place_chunk(void *arg)
         if (nodes[i].n_attr)
             nodes[i].attr_first += (uint32_t)ch->attr_base;
     }
-    s_attr_t *attrs = &S_AT(r->attrs, s_attr_t, ch->attr_base);
-    for (size_t k = 0; k < lr->attrs.n; k++) {
+    for (size_t k = 0; k < lr->attrs.n; k++) { /* (r->attrs may have no array at all otherwise) */
+        s_attr_t *attrs = &S_AT(r->attrs, s_attr_t, ch->attr_base);
         attrs[k] = S_AT(lr->attrs, s_attr_t, k);
         if (attrs[k].t != S_NONE)
             attrs[k].t += (uint32_t)ch->tensor_base;
