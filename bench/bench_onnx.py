@@ -3,7 +3,9 @@
 a 200,000-node model, side by side in the same run with:
   - sha256sum of the same file (coreutils): the floor, every byte read once;
   - Debian's python3-onnx: onnx.load + onnx.checker.check_model (in process, import excluded).
-Prints medians and ratios, and ferry's peak RSS against the file size.
+Prints medians and ratios, and ferry's peak RSS against the file size. ferry runs with its
+default thread count (the online CPUs but the sha256 thread's; one thread when fewer than 3
+are free) and, side by side, with FERRY_ONNX_THREADS=1 (the single-threaded parse and check).
 The models are generated in /tmp and deleted afterwards. FERRY_BENCH_SMALL=1: 64 MiB and
 20,000 nodes, for a quick run. FERRY_BIN: the ferry binary.
 """
@@ -91,13 +93,13 @@ def write_node_model(path):
         f.write(m.SerializeToString())
 
 
-def run_timed(argv):
+def run_timed(argv, env=None):
     """Wall time, CPU time (user + sys) and peak RSS (KiB) of one child process, from GNU
     time, a small parent: wait4() on a child forked from this (large) Python process would
     count the Python image it started as."""
     t = time.perf_counter()
     p = subprocess.run(['/usr/bin/time', '-f', 'ferry-bench %U %S %M'] + argv, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
+                       stderr=subprocess.PIPE, text=True, env=env)
     dt = time.perf_counter() - t
     if p.returncode != 0:
         raise RuntimeError('%s failed (%d): %s' % (' '.join(argv), p.returncode, p.stderr[-500:]))
@@ -109,6 +111,8 @@ def bench(label, path):
     """Wall-clock medians, and CPU-time medians (robust when the machine is shared)."""
     size = os.path.getsize(path)
     sha, ferry, py, sha_cpu, ferry_cpu, py_cpu, rss = [], [], [], [], [], [], []
+    one, one_cpu = [], []
+    one_env = dict(os.environ, FERRY_ONNX_THREADS='1')
     for _ in range(RUNS):
         t, c, _ = run_timed(['sha256sum', path])
         sha.append(t)
@@ -116,6 +120,10 @@ def bench(label, path):
         t1, c1, r1 = run_timed([FERRY, 'inspect', '--json', '--check', path])
         ferry.append(t1)
         ferry_cpu.append(c1)
+        rss.append(r1)
+        t1, c1, r1 = run_timed([FERRY, 'inspect', '--json', '--check', path], env=one_env)
+        one.append(t1)
+        one_cpu.append(c1)
         rss.append(r1)
         t, c = time.perf_counter(), time.process_time()
         m = onnx.load(path)
@@ -131,6 +139,9 @@ def bench(label, path):
     print('  sha256sum (floor)          %8.3f / %7.3f' % (med(sha), med(sha_cpu)))
     print('  ferry inspect --check      %8.3f / %7.3f   %s / %s the sha256 floor (target <= 2x)'
           % (med(ferry), med(ferry_cpu), ratio(med(ferry), med(sha)), ratio(med(ferry_cpu), med(sha_cpu))))
+    print('    the same, 1 thread       %8.3f / %7.3f   %s / %s the sha256 floor (%d CPUs online)'
+          % (med(one), med(one_cpu), ratio(med(one), med(sha)), ratio(med(one_cpu), med(sha_cpu)),
+             os.cpu_count() or 0))
     print('  python3-onnx load + check  %8.3f / %7.3f   ferry is %s / %s faster (target >= 5x)'
           % (med(py), med(py_cpu), ratio(med(py), med(ferry)), ratio(med(py_cpu), med(ferry_cpu))))
     print('  ferry peak RSS             %8.1f MiB  %.2fx the file size (target <= 1.2x)'

@@ -3,7 +3,9 @@
  * Three parts: (1) the reader, which validates the wire format exactly like onnx.c's
  * s_walk and records the model as flat arrays of slices and records; (2) the checker and
  * (3) the summary, which follow onnx_check.c and onnx_inspect.c statement by statement
- * (same problems, same order, same wording) over those records. */
+ * (same problems, same order, same wording) over those records. The main graph's nodes
+ * are parsed, and large node lists checked, on several threads (s_graph_nodes,
+ * s_check_nodes_par): same records, same problems. */
 #include "model/onnx_fast.h"
 #include "model/onnx.h"
 #include "model/onnx_wire.h"
@@ -76,21 +78,38 @@ static void s_prefault(void *p, size_t bytes)
 #endif
 }
 
-static void *s_pages(void *old, size_t old_bytes, size_t new_bytes)
+/* is_lazy: the caller prefaults the new pages itself (several threads, each its part). */
+static void *s_pages_ex(void *old, size_t old_bytes, size_t new_bytes, bool is_lazy)
 {
     void *p;
     if (!old) {
         p = mmap(NULL, new_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             s_oom(new_bytes);
-        s_prefault(p, new_bytes);
+        if (!is_lazy)
+            s_prefault(p, new_bytes);
         return p;
     }
     p = mremap(old, old_bytes, new_bytes, MREMAP_MAYMOVE);
     if (p == MAP_FAILED)
         s_oom(new_bytes);
-    s_prefault((uint8_t *)p + old_bytes, new_bytes - old_bytes);
+    if (!is_lazy)
+        s_prefault((uint8_t *)p + old_bytes, new_bytes - old_bytes);
     return p;
+}
+
+static void *s_pages(void *old, size_t old_bytes, size_t new_bytes)
+{
+    return s_pages_ex(old, old_bytes, new_bytes, false);
+}
+
+/* s_prefault of the whole pages that bytes [p, p + bytes) touch. */
+static void s_prefault_span(void *p, size_t bytes)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)p & ~(page - 1), hi = ((uintptr_t)p + bytes + page - 1) & ~(page - 1);
+    if (bytes)
+        s_prefault((void *)lo, hi - lo);
 }
 
 /* Arrays and tables of at least this many bytes get their own populated mapping; smaller
@@ -105,30 +124,52 @@ typedef struct {
     size_t *budget; /* bytes all arrays of a reader may still take (shared) */
 } s_vec_t;
 
+/* Double v's room (new elements zeroed), charged to the budget; false past it. Every array
+ * grows through here, so the budget spent is a function of the final lengths alone. */
+static bool s_grow_ex(s_vec_t *v, bool is_lazy)
+{
+    size_t bytes = v->bytes ? 2 * v->bytes : S_FIRST_BYTES;
+    if (bytes < v->bytes || bytes / v->size <= v->cap || bytes - v->bytes > *v->budget)
+        return false;
+    *v->budget -= bytes - v->bytes;
+    if (v->is_mapped) {
+        v->data = s_pages_ex(v->data, v->bytes, bytes, is_lazy);
+    } else if (bytes >= S_MAPPED_BYTES) {
+        void *p = s_pages_ex(NULL, 0, bytes, is_lazy);
+        memcpy(p, v->data, v->bytes);
+        free(v->data);
+        v->data = p;
+        v->is_mapped = true;
+    } else {
+        v->data = ferry_realloc(v->data, bytes);
+        memset((uint8_t *)v->data + v->bytes, 0, bytes - v->bytes);
+    }
+    v->bytes = bytes;
+    v->cap = bytes / v->size;
+    return true;
+}
+
+static bool s_grow(s_vec_t *v)
+{
+    return s_grow_ex(v, false);
+}
+
 /* A new zeroed element at the end of v, or NULL when growing v would exceed the budget. */
 static void *s_push(s_vec_t *v)
 {
-    if (v->n == v->cap) {
-        size_t bytes = v->bytes ? 2 * v->bytes : S_FIRST_BYTES;
-        if (bytes < v->bytes || bytes / v->size <= v->cap || bytes - v->bytes > *v->budget)
-            return NULL;
-        *v->budget -= bytes - v->bytes;
-        if (v->is_mapped) {
-            v->data = s_pages(v->data, v->bytes, bytes);
-        } else if (bytes >= S_MAPPED_BYTES) {
-            void *p = s_pages(NULL, 0, bytes);
-            memcpy(p, v->data, v->bytes);
-            free(v->data);
-            v->data = p;
-            v->is_mapped = true;
-        } else {
-            v->data = ferry_realloc(v->data, bytes);
-            memset((uint8_t *)v->data + v->bytes, 0, bytes - v->bytes);
-        }
-        v->bytes = bytes;
-        v->cap = bytes / v->size;
-    }
+    if (v->n == v->cap && !s_grow(v))
+        return NULL;
     return (uint8_t *)v->data + v->n++ * v->size;
+}
+
+/* Room for n elements, grown as n pushes would grow it; false past the budget. is_lazy: new
+ * mapped pages are left for the caller to prefault (s_prefault_span). */
+static bool s_reserve(s_vec_t *v, size_t n, bool is_lazy)
+{
+    while (v->cap < n)
+        if (!s_grow_ex(v, is_lazy))
+            return false;
+    return true;
 }
 
 static void s_vec_free(s_vec_t *v)
@@ -141,6 +182,66 @@ static void s_vec_free(s_vec_t *v)
 }
 
 #define S_AT(vec, type, i) (((type *)(vec).data)[i])
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+/* A list of at least this many nodes is parsed and checked on several threads (FERRY_ONNX_PARALLEL_MIN
+ * overrides it; tests force it down to 1). */
+#define S_PAR_MIN_NODES 4096
+#define S_MAX_THREADS 16
+/* Fewer nodes than this per thread: fewer threads (starting one costs ~50 us). */
+#define S_NODES_PER_THREAD 8192
+/* Fewer free CPUs than this: one thread by default. The parallel path costs a skim of the
+ * graph and a merge of the names on top of the serial work; with 2 threads it measured slower
+ * than 1 on a 2-CPU VM (bench/bench_onnx.py). */
+#define S_MIN_DEFAULT_THREADS 3
+
+/* An environment override: a positive integer, or fallback. */
+static unsigned long s_env_count(const char *name, unsigned long fallback)
+{
+    const char *v = getenv(name);
+    if (!v || !*v || v[0] == '-')
+        return fallback;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    return *end || errno || n == 0 ? fallback : n;
+}
+
+/* Threads for n_nodes nodes: FERRY_ONNX_THREADS, else the online CPUs but those busy_cpus
+ * (the sha256 thread's), fewer on small lists. */
+static unsigned s_par_threads(uint32_t n_nodes, unsigned busy_cpus)
+{
+    unsigned long n = s_env_count("FERRY_ONNX_THREADS", 0);
+    if (!n) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus > (long)busy_cpus ? (unsigned long)cpus - busy_cpus : 1;
+        if (n < S_MIN_DEFAULT_THREADS)
+            n = 1;
+        if (n > n_nodes / S_NODES_PER_THREAD)
+            n = n_nodes / S_NODES_PER_THREAD ? n_nodes / S_NODES_PER_THREAD : 1;
+    }
+    if (n > S_MAX_THREADS)
+        n = S_MAX_THREADS;
+    return n > n_nodes ? n_nodes : (unsigned)n;
+}
+
+/* Run fn on args[0..n) (each `size` bytes), args[0] on this thread; an argument whose thread
+ * cannot start runs here too. */
+static void s_par_run(unsigned n, void *(*fn)(void *), void *args, size_t size)
+{
+    pthread_t threads[S_MAX_THREADS];
+    bool is_started[S_MAX_THREADS] = {false};
+    for (unsigned k = 1; k < n; k++)
+        is_started[k] = pthread_create(&threads[k], NULL, fn, (uint8_t *)args + k * size) == 0;
+    fn(args);
+    for (unsigned k = 1; k < n; k++) {
+        if (is_started[k])
+            pthread_join(threads[k], NULL);
+        else
+            fn((uint8_t *)args + k * size);
+    }
+}
 
 /* ---- records ---------------------------------------------------------------------------- */
 
@@ -191,6 +292,11 @@ typedef struct {
     s_sl_t domain, op;
 } s_op_t;
 
+/* How many nodes of the main graph use an operator, and the first of them. */
+typedef struct {
+    uint32_t first, op, count;
+} s_op_use_t;
+
 typedef struct {
     bool has_values;
     s_sl_t name;
@@ -199,6 +305,7 @@ typedef struct {
 typedef struct {
     uint32_t node_first, n_node, input_first, n_input, output_first, n_output, init_first, n_init;
     uint32_t sparse_first, n_sparse;
+    uint64_t n_strs, n_outs; /* inputs + outputs, outputs of all its nodes: size the parallel check */
 } s_graph_t;
 
 typedef struct {
@@ -210,6 +317,7 @@ typedef struct {
 typedef struct {
     s_sl_t name, domain;
     uint32_t in_first, n_in, out_first, n_out, node_first, n_node, opset_first, n_opset;
+    uint64_t n_strs, n_outs; /* inputs + outputs, outputs of all its nodes */
 } s_func_t;
 
 typedef struct {
@@ -280,6 +388,11 @@ typedef struct {
     s_vec_t ops;                                    /* s_op_t */
     s_pairs_t op_ids;                               /* (domain, op_type) -> index in ops */
     s_vec_t jobs;
+    /* the main graph's operators, counted while its nodes were parsed in parallel (none of
+     * them has a subgraph then); NULL otherwise */
+    s_op_use_t *main_ops;
+    size_t n_main_ops;
+    unsigned busy_cpus; /* CPUs other threads use meanwhile (the sha256 of the file) */
 } s_rd_t;
 
 static inline const char *s_ptr(const s_rd_t *r, s_sl_t s)
@@ -1105,31 +1218,272 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
     return 0;
 }
 
+/* ---- parallel parse of the main graph's nodes ------------------------------------------- */
+
+static void s_rd_free(s_rd_t *r);
+
+/* A node field of a graph: its payload. */
+typedef struct {
+    uint32_t start, end;
+} s_range_t;
+
+/* One chunk of nodes parsed by a reader of its own (attributes, attribute tensors and
+ * operators in its own arrays), the node records straight into the shared array. */
+typedef struct {
+    const s_rd_t *r;
+    s_rd_t local;
+    const s_range_t *ranges;
+    uint32_t lo, hi, base; /* nodes [lo, hi) of the list, records from r->nodes[base] on */
+    int depth;
+    bool is_usual;      /* no subgraph, no wire error, within its budget */
+    uint64_t n_strs, n_outs;
+    s_op_use_t *uses;   /* per local operator */
+    uint32_t *op_map;   /* local operator index -> r->ops index */
+    size_t attr_base, tensor_base;
+} s_parse_chunk_t;
+
+/* A reader for one chunk: r's bytes and message tables, arrays of its own (empty). */
+static void s_rd_fork(const s_rd_t *r, s_rd_t *local, size_t budget)
+{
+    *local = *r;
+    s_vec_t *all[] = {&local->graphs, &local->nodes, &local->attrs, &local->vis, &local->dims, &local->inits,
+                      &local->attr_tensors, &local->sparses, &local->opsets, &local->funcs, &local->entries,
+                      &local->fn_inputs, &local->fn_outputs, &local->graph_refs, &local->jobs, &local->ops};
+    for (size_t i = 0; i < FERRY_ARRAY_LEN(all); i++)
+        *all[i] = (s_vec_t){.size = all[i]->size, .budget = &local->budget};
+    memset(&local->op_ids, 0, sizeof local->op_ids);
+    local->main_ops = NULL;
+    local->budget = budget;
+    local->fallback = false;
+}
+
+static void *s_parse_chunk(void *arg)
+{
+    s_parse_chunk_t *ch = arg;
+    s_rd_t *lr = &ch->local;
+    s_node_t *nodes = &S_AT(ch->r->nodes, s_node_t, ch->base);
+    ch->is_usual = true;
+    if (ch->r->nodes.is_mapped) /* the reserve left its new pages to the chunks */
+        s_prefault_span(&nodes[ch->lo], (size_t)(ch->hi - ch->lo) * sizeof *nodes);
+    for (uint32_t i = ch->lo; i < ch->hi; i++) {
+        s_node_t *n = &nodes[i];
+        if (s_node(lr, n, ch->ranges[i].start, ch->ranges[i].end, ch->depth) < 0 || lr->jobs.n) {
+            ch->is_usual = false;
+            break;
+        }
+        ch->n_strs += (uint64_t)n->n_in + n->n_out;
+        ch->n_outs += n->n_out;
+    }
+    return NULL;
+}
+
+static int s_cmp_op_use(const void *a, const void *b)
+{
+    const s_op_use_t *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Second pass of a chunk: its records renumbered into the shared arrays, its operators
+ * counted. */
+static void *s_place_chunk(void *arg)
+{
+    s_parse_chunk_t *ch = arg;
+    const s_rd_t *r = ch->r;
+    const s_rd_t *lr = &ch->local;
+    s_node_t *nodes = &S_AT(r->nodes, s_node_t, ch->base);
+    ch->uses = ferry_calloc(lr->ops.n + 1, sizeof *ch->uses);
+    for (uint32_t i = ch->lo; i < ch->hi; i++) {
+        s_op_use_t *u = &ch->uses[nodes[i].op];
+        if (!u->count++)
+            u->first = i;
+        nodes[i].op = ch->op_map[nodes[i].op];
+        if (nodes[i].n_attr)
+            nodes[i].attr_first += (uint32_t)ch->attr_base;
+    }
+    for (size_t k = 0; k < lr->attrs.n; k++) { /* (r->attrs may have no array at all otherwise) */
+        s_attr_t *attrs = &S_AT(r->attrs, s_attr_t, ch->attr_base);
+        attrs[k] = S_AT(lr->attrs, s_attr_t, k);
+        if (attrs[k].t != S_NONE)
+            attrs[k].t += (uint32_t)ch->tensor_base;
+        if (attrs[k].n_tensors)
+            attrs[k].tensors_first += (uint32_t)ch->tensor_base;
+    }
+    if (lr->attr_tensors.n)
+        memcpy(&S_AT(r->attr_tensors, s_tensor_t, ch->tensor_base), lr->attr_tensors.data,
+               lr->attr_tensors.n * sizeof(s_tensor_t));
+    return NULL;
+}
+
+/* The nodes of a graph, given as ranges, appended to r->nodes as s_graph would append them one
+ * by one: in parallel when the list is large, with the very records, operator numbers and
+ * budget spent of the serial parse; serially when a chunk meets anything the serial parse
+ * must decide (a subgraph, whose job order matters; a wire error; its share of the budget). */
+static int s_graph_nodes(s_rd_t *r, s_graph_t *g, const s_range_t *ranges, uint32_t n, int depth)
+{
+    unsigned n_threads =
+        n >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES) ? s_par_threads(n, r->busy_cpus) : 1;
+    size_t base = r->nodes.n;
+    if (n_threads > 1 && base + n < UINT32_MAX - 1) {
+        if (!s_reserve(&r->nodes, base + n, true))
+            return s_fail(r); /* the serial parse runs out of budget too */
+        s_parse_chunk_t *chunks = ferry_calloc(n_threads, sizeof *chunks);
+        for (unsigned t = 0; t < n_threads; t++) {
+            s_parse_chunk_t *ch = &chunks[t];
+            *ch = (s_parse_chunk_t){.r = r, .ranges = ranges, .base = (uint32_t)base, .depth = depth,
+                                    .lo = (uint32_t)((uint64_t)n * t / n_threads),
+                                    .hi = (uint32_t)((uint64_t)n * (t + 1) / n_threads)};
+            s_rd_fork(r, &ch->local, r->budget / n_threads);
+        }
+        s_par_run(n_threads, s_parse_chunk, chunks, sizeof *chunks);
+        bool is_usual = true;
+        size_t n_attrs = r->attrs.n, n_tensors = r->attr_tensors.n;
+        for (unsigned t = 0; t < n_threads; t++) {
+            is_usual = is_usual && chunks[t].is_usual;
+            chunks[t].attr_base = n_attrs;
+            chunks[t].tensor_base = n_tensors;
+            n_attrs += chunks[t].local.attrs.n;
+            n_tensors += chunks[t].local.attr_tensors.n;
+        }
+        is_usual = is_usual && n_attrs < UINT32_MAX - 1 && n_tensors < UINT32_MAX - 1;
+        /* operators numbered in order of first use, as the serial parse numbers them */
+        int rc = 0;
+        for (unsigned t = 0; t < n_threads && is_usual && rc == 0; t++) {
+            const s_rd_t *lr = &chunks[t].local;
+            chunks[t].op_map = ferry_reallocarray(NULL, lr->ops.n + 1, sizeof *chunks[t].op_map);
+            for (size_t k = 0; k < lr->ops.n; k++) {
+                s_op_t o = S_AT(lr->ops, s_op_t, k);
+                uint32_t h = s_pair_hash(r, o.domain, o.op);
+                if (!s_pairs_get(r, &r->op_ids, o.domain, o.op, h, &chunks[t].op_map[k])) {
+                    chunks[t].op_map[k] = (uint32_t)r->ops.n;
+                    s_op_t *slot = s_push(&r->ops);
+                    if (!slot) { /* past the budget, where the serial parse gets too */
+                        rc = s_fail(r);
+                        break;
+                    }
+                    *slot = o;
+                    s_pairs_put(&r->op_ids, o.domain, o.op, h, chunks[t].op_map[k]);
+                }
+            }
+        }
+        if (is_usual && rc == 0) {
+            if (!s_reserve(&r->attrs, n_attrs, false) || !s_reserve(&r->attr_tensors, n_tensors, false)) {
+                rc = s_fail(r);
+            } else {
+                s_par_run(n_threads, s_place_chunk, chunks, sizeof *chunks);
+                r->nodes.n = base + n;
+                r->attrs.n = n_attrs;
+                r->attr_tensors.n = n_tensors;
+                g->node_first = n ? (uint32_t)base : 0;
+                g->n_node = n;
+                /* the summary's operator counts, by operator, first use first */
+                free(r->main_ops);
+                r->main_ops = ferry_calloc(r->ops.n + 1, sizeof *r->main_ops);
+                for (unsigned t = 0; t < n_threads; t++) {
+                    g->n_strs += chunks[t].n_strs;
+                    g->n_outs += chunks[t].n_outs;
+                    for (size_t k = 0; k < chunks[t].local.ops.n; k++) {
+                        const s_op_use_t *u = &chunks[t].uses[k];
+                        s_op_use_t *all = &r->main_ops[chunks[t].op_map[k]];
+                        if (u->count && !all->count)
+                            all->first = u->first;
+                        all->count += u->count;
+                    }
+                }
+                r->n_main_ops = 0;
+                for (size_t k = 0; k < r->ops.n; k++)
+                    if (r->main_ops[k].count)
+                        r->main_ops[r->n_main_ops++] = (s_op_use_t){r->main_ops[k].first, (uint32_t)k,
+                                                                    r->main_ops[k].count};
+                qsort(r->main_ops, r->n_main_ops, sizeof *r->main_ops, s_cmp_op_use);
+            }
+        }
+        for (unsigned t = 0; t < n_threads; t++) {
+            s_rd_free(&chunks[t].local);
+            free(chunks[t].op_map);
+            free(chunks[t].uses);
+        }
+        free(chunks);
+        if (is_usual || rc < 0)
+            return rc;
+        /* the serial parse decides; the records it appends start zeroed, as s_push gives them */
+        memset(&S_AT(r->nodes, s_node_t, base), 0, (size_t)n * sizeof(s_node_t));
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        s_node_t *node = s_list_push(r, &r->nodes, &g->node_first, &g->n_node);
+        if (!node || s_node(r, node, ranges[i].start, ranges[i].end, depth) < 0)
+            return -1;
+        g->n_strs += (uint64_t)node->n_in + node->n_out;
+        g->n_outs += node->n_out;
+    }
+    return 0;
+}
+
 /* s_node writes through a pointer into r->nodes, which a nested push may move: nodes never
- * nest (subgraphs are deferred), so the pointer stays valid while one node is parsed. */
-static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth)
+ * nest (subgraphs are deferred), so the pointer stays valid while one node is parsed. The
+ * main graph's nodes are parsed after its other fields (s_graph_nodes; no other field writes
+ * the arrays nodes write, so the records are the same). */
+static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth, bool is_main)
 {
     const s_msg_t *m = &r->msgs[S_GRAPH];
     size_t pos = start;
     s_field_t f;
     int rc;
     s_graph_t g = {0};
-    while ((rc = s_next(r, m->desc, m, &pos, end, &f)) > 0) {
+    /* the main graph's node fields, when there may be enough of them for several threads
+     * (every node takes at least 2 bytes) */
+    size_t no_budget = SIZE_MAX;
+    s_vec_t ranges = {.size = sizeof(s_range_t), .budget = &no_budget};
+    bool is_ranged = is_main && s_par_threads(UINT32_MAX, r->busy_cpus) > 1 &&
+                     (end - start) / 2 >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES);
+    const uint8_t *d = r->data;
+    for (;;) {
+        /* the common node field (tag 0x0a, a length of 1 or 2 bytes): what s_next and
+         * s_enter accept, and a length past the end fails as theirs would */
+        if (is_ranged && pos + 3 <= end && d[pos] == 0x0a && (d[pos + 1] < 0x80 || d[pos + 2] < 0x80)) {
+            if (depth + 1 > FERRY_ONNX_MAX_DEPTH) {
+                s_fail(r);
+                goto fail;
+            }
+            size_t used = d[pos + 1] < 0x80 ? 1 : 2;
+            size_t plen = used == 1 ? d[pos + 1] : (size_t)(d[pos + 1] & 0x7f) | (size_t)d[pos + 2] << 7;
+            size_t body = pos + 1 + used;
+            if (plen > end - body) {
+                s_fail(r);
+                goto fail;
+            }
+            s_range_t *rg = s_push(&ranges);
+            if (!rg)
+                goto fail; /* not reached: no budget */
+            *rg = (s_range_t){(uint32_t)body, (uint32_t)(body + plen)};
+            pos = body + plen;
+            continue;
+        }
+        if ((rc = s_next(r, m->desc, m, &pos, end, &f)) <= 0)
+            break;
         if (!f.fd || f.fd->type != PROTOBUF_C_TYPE_MESSAGE)
             continue;
         if (s_enter(r, &f, depth, NULL) < 0)
-            return -1;
+            goto fail;
         switch (f.number) {
         case 1: {
+            if (is_ranged) {
+                s_range_t *rg = s_push(&ranges);
+                if (!rg)
+                    goto fail;
+                *rg = (s_range_t){(uint32_t)f.start, (uint32_t)f.end};
+                break;
+            }
             s_node_t *n = s_list_push(r, &r->nodes, &g.node_first, &g.n_node);
             if (!n || s_node(r, n, f.start, f.end, depth + 1) < 0)
-                return -1;
+                goto fail;
+            g.n_strs += (uint64_t)n->n_in + n->n_out;
+            g.n_outs += n->n_out;
             break;
         }
         case 5: {
             s_tensor_t *t = s_list_push(r, &r->inits, &g.init_first, &g.n_init);
             if (!t || s_tensor(r, t, f.start, f.end, depth + 1) < 0)
-                return -1;
+                goto fail;
             break;
         }
         case 11:
@@ -1137,13 +1491,13 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth)
             s_vi_t *vi = f.number == 11 ? s_list_push(r, &r->vis, &g.input_first, &g.n_input)
                                         : s_list_push(r, &r->vis, &g.output_first, &g.n_output);
             if (!vi || s_value_info(r, vi, f.start, f.end, depth + 1) < 0)
-                return -1;
+                goto fail;
             break;
         }
         case 15: { /* SparseTensorProto: values (1) is a TensorProto whose name counts */
             s_sparse_t *sp = s_list_push(r, &r->sparses, &g.sparse_first, &g.n_sparse);
             if (!sp)
-                return -1;
+                goto fail;
             sp->name.off = S_ABSENT;
             const s_msg_t *ms = &r->msgs[S_SPARSE];
             size_t spos = f.start;
@@ -1154,31 +1508,41 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth)
                 if (!h.fd || h.fd->type != PROTOBUF_C_TYPE_MESSAGE)
                     continue;
                 if (s_enter(r, &h, depth + 1, &seen) < 0)
-                    return -1;
+                    goto fail;
                 if (h.number == 1) {
                     s_tensor_t t = {0};
                     if (s_tensor(r, &t, h.start, h.end, depth + 2) < 0)
-                        return -1;
+                        goto fail;
                     sp->has_values = true;
                     sp->name = t.name;
                 } else if (s_skip(r, h.fd->descriptor, h.start, h.end, depth + 2) < 0) {
-                    return -1;
+                    goto fail;
                 }
             }
-            if (src < 0)
-                return s_fail(r);
+            if (src < 0) {
+                s_fail(r);
+                goto fail;
+            }
             break;
         }
         default:
             if (s_skip(r, f.fd->descriptor, f.start, f.end, depth + 1) < 0)
-                return -1;
+                goto fail;
             break;
         }
     }
-    if (rc < 0)
-        return s_fail(r);
+    if (rc < 0) {
+        s_fail(r);
+        goto fail;
+    }
+    if (is_ranged && s_graph_nodes(r, &g, ranges.data, (uint32_t)ranges.n, depth + 1) < 0)
+        goto fail;
+    s_vec_free(&ranges);
     S_AT(r->graphs, s_graph_t, gi) = g;
     return 0;
+fail:
+    s_vec_free(&ranges);
+    return -1;
 }
 
 static int s_entry(s_rd_t *r, s_entry_t *e, size_t start, size_t end)
@@ -1243,6 +1607,8 @@ static int s_function(s_rd_t *r, s_func_t *fn, size_t start, size_t end, int dep
             s_node_t *n = s_list_push(r, &r->nodes, &fn->node_first, &fn->n_node);
             if (!n || s_node(r, n, f.start, f.end, depth + 1) < 0)
                 return -1;
+            fn->n_strs += (uint64_t)n->n_in + n->n_out;
+            fn->n_outs += n->n_out;
             break;
         }
         case 9: {
@@ -1332,7 +1698,7 @@ static int s_model(s_rd_t *r)
             S_AT(r->attrs, s_attr_t, j.index).g = gi;
         else
             S_AT(r->graph_refs, uint32_t, j.index) = gi;
-        if (s_graph(r, gi, j.start, j.end, j.depth) < 0)
+        if (s_graph(r, gi, j.start, j.end, j.depth, j.index == S_NONE) < 0)
             return -1;
     }
     return 0;
@@ -1346,6 +1712,7 @@ static void s_rd_free(s_rd_t *r)
     for (size_t i = 0; i < FERRY_ARRAY_LEN(vecs); i++)
         s_vec_free(vecs[i]);
     s_pairs_free(&r->op_ids);
+    free(r->main_ops);
 }
 
 static void s_rd_init(s_rd_t *r, const uint8_t *data, size_t len)
@@ -1417,19 +1784,14 @@ static char *s_dup(const s_rd_t *r, s_sl_t s)
     return ferry_strndup(s_ptr(r, s), s.len);
 }
 
-static void s_problem(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void s_problem(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
+/* Record a problem already counted in c->out->total, if there is room for it. */
+static void s_problem_vpush(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt,
+                            va_list ap)
 {
-    c->out->total++;
     if (c->out->count >= FERRY_ONNX_MAX_PROBLEMS)
         return;
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     c->out->items = ferry_reallocarray(c->out->items, c->out->count + 1, sizeof *c->out->items);
     c->out->items[c->out->count++] = (ferry_onnx_problem_t){
         .graph = ferry_strdup(graph),
@@ -1439,6 +1801,35 @@ static void s_problem(s_check_t *c, const char *graph, long index, const s_node_
         .message = ferry_strdup(msg),
     };
 }
+
+static void s_problem_push(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void s_problem_push(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_problem_vpush(c, graph, index, node, fmt, ap);
+    va_end(ap);
+}
+
+static void s_problem(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Count a problem, and record it while fewer than FERRY_ONNX_MAX_PROBLEMS are. */
+static void s_problem(s_check_t *c, const char *graph, long index, const s_node_t *node, const char *fmt, ...)
+{
+    c->out->total++;
+    va_list ap;
+    va_start(ap, fmt);
+    s_problem_vpush(c, graph, index, node, fmt, ap);
+    va_end(ap);
+}
+
+/* The definition/use problems, worded once for the serial and the parallel check. */
+#define S_MSG_BEFORE "input '%.*s' is used before node %ld produces it (nodes are not topologically sorted)"
+#define S_MSG_UNDEFINED "input '%.*s' is not defined (no graph input, initializer or node output of that name)"
+#define S_MSG_TWICE "output '%.*s' is already defined (every name is assigned exactly once)"
 
 /* "%.*s" arguments of a slice */
 #define S_FMT(r, s) (int)(s).len, s_ptr((r), (s))
@@ -1506,8 +1897,10 @@ static bool s_defined(const s_rd_t *r, const s_scope_t *s, s_sl_t name, uint32_t
     return false;
 }
 
-static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, s_scope_t *scope,
-                          int depth);
+static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, uint64_t n_strs,
+                          uint64_t n_outs, s_scope_t *scope, int depth, const s_sl_t *queries, size_t n_queries,
+                          bool *query_defined);
+static bool s_par_wanted(const s_check_t *c, uint32_t n_nodes, uint64_t n_strs);
 
 static void s_check_graph(s_check_t *c, const char *graph, uint32_t gi, const s_scope_t *parent, bool is_main,
                           int depth)
@@ -1515,7 +1908,8 @@ static void s_check_graph(s_check_t *c, const char *graph, uint32_t gi, const s_
     const s_rd_t *r = c->r;
     const s_graph_t *g = &S_AT(r->graphs, s_graph_t, gi);
     s_scope_t scope = {.parent = parent};
-    s_names_grow(&scope.names, (size_t)g->n_input + g->n_init + g->n_sparse + g->n_node);
+    bool is_par = s_par_wanted(c, g->n_node, g->n_strs);
+    s_names_grow(&scope.names, (size_t)g->n_input + g->n_init + g->n_sparse + (is_par ? 0 : g->n_node));
     for (uint32_t i = 0; i < g->n_input; i++) {
         const s_vi_t *vi = &S_AT(r->vis, s_vi_t, g->input_first + i);
         if (!vi->name.len) {
@@ -1559,17 +1953,24 @@ static void s_check_graph(s_check_t *c, const char *graph, uint32_t gi, const s_
             slot->value = S_DEFINED;
     }
     s_names_free(&inits);
-    s_check_nodes(c, graph, g->node_first, g->n_node, &scope, depth);
+    s_sl_t *outs = ferry_reallocarray(NULL, (size_t)g->n_output + 1, sizeof *outs);
+    bool *out_defined = ferry_calloc((size_t)g->n_output + 1, sizeof *out_defined);
+    for (uint32_t i = 0; i < g->n_output; i++)
+        outs[i] = S_AT(r->vis, s_vi_t, g->output_first + i).name;
+    s_check_nodes(c, graph, g->node_first, g->n_node, g->n_strs, g->n_outs, &scope, depth, outs, g->n_output,
+                  out_defined);
     for (uint32_t i = 0; i < g->n_output; i++) {
         const s_vi_t *vi = &S_AT(r->vis, s_vi_t, g->output_first + i);
         if (!vi->name.len)
             s_problem(c, graph, -1, NULL, "graph output %zu has no name", (size_t)i);
-        else if (!s_defined(r, &scope, vi->name, s_hash_sl(r, vi->name)))
+        else if (!out_defined[i] && !s_defined(r, &scope, vi->name, s_hash_sl(r, vi->name)))
             s_problem(c, graph, -1, NULL, "graph output '%.*s' is not produced by any node, input or initializer",
                       S_FMT(r, vi->name));
         if (is_main && !vi->has_type)
             s_problem(c, graph, -1, NULL, "graph output '%.*s' has no type", S_FMT(r, vi->name));
     }
+    free(outs);
+    free(out_defined);
     s_names_free(&scope.names);
 }
 
@@ -1717,8 +2118,10 @@ static const s_slot_t *s_producer(s_check_t *c, s_nodes_t *prod, s_sl_t name, ui
     return s_names_find(&prod->producers, r->data, (const uint8_t *)s_ptr(r, name), name.len, h);
 }
 
-static void s_check_node(s_check_t *c, const char *graph, long index, const s_node_t *node, s_scope_t *scope,
-                         s_nodes_t *prod, int depth)
+/* The checks of one node that read nothing but the node and the operator cache (operator,
+ * arity, attributes): safe on several threads once every operator of the nodes is in the
+ * cache. Returns false when the node has no op_type (nothing else of it is checked). */
+static bool s_check_node_local(s_check_t *c, const char *graph, long index, const s_node_t *node)
 {
     const s_rd_t *r = c->r;
     s_sl_t domain = S_AT(r->ops, s_op_t, node->op).domain;
@@ -1728,7 +2131,7 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
     c->out->nodes_checked++;
     if (!op.len) {
         s_problem(c, graph, index, node, "node has no op_type");
-        return;
+        return false;
     }
     const struct s_op_info *info = s_op_info(c, node->op);
     const ferry_onnx_op_def_t *def = NULL;
@@ -1802,6 +2205,16 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
                 s_problem(c, graph, index, node, "required attribute '%s' of %.*s-%d is missing",
                           ferry_onnx_op_attrs[k].name, S_FMT(r, op), def->since_version);
     s_names_free(&seen);
+    return true;
+}
+
+static void s_check_node(s_check_t *c, const char *graph, long index, const s_node_t *node, s_scope_t *scope,
+                         s_nodes_t *prod, int depth)
+{
+    const s_rd_t *r = c->r;
+    s_sl_t op = S_AT(r->ops, s_op_t, node->op).op;
+    if (!s_check_node_local(c, graph, index, node))
+        return;
     /* inputs must be defined before use; one walk over the node's bytes also collects the
      * outputs, defined after the subgraphs */
     s_sl_t outs_small[S_SMALL_OUTPUTS], *outs = outs_small;
@@ -1829,11 +2242,9 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
             continue;
         const s_slot_t *slot = s_producer(c, prod, in, h);
         if (slot && slot->value - S_PRODUCER > (uint64_t)index)
-            s_problem(c, graph, index, node, "input '%.*s' is used before node %ld produces it (nodes are not "
-                      "topologically sorted)", S_FMT(r, in), (long)(slot->value - S_PRODUCER));
+            s_problem(c, graph, index, node, S_MSG_BEFORE, S_FMT(r, in), (long)(slot->value - S_PRODUCER));
         else
-            s_problem(c, graph, index, node, "input '%.*s' is not defined (no graph input, initializer or node "
-                      "output of that name)", S_FMT(r, in));
+            s_problem(c, graph, index, node, S_MSG_UNDEFINED, S_FMT(r, in));
     }
     /* subgraphs see everything defined so far */
     for (uint32_t i = 0; i < node->n_attr; i++) {
@@ -1857,8 +2268,7 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
         uint32_t h = s_hash_sl(r, outn);
         s_slot_t *slot = s_names_add(&scope->names, r->data, outn, h); /* one probe: test and define */
         if (slot->value == S_DEFINED || s_defined(r, scope->parent, outn, h))
-            s_problem(c, graph, index, node, "output '%.*s' is already defined (every name is assigned exactly "
-                      "once)", S_FMT(r, outn));
+            s_problem(c, graph, index, node, S_MSG_TWICE, S_FMT(r, outn));
         else
             slot->value = S_DEFINED;
     }
@@ -1866,10 +2276,510 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
         free(outs);
 }
 
-static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, s_scope_t *scope,
-                          int depth)
+/* ---- parallel check of a large node list ------------------------------------------------- */
+
+/* A chunk's names are split into 2^S_PART_BITS tables by the top bits of their hash, so that
+ * the merge of one partition over all chunks works in a core's L2 cache. */
+#define S_PART_BITS 6
+#define S_PARTS (1u << S_PART_BITS)
+#define S_BLOCK_RECS 128
+/* A record's position within its node (< 2^30: every string takes at least 2 of the node's
+ * < 2^31 bytes) and, above it, its kind. */
+#define S_POS_BITS 30
+
+/* Memory the parallel check may need per input or output (deferred uses; name tables of up to
+ * 4 slots per output, rounding included): the records must fit the decode budget left. */
+#define S_PAR_BYTES_PER_STR 96
+
+/* Kinds in the serial check's order: a node's own problems, its inputs', its outputs'. */
+enum { S_KIND_IN = 1, S_KIND_OUT = 2 };
+
+/* A name a node with an op_type of a chunk (or, merged, of the list) outputs, and the first
+ * such node. 16 bytes: the tables of all chunks together are as large as the serial check's. */
+typedef struct {
+    uint32_t off;
+    uint32_t len1; /* length + 1; 0: an empty slot */
+    uint32_t hash, first_op;
+} s_def_t;
+
+typedef struct {
+    s_def_t *slots;
+    uint32_t cap, count;
+    bool is_heap; /* slots from the heap, else part of the chunk's mapping */
+} s_defs_t;
+
+/* An input a chunk could not resolve alone (defined by an earlier chunk, or a problem). */
+typedef struct {
+    uint32_t off, len, hash, node, pos;
+} s_use_t;
+
+typedef struct {
+    uint32_t next, n;
+    s_use_t uses[S_BLOCK_RECS];
+} s_block_t;
+
+/* S_PB_UNRESOLVED: an undefined input, used before its first producer or not produced at all
+ * (told apart once every chunk is through, with the serial check's producer table). */
+enum { S_PB_UNRESOLVED, S_PB_BEFORE, S_PB_UNDEFINED, S_PB_TWICE };
+
+/* A definition/use problem, worded when it is emitted; (node, pos_kind) is its sort key. */
+typedef struct {
+    uint32_t node, pos_kind, kind, producer;
+    s_sl_t name;
+} s_pb_t;
+
+typedef struct {
+    s_pb_t *items;
+    size_t count, total;
+} s_pbs_t;
+
+typedef struct s_par s_par_t;
+
+/* Phase 1: the serial check of a contiguous chunk of nodes, by itself. */
+typedef struct {
+    s_par_t *par;
+    uint32_t lo, hi;
+    s_check_t c; /* the caller's, writing to out */
+    ferry_onnx_problems_t out;
+    s_pbs_t pbs; /* outputs defined twice within the chunk or before the nodes, in key order */
+    s_defs_t defs[S_PARTS];
+    s_def_t *arena; /* the tables' first slots */
+    size_t arena_bytes;
+    s_block_t *blocks; /* unresolved uses, a chain per partition */
+    size_t n_blocks, cap_blocks;
+    uint32_t head[S_PARTS], tail[S_PARTS];
+    s_sl_t *outs; /* one node's outputs, kept while its inputs are checked */
+    size_t cap_outs;
+} s_chunk_t;
+
+/* Phase 2: partitions taken one by one from s_par_t.next_part. */
+typedef struct {
+    s_par_t *par;
+    s_defs_t merged;
+    size_t cap_alloc;
+    s_pbs_t pbs; /* in no order */
+} s_resolver_t;
+
+struct s_par {
+    const s_rd_t *r;
+    const char *graph;
+    uint32_t first, n_nodes;
+    uint64_t n_outs;
+    const s_scope_t *scope;
+    unsigned n_threads;
+    s_chunk_t chunks[S_MAX_THREADS];
+    s_resolver_t resolvers[S_MAX_THREADS];
+    const s_sl_t *queries;
+    bool *query_defined;
+    uint32_t *query_order, query_start[S_PARTS + 1]; /* queries grouped by partition */
+    unsigned next_part;
+};
+
+
+/* Is a node list checked in parallel? Not on one thread (the serial check is a little
+ * faster there), not when a node anywhere has a subgraph (the serial check walks it with the
+ * scope of the moment), nor when the records could outgrow the decode budget left (a hostile
+ * list of 2-byte inputs). */
+static bool s_par_wanted(const s_check_t *c, uint32_t n_nodes, uint64_t n_strs)
 {
     const s_rd_t *r = c->r;
+    return n_nodes && n_nodes >= s_env_count("FERRY_ONNX_PARALLEL_MIN", S_PAR_MIN_NODES) && r->jobs.n <= 1 &&
+           n_strs <= r->budget / S_PAR_BYTES_PER_STR && s_par_threads(n_nodes, r->busy_cpus) > 1;
+}
+
+
+
+static void s_defs_free(s_defs_t *m)
+{
+    if (m->is_heap)
+        free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+/* The entry of name (hash h) in m; added (no producer yet) when missing and is_new is given. */
+static s_def_t *s_defs_find(s_defs_t *m, const uint8_t *base, uint32_t off, uint32_t len, uint32_t h, bool *is_new)
+{
+    if (is_new && 2 * ((size_t)m->count + 1) > m->cap) {
+        uint32_t cap = m->cap ? 2 * m->cap : S_INITIAL_SLOTS;
+        s_def_t *slots = ferry_calloc(cap, sizeof *slots);
+        for (uint32_t k = 0; k < m->cap; k++) {
+            if (!m->slots[k].len1)
+                continue;
+            uint32_t i = m->slots[k].hash & (cap - 1);
+            while (slots[i].len1)
+                i = (i + 1) & (cap - 1);
+            slots[i] = m->slots[k];
+        }
+        if (m->is_heap)
+            free(m->slots);
+        m->slots = slots;
+        m->cap = cap;
+        m->is_heap = true;
+    }
+    if (!m->cap)
+        return NULL;
+    uint32_t mask = m->cap - 1;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        s_def_t *d = &m->slots[i];
+        if (!d->len1) {
+            if (!is_new)
+                return NULL;
+            *is_new = true;
+            *d = (s_def_t){off, len + 1, h, S_NONE};
+            m->count++;
+            return d;
+        }
+        if (d->hash == h && d->len1 == len + 1 && s_bytes_eq(base + d->off, base + off, len))
+            return d;
+    }
+}
+
+static void s_pb_add(s_pbs_t *pbs, bool is_capped, uint32_t node, uint32_t pos_kind, unsigned kind,
+                     uint32_t producer, s_sl_t name)
+{
+    pbs->total++;
+    if (is_capped && pbs->count >= FERRY_ONNX_MAX_PROBLEMS)
+        return;
+    if ((pbs->count & (pbs->count - 1)) == 0) /* a power of two (or 0): grow */
+        pbs->items = ferry_reallocarray(pbs->items, pbs->count ? 2 * pbs->count : 1, sizeof *pbs->items);
+    pbs->items[pbs->count++] = (s_pb_t){node, pos_kind, kind, producer, name};
+}
+
+static void s_defer_use(s_chunk_t *ch, s_sl_t name, uint32_t h, uint32_t node, uint32_t pos)
+{
+    unsigned p = h >> (32 - S_PART_BITS);
+    uint32_t b = ch->tail[p];
+    if (b == S_NONE || ch->blocks[b].n == S_BLOCK_RECS) {
+        if (ch->n_blocks == ch->cap_blocks) {
+            ch->cap_blocks = ch->cap_blocks ? 2 * ch->cap_blocks : 16;
+            ch->blocks = ferry_reallocarray(ch->blocks, ch->cap_blocks, sizeof *ch->blocks);
+        }
+        uint32_t fresh = (uint32_t)ch->n_blocks++;
+        ch->blocks[fresh].next = S_NONE;
+        ch->blocks[fresh].n = 0;
+        if (b == S_NONE)
+            ch->head[p] = fresh;
+        else
+            ch->blocks[b].next = fresh;
+        ch->tail[p] = b = fresh;
+    }
+    ch->blocks[b].uses[ch->blocks[b].n++] = (s_use_t){name.off, name.len, h, node, pos};
+}
+
+/* Phase 1: the serial check of a chunk with the names it defines itself. An input no earlier
+ * node of the chunk defines (nor the scope) waits for phase 2; an output's first occurrence
+ * in the chunk is checked against the earlier chunks there. */
+static void *s_phase1(void *arg)
+{
+    s_chunk_t *ch = arg;
+    const s_par_t *par = ch->par;
+    const s_rd_t *r = par->r;
+    const s_node_t *nodes = &S_AT(r->nodes, s_node_t, par->first);
+    /* the chunk's share of the outputs (a table that proves too small grows) */
+    uint64_t n_out = par->n_outs * (ch->hi - ch->lo) / par->n_nodes;
+    /* tables of the expected size (+1/8), so that few of them grow, in one populated mapping
+     * (page faults one by one cost as much as the check on a 200,000-node model) */
+    uint64_t want = n_out / S_PARTS + n_out / S_PARTS / 8 + 1;
+    uint32_t cap = S_INITIAL_SLOTS;
+    while (cap < 2 * want && cap < (1u << 26))
+        cap *= 2;
+    ch->arena_bytes = (size_t)cap * S_PARTS * sizeof(s_def_t);
+    ch->arena = s_pages(NULL, 0, ch->arena_bytes);
+    for (unsigned p = 0; p < S_PARTS; p++)
+        ch->defs[p] = (s_defs_t){ch->arena + (size_t)p * cap, cap, 0, false};
+    memset(ch->head, 0xff, sizeof ch->head);
+    memset(ch->tail, 0xff, sizeof ch->tail);
+    for (uint32_t i = ch->lo; i < ch->hi; i++) {
+        const s_node_t *node = &nodes[i];
+        /* the slot a node's first output lands in is a cache miss: asked for ahead, as the
+         * serial check does */
+        if (i + S_PREFETCH_NODES < ch->hi && nodes[i + S_PREFETCH_NODES].n_out) {
+            uint32_t h = nodes[i + S_PREFETCH_NODES].out0_hash;
+            const s_defs_t *m = &ch->defs[h >> (32 - S_PART_BITS)];
+            __builtin_prefetch(&m->slots[h & (m->cap - 1)], 1);
+        }
+        bool has_op = s_check_node_local(&ch->c, par->graph, (long)i, node);
+        if (!has_op) /* its outputs define nothing */
+            continue;
+        s_strs_t io = s_node_strs(node, 0);
+        s_sl_t name;
+        uint32_t n_in = 0, n_outs = 0;
+        while (s_strs_next(r, &io, &name)) {
+            if (io.found == 2) {
+                if (n_outs == ch->cap_outs) {
+                    ch->cap_outs = ch->cap_outs ? 2 * ch->cap_outs : S_SMALL_OUTPUTS;
+                    ch->outs = ferry_reallocarray(ch->outs, ch->cap_outs, sizeof *ch->outs);
+                }
+                ch->outs[n_outs++] = name;
+                continue;
+            }
+            uint32_t pos = n_in++;
+            if (!name.len)
+                continue;
+            uint32_t h = s_hash_sl(r, name);
+            const s_def_t *d = s_defs_find(&ch->defs[h >> (32 - S_PART_BITS)], r->data, name.off, name.len, h, NULL);
+            if ((d && d->first_op < i) || s_defined(r, par->scope, name, h))
+                continue;
+            s_defer_use(ch, name, h, i, pos);
+        }
+        for (uint32_t k = 0; k < n_outs; k++) {
+            s_sl_t o = ch->outs[k];
+            if (!o.len)
+                continue;
+            uint32_t h = s_hash_sl(r, o);
+            bool is_new = false;
+            s_def_t *d = s_defs_find(&ch->defs[h >> (32 - S_PART_BITS)], r->data, o.off, o.len, h, &is_new);
+            if (!is_new || s_defined(r, par->scope, o, h))
+                s_pb_add(&ch->pbs, true, i, (uint32_t)S_KIND_OUT << S_POS_BITS | k, S_PB_TWICE, 0, o);
+            else
+                d->first_op = i;
+        }
+    }
+    free(ch->outs);
+    ch->outs = NULL;
+    return NULL;
+}
+
+/* Phase 2, per partition: the chunks' names merged in chunk order (an output first in its
+ * chunk is defined twice when an earlier chunk defines it), then the deferred uses against
+ * the whole list: an input of node i is defined iff a node before i with an op_type outputs
+ * it; if not, it is used before its first producer, or not defined at all. */
+static void *s_phase2(void *arg)
+{
+    s_resolver_t *rs = arg;
+    s_par_t *par = rs->par;
+    const s_rd_t *r = par->r;
+    unsigned p;
+    while ((p = __atomic_fetch_add(&par->next_part, 1, __ATOMIC_RELAXED)) < S_PARTS) {
+        s_defs_t *all = &par->chunks[0].defs[p];
+        if (par->n_threads > 1) {
+            size_t n = 0;
+            for (unsigned t = 0; t < par->n_threads; t++)
+                n += par->chunks[t].defs[p].count;
+            uint32_t cap = S_INITIAL_SLOTS;
+            while (cap < 2 * n)
+                cap *= 2;
+            if (cap > rs->cap_alloc) {
+                free(rs->merged.slots);
+                rs->merged.slots = ferry_reallocarray(NULL, cap, sizeof *rs->merged.slots);
+                rs->cap_alloc = cap;
+            }
+            rs->merged.cap = cap; /* at least twice the names: never grows */
+            rs->merged.count = 0;
+            rs->merged.is_heap = true;
+            memset(rs->merged.slots, 0, cap * sizeof *rs->merged.slots);
+            all = &rs->merged;
+            for (unsigned t = 0; t < par->n_threads; t++) {
+                const s_defs_t *m = &par->chunks[t].defs[p];
+                for (uint32_t k = 0; k < m->cap; k++) {
+                    const s_def_t *e = &m->slots[k];
+                    if (!e->len1 || e->first_op == S_NONE) /* S_NONE: the scope defines it */
+                        continue;
+                    bool is_new = false;
+                    s_def_t *d = s_defs_find(all, r->data, e->off, e->len1 - 1, e->hash, &is_new);
+                    if (is_new)
+                        d->first_op = e->first_op;
+                    else /* position found when worded */
+                        s_pb_add(&rs->pbs, false, e->first_op, (uint32_t)S_KIND_OUT << S_POS_BITS, S_PB_TWICE, 0,
+                                 (s_sl_t){e->off, e->len1 - 1});
+                }
+            }
+        }
+        for (unsigned t = 0; t < par->n_threads; t++) {
+            const s_chunk_t *ch = &par->chunks[t];
+            for (uint32_t b = ch->head[p]; b != S_NONE; b = ch->blocks[b].next) {
+                for (uint32_t k = 0; k < ch->blocks[b].n; k++) {
+                    const s_use_t *u = &ch->blocks[b].uses[k];
+                    const s_def_t *d = s_defs_find(all, r->data, u->off, u->len, u->hash, NULL);
+                    if (d && d->first_op < u->node)
+                        continue;
+                    s_pb_add(&rs->pbs, false, u->node, (uint32_t)S_KIND_IN << S_POS_BITS | u->pos, S_PB_UNRESOLVED, 0,
+                             (s_sl_t){u->off, u->len});
+                }
+            }
+        }
+        for (uint32_t k = par->query_start[p]; k < par->query_start[p + 1]; k++) {
+            uint32_t q = par->query_order[k];
+            s_sl_t name = par->queries[q];
+            const s_def_t *d = s_defs_find(all, r->data, name.off, name.len, s_hash_sl(r, name), NULL);
+            par->query_defined[q] = d && d->first_op != S_NONE;
+        }
+    }
+    return NULL;
+}
+
+static int s_cmp_pb(const void *a, const void *b)
+{
+    const s_pb_t *x = a, *y = b;
+    if (x->node != y->node)
+        return x->node < y->node ? -1 : 1;
+    return x->pos_kind < y->pos_kind ? -1 : x->pos_kind > y->pos_kind;
+}
+
+static void s_pb_emit(s_check_t *c, const s_par_t *par, const s_pb_t *pb)
+{
+    const s_rd_t *r = c->r;
+    const s_node_t *node = &S_AT(r->nodes, s_node_t, par->first + pb->node);
+    long index = (long)pb->node;
+    switch (pb->kind) {
+    case S_PB_BEFORE:
+        s_problem_push(c, par->graph, index, node, S_MSG_BEFORE, S_FMT(r, pb->name), (long)pb->producer);
+        break;
+    case S_PB_UNDEFINED: s_problem_push(c, par->graph, index, node, S_MSG_UNDEFINED, S_FMT(r, pb->name)); break;
+    default: s_problem_push(c, par->graph, index, node, S_MSG_TWICE, S_FMT(r, pb->name)); break;
+    }
+}
+
+/* The problems in the serial check's order: by node, a node's own problems first, then its
+ * inputs' and its outputs' by position. The chunks keep the first FERRY_ONNX_MAX_PROBLEMS of
+ * theirs, so the first ones overall are among those kept. */
+static void s_par_merge(s_check_t *c, s_par_t *par)
+{
+    ferry_onnx_problems_t *out = c->out;
+    size_t n_pb = 0;
+    for (unsigned t = 0; t < par->n_threads; t++) {
+        const s_chunk_t *ch = &par->chunks[t];
+        out->total += ch->out.total + ch->pbs.total + par->resolvers[t].pbs.total;
+        out->nodes_checked += ch->out.nodes_checked;
+        out->unverified_nodes += ch->out.unverified_nodes;
+        n_pb += ch->pbs.count + par->resolvers[t].pbs.count;
+    }
+    s_pb_t *pbs = ferry_reallocarray(NULL, n_pb + 1, sizeof *pbs);
+    n_pb = 0;
+    for (unsigned t = 0; t < par->n_threads; t++) {
+        const s_pbs_t *lists[] = {&par->chunks[t].pbs, &par->resolvers[t].pbs};
+        for (unsigned k = 0; k < 2; k++) {
+            if (lists[k]->count)
+                memcpy(pbs + n_pb, lists[k]->items, lists[k]->count * sizeof *pbs);
+            n_pb += lists[k]->count;
+        }
+    }
+    /* what phase 2 left open: an undefined input's first producer (the serial check's table,
+     * built on the first one: a valid model never pays), the position of an output first in
+     * its chunk but defined by an earlier one */
+    const s_rd_t *r = c->r;
+    s_nodes_t prod = {.first = par->first, .n = par->n_nodes};
+    for (size_t i = 0; i < n_pb; i++) {
+        s_pb_t *pb = &pbs[i];
+        if (pb->kind == S_PB_UNRESOLVED) {
+            const s_slot_t *slot = s_producer(c, &prod, pb->name, s_hash_sl(r, pb->name));
+            if (slot && slot->value - S_PRODUCER > (uint64_t)pb->node) {
+                pb->kind = S_PB_BEFORE;
+                pb->producer = slot->value - S_PRODUCER;
+            } else {
+                pb->kind = S_PB_UNDEFINED;
+            }
+        } else if (pb->kind == S_PB_TWICE && pb->pos_kind == (uint32_t)S_KIND_OUT << S_POS_BITS) {
+            s_strs_t it = s_node_strs(&S_AT(r->nodes, s_node_t, par->first + pb->node), 2);
+            s_sl_t o;
+            for (uint32_t k = 0; s_strs_next(r, &it, &o); k++) {
+                if (s_sl_eq(r, o, pb->name)) {
+                    pb->pos_kind |= k;
+                    break;
+                }
+            }
+        }
+    }
+    s_names_free(&prod.producers);
+    qsort(pbs, n_pb, sizeof *pbs, s_cmp_pb);
+    unsigned t = 0;
+    size_t k = 0, j = 0;
+    while (out->count < FERRY_ONNX_MAX_PROBLEMS) {
+        while (t < par->n_threads && k == par->chunks[t].out.count) {
+            t++;
+            k = 0;
+        }
+        bool has_local = t < par->n_threads, has_pb = j < n_pb;
+        if (!has_local && !has_pb)
+            break;
+        if (has_local && (!has_pb || par->chunks[t].out.items[k].node_index <= (long)pbs[j].node)) {
+            out->items = ferry_reallocarray(out->items, out->count + 1, sizeof *out->items);
+            out->items[out->count++] = par->chunks[t].out.items[k];
+            memset(&par->chunks[t].out.items[k], 0, sizeof par->chunks[t].out.items[k]);
+            k++;
+        } else {
+            s_pb_emit(c, par, &pbs[j++]);
+        }
+    }
+    free(pbs);
+}
+
+/* The serial check of nodes [first, first + n_nodes) on several threads, with the same
+ * problems in the same order; scope (the names defined before the nodes) is left as it is,
+ * and query_defined[q] says whether a node with an op_type outputs queries[q]. */
+static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, uint64_t n_outs,
+                              const s_scope_t *scope, const s_sl_t *queries, size_t n_queries, bool *query_defined)
+{
+    const s_rd_t *r = c->r;
+    /* the operator cache, filled here so that the threads only read it */
+    if (r->ops.n <= n_nodes) {
+        for (uint32_t k = 0; k < r->ops.n; k++)
+            if (S_AT(r->ops, s_op_t, k).op.len)
+                (void)s_op_info(c, k);
+    } else {
+        for (uint32_t i = 0; i < n_nodes; i++) {
+            uint32_t op = S_AT(r->nodes, s_node_t, first + i).op;
+            if (S_AT(r->ops, s_op_t, op).op.len)
+                (void)s_op_info(c, op);
+        }
+    }
+    s_par_t *par = ferry_calloc(1, sizeof *par);
+    *par = (s_par_t){.r = r, .graph = graph, .first = first, .n_nodes = n_nodes, .n_outs = n_outs, .scope = scope,
+                     .n_threads = s_par_threads(n_nodes, r->busy_cpus),
+                     .queries = queries, .query_defined = query_defined};
+    for (unsigned t = 0; t < par->n_threads; t++) {
+        s_chunk_t *ch = &par->chunks[t];
+        ch->par = par;
+        ch->lo = (uint32_t)((uint64_t)n_nodes * t / par->n_threads);
+        ch->hi = (uint32_t)((uint64_t)n_nodes * (t + 1) / par->n_threads);
+        ch->c = *c;
+        ch->c.out = &ch->out;
+        par->resolvers[t].par = par;
+    }
+    s_par_run(par->n_threads, s_phase1, par->chunks, sizeof par->chunks[0]);
+    /* the queries by partition (a counting sort) */
+    par->query_order = ferry_reallocarray(NULL, n_queries + 1, sizeof *par->query_order);
+    uint32_t *parts = ferry_reallocarray(NULL, n_queries + 1, sizeof *parts);
+    for (size_t q = 0; q < n_queries; q++) {
+        parts[q] = s_hash_sl(r, queries[q]) >> (32 - S_PART_BITS);
+        par->query_start[parts[q] + 1]++;
+    }
+    for (unsigned p = 0; p < S_PARTS; p++)
+        par->query_start[p + 1] += par->query_start[p];
+    uint32_t fill[S_PARTS];
+    memcpy(fill, par->query_start, sizeof fill);
+    for (size_t q = 0; q < n_queries; q++)
+        par->query_order[fill[parts[q]]++] = (uint32_t)q;
+    free(parts);
+    s_par_run(par->n_threads, s_phase2, par->resolvers, sizeof par->resolvers[0]);
+    s_par_merge(c, par);
+    for (unsigned t = 0; t < par->n_threads; t++) {
+        s_chunk_t *ch = &par->chunks[t];
+        ferry_onnx_problems_free(&ch->out);
+        free(ch->pbs.items);
+        for (unsigned p = 0; p < S_PARTS; p++)
+            s_defs_free(&ch->defs[p]);
+        free(ch->blocks);
+        s_defs_free(&par->resolvers[t].merged);
+        free(par->resolvers[t].pbs.items);
+    }
+    free(par->query_order);
+    free(par);
+}
+
+/* Check nodes [first, first + n_nodes) of a graph or function, n_strs their inputs and outputs
+ * together, in scope. Serially, every output with an op_type ends up in scope; in parallel,
+ * scope is left as it is and query_defined[q] (false on entry) says whether a node defines
+ * queries[q]: the caller asks for what it looks up after the nodes. */
+static void s_check_nodes(s_check_t *c, const char *graph, uint32_t first, uint32_t n_nodes, uint64_t n_strs,
+                          uint64_t n_outs, s_scope_t *scope, int depth, const s_sl_t *queries, size_t n_queries,
+                          bool *query_defined)
+{
+    const s_rd_t *r = c->r;
+    if (s_par_wanted(c, n_nodes, n_strs)) {
+        s_check_nodes_par(c, graph, first, n_nodes, n_outs, scope, queries, n_queries, query_defined);
+        return;
+    }
     s_nodes_t prod = {.first = first, .n = n_nodes};
     s_names_grow(&scope->names, scope->names.count + n_nodes);
     for (uint32_t i = 0; i < n_nodes; i++) {
@@ -1935,12 +2845,16 @@ static void s_check(const s_rd_t *r, ferry_onnx_problems_t *out)
             s_sl_t in = S_AT(r->fn_inputs, s_sl_t, f->in_first + k);
             s_names_add(&scope.names, r->data, in, s_hash_sl(r, in))->value = S_DEFINED;
         }
-        s_check_nodes(&c, where, f->node_first, f->n_node, &scope, 1);
+        const s_sl_t *outs = f->n_out ? &S_AT(r->fn_outputs, s_sl_t, f->out_first) : NULL;
+        bool *out_defined = ferry_calloc((size_t)f->n_out + 1, sizeof *out_defined);
+        s_check_nodes(&c, where, f->node_first, f->n_node, f->n_strs, f->n_outs, &scope, 1, outs, f->n_out,
+                      out_defined);
         for (uint32_t k = 0; k < f->n_out; k++) {
-            s_sl_t o = S_AT(r->fn_outputs, s_sl_t, f->out_first + k);
-            if (!s_defined(r, &scope, o, s_hash_sl(r, o)))
+            s_sl_t o = outs[k];
+            if (!out_defined[k] && !s_defined(r, &scope, o, s_hash_sl(r, o)))
                 s_problem(&c, where, -1, NULL, "function output '%.*s' is not produced", S_FMT(r, o));
         }
+        free(out_defined);
         s_names_free(&scope.names);
     }
     s_load_opsets(&c, "model", r->opset_first, r->n_opset);
@@ -1970,17 +2884,17 @@ typedef struct {
     uint32_t *op_to_index; /* index of s_rd_t.ops -> index in s->ops (S_NONE: not yet) */
 } s_inspect_t;
 
-static void s_count_op(s_inspect_t *in, const s_node_t *node)
+static void s_count_op(s_inspect_t *in, uint32_t op_index, size_t count)
 {
     const s_rd_t *r = in->r;
-    uint32_t idx = in->op_to_index[node->op];
+    uint32_t idx = in->op_to_index[op_index];
     if (idx != S_NONE) {
-        in->s->ops[idx].count++;
+        in->s->ops[idx].count += count;
         return;
     }
     /* a new pair: onnx_inspect.c keys its histogram by "domain\x1fop", which two different
      * pairs may share; look that key up so such pairs count together there as here */
-    s_sl_t domain = S_AT(r->ops, s_op_t, node->op).domain, op = S_AT(r->ops, s_op_t, node->op).op;
+    s_sl_t domain = S_AT(r->ops, s_op_t, op_index).domain, op = S_AT(r->ops, s_op_t, op_index).op;
     char buf[256];
     char *key = s_pair_key(r, domain, op, buf, sizeof buf);
     long *found = ferry_onnx_map_get(&in->op_index, key);
@@ -1999,8 +2913,8 @@ static void s_count_op(s_inspect_t *in, const s_node_t *node)
         idx = (uint32_t)s->n_ops;
         ferry_onnx_map_put(&in->op_index, key, (long)s->n_ops++);
     }
-    in->op_to_index[node->op] = idx;
-    s->ops[idx].count++;
+    in->op_to_index[op_index] = idx;
+    s->ops[idx].count += count;
 }
 
 static void s_walk_graph(s_inspect_t *in, uint32_t gi, bool is_main)
@@ -2009,10 +2923,16 @@ static void s_walk_graph(s_inspect_t *in, uint32_t gi, bool is_main)
     const s_graph_t *g = &S_AT(r->graphs, s_graph_t, gi);
     if (!is_main)
         in->s->subgraphs++;
+    if (is_main && r->main_ops) { /* counted by the parse, in the order of first use */
+        in->s->node_count += g->n_node;
+        for (size_t k = 0; k < r->n_main_ops; k++)
+            s_count_op(in, r->main_ops[k].op, r->main_ops[k].count);
+        return;
+    }
     for (uint32_t i = 0; i < g->n_node; i++) {
         const s_node_t *node = &S_AT(r->nodes, s_node_t, g->node_first + i);
         in->s->node_count++;
-        s_count_op(in, node);
+        s_count_op(in, node->op, 1);
         for (uint32_t a = 0; a < node->n_attr; a++) {
             const s_attr_t *attr = &S_AT(r->attrs, s_attr_t, node->attr_first + a);
             if (attr->has_g)
@@ -2119,7 +3039,7 @@ static void s_summarize(const s_rd_t *r, const char *name, const char *sha256, f
     for (uint32_t i = 0; i < r->n_func; i++) {
         const s_func_t *f = &S_AT(r->funcs, s_func_t, r->func_first + i);
         for (uint32_t k = 0; k < f->n_node; k++)
-            s_count_op(&in, &S_AT(r->nodes, s_node_t, f->node_first + k));
+            s_count_op(&in, S_AT(r->nodes, s_node_t, f->node_first + k).op, 1);
     }
     if (s->n_ops > 1)
         qsort(s->ops, s->n_ops, sizeof *s->ops, s_cmp_ops);
@@ -2174,6 +3094,7 @@ int ferry_onnx_fast_analyze(const uint8_t *data, size_t len, const char *name, b
                       pthread_create(&hasher, NULL, s_hash_thread, &job) == 0;
     s_rd_t r;
     s_rd_init(&r, data, len);
+    r.busy_cpus = is_hashing ? 1 : 0;
     bool is_fast = s_model(&r) == 0 && !r.fallback;
     if (is_fast && p)
         s_check(&r, p);

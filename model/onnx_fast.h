@@ -8,6 +8,17 @@
  * hash tables of slices, and the file's sha256 runs on a second thread meanwhile. No
  * protobuf-c tree is built (a 200,000-node model decoded into ~1.5 million blocks).
  *
+ * Large graphs use several threads (pthreads; by default the online CPUs but the sha256
+ * thread's, at most 16 and one per 8192 nodes, and a single thread when fewer than 3 CPUs are
+ * free): the main graph's nodes are parsed in chunks once a skim of the graph has found them,
+ * and a node list of at least 4096 nodes is checked in chunks, each chunk with the names it
+ * defines itself, then the chunks' names merged partition by partition (64, by hash) to
+ * settle what crosses chunks. The answers are those of the serial code, word for word and in
+ * the same order; anything the serial code must decide (a subgraph anywhere in the model, a
+ * wire error, the budget) takes the serial path. FERRY_ONNX_THREADS=N sets the thread count,
+ * FERRY_ONNX_PARALLEL_MIN=N the smallest node list parsed and checked in parallel (tests
+ * and fuzz_onnx force 1).
+ *
  * Same answers as the protobuf-c path. The summary (ferry_onnx_summary_t, and so its JSON)
  * and the problems (ferry_onnx_problems_t) are those ferry_onnx_summarize and
  * ferry_onnx_check give for the same bytes; tests/unit/test_onnx_fast.c compares both paths on
