@@ -271,16 +271,6 @@ static void s_lease_insert(ferry_coordinator_t *c, s_lease_t *l)
     c->n_leases++;
 }
 
-static s_lease_t *s_lease_find(ferry_coordinator_t *c, uint64_t attempt)
-{
-    if (!c->n_buckets)
-        return NULL;
-    for (s_lease_t *l = c->buckets[s_bucket(c, attempt)]; l; l = l->next)
-        if (l->attempt == attempt)
-            return l;
-    return NULL;
-}
-
 static s_lease_t *s_lease_take(ferry_coordinator_t *c, uint64_t attempt)
 {
     if (!c->n_buckets)
@@ -511,14 +501,22 @@ static void s_unhold(ferry_coordinator_t *c, ferry_journal_t *j)
 }
 
 /* End an attempt: record it, then count the task done, schedule a retry or fail it. */
-static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_journal_outcome_t *o)
+/* End an attempt. is_unstarted: its TASK never reached a worker (the peer was gone), so it
+ * does not count towards max_attempts and the task is ready again at once; the attempt row
+ * stays in the journal with its reason. */
+static void s_attempt_end_as(ferry_coordinator_t *c, s_lease_t *l, const ferry_journal_outcome_t *o, bool is_unstarted)
 {
     int64_t now = s_wall_ms();
     ferry_task_state_t state;
     bool is_retry = false;
+    if (is_unstarted)
+        l->attempt_no--; /* the attempts counted so far */
     if (o->outcome == FERRY_OUTCOME_OK)
         state = FERRY_TASK_DONE;
-    else if (l->attempt_no >= c->plan->max_attempts || c->groups[l->group].is_unservable)
+    else if (is_unstarted && !c->groups[l->group].is_unservable) {
+        state = FERRY_TASK_RETRY;
+        is_retry = true;
+    } else if (l->attempt_no >= c->plan->max_attempts || c->groups[l->group].is_unservable)
         state = FERRY_TASK_FAILED;
     else {
         state = FERRY_TASK_RETRY;
@@ -543,7 +541,7 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
             s_event(c, now, "task-failed", l->task, l->attempt, l->worker_id, o->reason);
         } else if (is_retry) {
             int shift = FERRY_MIN(l->attempt_no - 1, FERRY_COORD_MAX_BACKOFF_SHIFT);
-            uint64_t delay = (uint64_t)c->plan->retry_backoff_ms << shift;
+            uint64_t delay = is_unstarted ? 0 : (uint64_t)c->plan->retry_backoff_ms << shift;
             s_retry_push(c, (s_retry_t){.due_ms = uv_now(&c->loop) + delay, .task = l->task, .group = l->group,
                                         .attempts = (uint32_t)l->attempt_no});
         }
@@ -553,11 +551,21 @@ static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_jour
     s_lease_free(c, l);
 }
 
-static void s_lost(ferry_coordinator_t *c, s_lease_t *l, const char *reason)
+static void s_attempt_end(ferry_coordinator_t *c, s_lease_t *l, const ferry_journal_outcome_t *o)
+{
+    s_attempt_end_as(c, l, o, false);
+}
+
+static void s_lost_as(ferry_coordinator_t *c, s_lease_t *l, const char *reason, bool is_unstarted)
 {
     ferry_journal_outcome_t o = {.outcome = FERRY_OUTCOME_LOST, .reason = reason};
     s_event(c, s_wall_ms(), "lease-lost", l->task, l->attempt, l->worker_id, reason);
-    s_attempt_end(c, l, &o);
+    s_attempt_end_as(c, l, &o, is_unstarted);
+}
+
+static void s_lost(ferry_coordinator_t *c, s_lease_t *l, const char *reason)
+{
+    s_lost_as(c, l, reason, false);
 }
 
 /* Every lease held by w (or matching pred) ends as lost. O(leases). */
@@ -1231,6 +1239,34 @@ static void s_reschedule_retry_timer(ferry_coordinator_t *c)
     uv_timer_start(&c->retry_timer, s_on_retry, due > now ? due - now : 0, 0);
 }
 
+/* Attempts whose TASK could not be delivered last turn: they never ran, so they end as lost
+ * without counting towards max_attempts (a client that says HELLO and vanishes cannot use
+ * up a task's attempts), and then each worker they were meant for, whose connection is
+ * gone, is removed; its other leases end as lost and count. */
+static void s_end_undelivered(ferry_coordinator_t *c)
+{
+    if (!c->n_undelivered)
+        return;
+    s_worker_t **gone = ferry_reallocarray(NULL, c->n_undelivered, sizeof *gone);
+    size_t n_gone = 0;
+    for (size_t i = 0; i < c->n_undelivered; i++) {
+        s_lease_t *l = s_lease_take(c, c->undelivered[i]);
+        if (!l)
+            continue;
+        s_worker_t *w = l->worker;
+        s_lost_as(c, l, "TASK could not be delivered to the worker", true);
+        size_t k = 0;
+        while (w && k < n_gone && gone[k] != w)
+            k++;
+        if (w && k == n_gone)
+            gone[n_gone++] = w;
+    }
+    c->n_undelivered = 0;
+    for (size_t k = 0; k < n_gone; k++)
+        s_worker_remove(c, gone[k], true, "unreachable: a TASK could not be delivered");
+    free(gone);
+}
+
 static bool s_has_input(ferry_coordinator_t *c)
 {
     int events = 0;
@@ -1252,15 +1288,7 @@ static void s_pump(ferry_coordinator_t *c, void (*extra)(ferry_coordinator_t *))
         if (is_first && extra)
             extra(c);
         is_first = false;
-        /* attempts whose TASK could not be delivered last turn */
-        for (size_t i = 0; i < c->n_undelivered; i++) {
-            s_lease_t *l = s_lease_find(c, c->undelivered[i]);
-            if (l && l->worker) /* its connection is gone: the worker is unreachable */
-                s_worker_remove(c, l->worker, true, "unreachable: a TASK could not be delivered");
-            else if ((l = s_lease_take(c, c->undelivered[i])))
-                s_lost(c, l, "TASK could not be delivered to the worker");
-        }
-        c->n_undelivered = 0;
+        s_end_undelivered(c);
         for (int n = 0; n < FERRY_COORD_MAX_TURN_MSGS; n++) {
             ferry_inbound_t in;
             ferry_err_t err = {{0}};

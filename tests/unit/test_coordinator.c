@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include "coordinator/coordinator.h"
+#include "proto/proto.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "worker/worker.h"
@@ -324,6 +326,51 @@ static void test_heartbeat_retires_unheld_attempt(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void s_feed_hello(ferry_coordinator_t *c, const char *identity, const char *name)
+{
+    ferry_msg_t m = {.cmd = FERRY_CMD_HELLO};
+    m.u.hello = (ferry_msg_hello_t){.name = (char *)name, .slots = 1, .credit = 1, .arch = "x86_64"};
+    ferry_buf_t body = FERRY_BUF_INIT;
+    assert_int_equal(ferry_msg_encode(&m, &body), 0);
+    uint8_t hdr[4];
+    ferry_proto_header(hdr, FERRY_CMD_HELLO);
+    assert_int_equal(ferry_coordinator_feed(c, identity, strlen(identity), hdr, 4, body.data, body.len), 0);
+    ferry_buf_free(&body);
+}
+
+/* A client that says HELLO and is gone before its TASK can be sent (no such peer on the
+ * ROUTER): the attempt ends as lost but does not count, so with max_attempts 1 the task is
+ * not failed; it goes to the next worker at once. */
+static void test_undelivered_task_keeps_its_attempts(void **state)
+{
+    ferry_log_set_level(FERRY_LOG_ERROR);
+    char dir[] = "/tmp/ferry-coord-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    static const char yaml[] = "settings: {max_attempts: 1}\ndiagnostics:\n  - {kind: echo, count: 1}\n";
+    ferry_err_t err = {{0}};
+    ferry_plan_t *plan = ferry_plan_parse("p.yaml", yaml, sizeof yaml - 1, &err);
+    assert_non_null(plan);
+    ferry_coord_opts_t copts = {.plan = plan, .plan_text = yaml, .plan_len = sizeof yaml - 1, .state_dir = dir,
+                                .bind = "inproc://test-undelivered"};
+    ferry_coordinator_t *c = ferry_coordinator_new(&copts, &err);
+    assert_non_null(c);
+    s_feed_hello(c, "ghost-1", "ghost-1"); /* leased to it; its TASK finds no peer */
+    s_feed_hello(c, "ghost-2", "ghost-2"); /* the next turn: lost uncounted, leased again */
+    ferry_coordinator_destroy(&c);
+    ferry_plan_destroy(&plan);
+    /* leased twice (once more after the first was not delivered), the first recorded with its
+     * reason; the second may still be open or undelivered too: neither fails the task */
+    assert_int_equal(s_query(dir, "SELECT count(*) FROM attempts"), 2);
+    assert_int_equal(s_query(dir, "SELECT count(*) FROM attempts WHERE id = (SELECT min(id) FROM attempts) "
+                                  "AND reason LIKE '%could not be delivered%'"),
+                     1);
+    assert_int_equal(s_query(dir, "SELECT count(*) FROM events WHERE kind = 'task-failed'"), 0);
+    assert_int_equal(s_query(dir, "SELECT count(*) FROM tasks WHERE state = 3"), 0); /* 3: failed */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_inproc_run_routes_by_tag),
         cmocka_unit_test(test_feed_hostile_and_stale),
         cmocka_unit_test(test_heartbeat_retires_unheld_attempt),
+        cmocka_unit_test(test_undelivered_task_keeps_its_attempts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
