@@ -612,6 +612,12 @@ static int s_cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Is attempt on a worker's sorted list of the attempts it holds? */
+static bool s_is_held(const uint64_t *held, size_t n, uint64_t attempt)
+{
+    return n && bsearch(&attempt, held, n, sizeof *held, s_cmp_u64);
+}
+
 static bool s_group_served(const ferry_coordinator_t *c, size_t gi)
 {
     for (const s_worker_t *w = c->workers; w; w = w->next)
@@ -779,8 +785,7 @@ static void s_on_hello(ferry_coordinator_t *c, ferry_inbound_t *in)
                 pp = &l->next;
                 continue;
             }
-            if (h->n_attempts &&
-                bsearch(&l->attempt, h->attempts, h->n_attempts, sizeof *h->attempts, s_cmp_u64)) {
+            if (s_is_held(h->attempts, h->n_attempts, l->attempt)) {
                 if (!l->worker) {
                     l->worker = w;
                     w->inflight++;
@@ -827,7 +832,7 @@ static void s_on_worker_heartbeat(ferry_coordinator_t *c, s_worker_t *w, ferry_m
         s_lease_t **pp = &c->buckets[b];
         while (*pp) {
             s_lease_t *l = *pp;
-            if (l->worker != w || l->attempt > last || (n && bsearch(&l->attempt, held, n, sizeof *held, s_cmp_u64))) {
+            if (l->worker != w || l->attempt > last || s_is_held(held, n, l->attempt)) {
                 pp = &l->next;
                 continue;
             }

@@ -208,17 +208,6 @@ static int s_varint(const uint8_t *p, size_t avail, uint64_t *value, size_t *use
     return -1;
 }
 
-static size_t s_varint_put(uint8_t *out, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (uint8_t)v;
-    return n;
-}
-
 static int s_wire_error(s_wire_t *w, size_t offset, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -406,14 +395,14 @@ static void s_compact(s_wire_t *w, const uint8_t nonce[8], size_t start, size_t 
                 memcpy(marker, nonce, 8);
                 memcpy(marker + 8, &index, 8);
                 ferry_buf_append(out, w->data + field_start, tag_len);
-                ferry_buf_append(out, hdr, s_varint_put(hdr, S_MARKER_LEN));
+                ferry_buf_append(out, hdr, ferry_onnx_wire_put_varint(hdr, S_MARKER_LEN));
                 ferry_buf_append(out, marker, sizeof marker);
                 (*span_i)++;
             } else if (sp->field_start > payload && sp->field_start < field_end) {
                 ferry_buf_t child = FERRY_BUF_INIT;
                 s_compact(w, nonce, payload, field_end, span_i, &child);
                 ferry_buf_append(out, w->data + field_start, tag_len);
-                ferry_buf_append(out, hdr, s_varint_put(hdr, child.len));
+                ferry_buf_append(out, hdr, ferry_onnx_wire_put_varint(hdr, child.len));
                 ferry_buf_append(out, child.data, child.len);
                 ferry_buf_free(&child);
             } else {

@@ -7,6 +7,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A field tag is a varint of at most 5 bytes; protobuf-c refuses a longer (zero-padded)
  * one even when its value is in range, so both readers refuse it too. */
@@ -36,6 +37,18 @@ static inline size_t ferry_onnx_wire_fixed_size(ProtobufCType t)
     default:
         return 0;
     }
+}
+
+/* Write v as a varint (at most 10 bytes) to out; returns the bytes written. */
+static inline size_t ferry_onnx_wire_put_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
 }
 
 #endif

@@ -80,6 +80,23 @@ static int s_send(ferry_worker_t *w, const ferry_msg_t *m)
     return rc;
 }
 
+/* A coordinator that has not said it takes batches gets plain RESULTs. */
+static int s_send_results_plain(ferry_worker_t *w)
+{
+    for (s_unacked_t *u = w->unacked; u && w->n_unsent; u = u->next) {
+        if (!u->is_unsent)
+            continue;
+        int rc = w->sock ? ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULT, u->body.data, u->body.len)
+                         : -ENOTCONN;
+        if (rc)
+            return rc;
+        w->last_sent_ms = uv_now(&w->loop);
+        u->is_unsent = false;
+        w->n_unsent--;
+    }
+    return 0;
+}
+
 /* The attempts this worker holds (queued, running, result not ACKed); *n reaches
  * FERRY_PROTO_MAX_ACKS when the list is cut there. The caller frees it. */
 static uint64_t *s_held_attempts(ferry_worker_t *w, size_t *n_out)
@@ -110,12 +127,13 @@ static void s_send_hello(ferry_worker_t *w)
     w->last_hello_ms = uv_now(&w->loop);
     w->last_task = 0; /* TASK attempt ids count again from this registration */
     /* results the coordinator has not confirmed: send them again (it drops duplicates);
-     * one that does not fit the pipe now goes at the end of a later turn */
+     * what does not fit the pipe now goes at the end of a later turn */
     w->n_unsent = 0;
     for (s_unacked_t *u = w->unacked; u; u = u->next) {
-        u->is_unsent = !w->sock || ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULT, u->body.data, u->body.len);
-        w->n_unsent += u->is_unsent;
+        u->is_unsent = true;
+        w->n_unsent++;
     }
+    s_send_results_plain(w);
 }
 
 /* Keep r until ACKed and send it at the end of this loop turn; takes r's strings. */
@@ -152,23 +170,6 @@ static int s_send_results_batch(ferry_worker_t *w, ferry_buf_t *items, s_unacked
     for (size_t i = 0; i < n; i++)
         batch[i]->is_unsent = false;
     w->n_unsent -= n;
-    return 0;
-}
-
-/* A coordinator that has not said it takes batches gets plain RESULTs. */
-static int s_send_results_plain(ferry_worker_t *w)
-{
-    for (s_unacked_t *u = w->unacked; u && w->n_unsent; u = u->next) {
-        if (!u->is_unsent)
-            continue;
-        int rc = w->sock ? ferry_proto_send_raw(w->sock, NULL, 0, FERRY_CMD_RESULT, u->body.data, u->body.len)
-                         : -ENOTCONN;
-        if (rc)
-            return rc;
-        w->last_sent_ms = uv_now(&w->loop);
-        u->is_unsent = false;
-        w->n_unsent--;
-    }
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "model/onnx_check.h"
 #include "model/onnx_fast.h"
 #include "model/onnx_inspect.h"
+#include "model/onnx_wire.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/json.h"
@@ -157,6 +158,21 @@ static ferry_onnx_t *s_load(const char *name)
     return m;
 }
 
+/* The fast path finds a problem whose message contains needle. */
+static void s_assert_problem(const uint8_t *data, size_t len, const char *label, const char *needle)
+{
+    ferry_onnx_summary_t s;
+    ferry_onnx_problems_t p;
+    assert_int_equal(ferry_onnx_fast_analyze(data, len, label, false, &s, &p), 0);
+    bool found = false;
+    for (size_t i = 0; i < p.count && !found; i++)
+        found = strstr(p.items[i].message, needle) != NULL;
+    if (!found)
+        fail_msg("%s: no problem containing '%s' (%zu problems)", label, needle, p.total);
+    ferry_onnx_summary_free(&s);
+    ferry_onnx_problems_free(&p);
+}
+
 /* Pack the (modified) model and compare both paths on the bytes; expect a problem when
  * needle is non-NULL, so each variant is known to be broken the intended way. */
 static size_t s_variant(ferry_onnx_t *m, const char *label, const char *needle)
@@ -165,16 +181,7 @@ static size_t s_variant(ferry_onnx_t *m, const char *label, const char *needle)
     ferry_onnx_pack(&ferry_onnx_proto(m)->base, &b);
     bool fast = s_same((const uint8_t *)b.data, b.len, label);
     if (needle) {
-        ferry_onnx_summary_t s;
-        ferry_onnx_problems_t p;
-        assert_int_equal(ferry_onnx_fast_analyze((const uint8_t *)b.data, b.len, label, false, &s, &p), 0);
-        bool found = false;
-        for (size_t i = 0; i < p.count && !found; i++)
-            found = strstr(p.items[i].message, needle) != NULL;
-        if (!found)
-            fail_msg("%s: no problem containing '%s' (%zu problems)", label, needle, p.total);
-        ferry_onnx_summary_free(&s);
-        ferry_onnx_problems_free(&p);
+        s_assert_problem((const uint8_t *)b.data, b.len, label, needle);
     }
     ferry_buf_free(&b);
     return fast;
@@ -356,17 +363,6 @@ static void test_fallback_cases_give_the_loaders_answer(void **state)
     assert_false(s_same(external, sizeof external, "external"));
 }
 
-static size_t s_put_varint(uint8_t *out, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (uint8_t)v;
-    return n;
-}
-
 /* A graph of `count` copies of the 2-byte empty message `field` (0x0a node, 0x2a initializer). */
 static void s_bomb(ferry_buf_t *model, uint8_t field, size_t count)
 {
@@ -377,7 +373,7 @@ static void s_bomb(ferry_buf_t *model, uint8_t field, size_t count)
         ferry_buf_append(&graph, entry, 2);
     uint8_t hdr[16];
     ferry_buf_append(model, "\x3a", 1);
-    ferry_buf_append(model, hdr, s_put_varint(hdr, graph.len));
+    ferry_buf_append(model, hdr, ferry_onnx_wire_put_varint(hdr, graph.len));
     ferry_buf_append(model, graph.data, graph.len);
     ferry_buf_free(&graph);
 }
@@ -459,8 +455,8 @@ static void test_truncated_and_bitflipped_bytes_give_the_same_answer(void **stat
 static void s_put_bytes(ferry_buf_t *b, uint32_t field, const void *data, size_t len)
 {
     uint8_t hdr[16];
-    size_t n = s_put_varint(hdr, (uint64_t)field << 3 | 2);
-    n += s_put_varint(hdr + n, len);
+    size_t n = ferry_onnx_wire_put_varint(hdr, (uint64_t)field << 3 | 2);
+    n += ferry_onnx_wire_put_varint(hdr + n, len);
     ferry_buf_append(b, hdr, n);
     ferry_buf_append(b, data, len);
 }
@@ -473,8 +469,8 @@ static void s_put_str(ferry_buf_t *b, uint32_t field, const char *s)
 static void s_put_uint(ferry_buf_t *b, uint32_t field, uint64_t v)
 {
     uint8_t hdr[32];
-    size_t n = s_put_varint(hdr, (uint64_t)field << 3);
-    n += s_put_varint(hdr + n, v);
+    size_t n = ferry_onnx_wire_put_varint(hdr, (uint64_t)field << 3);
+    n += ferry_onnx_wire_put_varint(hdr + n, v);
     ferry_buf_append(b, hdr, n);
 }
 
@@ -652,16 +648,7 @@ static void s_gen_case(const s_gnode_t *nodes, size_t n, const char *outputs, co
     size_t total = s_problem_total(&model);
     if (needle) {
         setenv("FERRY_ONNX_PARALLEL_MIN", "1", 1);
-        ferry_onnx_summary_t s;
-        ferry_onnx_problems_t p;
-        assert_int_equal(ferry_onnx_fast_analyze((const uint8_t *)model.data, model.len, label, false, &s, &p), 0);
-        bool found = false;
-        for (size_t i = 0; i < p.count && !found; i++)
-            found = strstr(p.items[i].message, needle) != NULL;
-        if (!found)
-            fail_msg("%s: no problem containing '%s' (%zu problems)", label, needle, p.total);
-        ferry_onnx_summary_free(&s);
-        ferry_onnx_problems_free(&p);
+        s_assert_problem((const uint8_t *)model.data, model.len, label, needle);
         unsetenv("FERRY_ONNX_PARALLEL_MIN");
     } else if (total) {
         fail_msg("%s: %zu problems, expected none", label, total);
