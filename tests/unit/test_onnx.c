@@ -11,6 +11,7 @@
 #include "model/onnx_convert.h"
 #include "model/onnx_inspect.h"
 #include "model/onnx_ops.h"
+#include "model/onnx_wire.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/mem.h"
@@ -214,17 +215,6 @@ static void test_truncated_and_bitflipped_models_never_crash(void **state)
     assert_true(errors > 1000);
 }
 
-static size_t s_put_varint(uint8_t *out, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (uint8_t)v;
-    return n;
-}
-
 /* ModelProto.graph (7) -> node (1) -> attribute (5) -> g (6) -> node ... `levels` times */
 static void s_nested(ferry_buf_t *out, int levels)
 {
@@ -235,7 +225,7 @@ static void s_nested(ferry_buf_t *out, int levels)
         ferry_buf_t outer = FERRY_BUF_INIT;
         uint8_t tag = tags[i % 3];
         ferry_buf_append(&outer, &tag, 1);
-        ferry_buf_append(&outer, hdr, s_put_varint(hdr, inner.len));
+        ferry_buf_append(&outer, hdr, ferry_onnx_wire_put_varint(hdr, inner.len));
         if (inner.len)
             ferry_buf_append(&outer, inner.data, inner.len);
         ferry_buf_free(&inner);
@@ -244,7 +234,7 @@ static void s_nested(ferry_buf_t *out, int levels)
     /* inner now starts with a graph.node tag at the graph level */
     uint8_t tag = 0x3a; /* ModelProto.graph */
     ferry_buf_append(out, &tag, 1);
-    ferry_buf_append(out, hdr, s_put_varint(hdr, inner.len));
+    ferry_buf_append(out, hdr, ferry_onnx_wire_put_varint(hdr, inner.len));
     ferry_buf_append(out, inner.data, inner.len);
     ferry_buf_free(&inner);
 }
@@ -284,14 +274,14 @@ static void test_bad_lengths_and_varints(void **state)
     uint8_t hdr[16], *zeros = ferry_calloc(1, 5000);
     for (int i = 0; i < 2; i++) {
         ferry_buf_append(&tensor, "\x4a", 1);
-        ferry_buf_append(&tensor, hdr, s_put_varint(hdr, 5000));
+        ferry_buf_append(&tensor, hdr, ferry_onnx_wire_put_varint(hdr, 5000));
         ferry_buf_append(&tensor, zeros, 5000);
     }
     ferry_buf_append(&graph, "\x2a", 1);
-    ferry_buf_append(&graph, hdr, s_put_varint(hdr, tensor.len));
+    ferry_buf_append(&graph, hdr, ferry_onnx_wire_put_varint(hdr, tensor.len));
     ferry_buf_append(&graph, tensor.data, tensor.len);
     ferry_buf_append(&model, "\x3a", 1);
-    ferry_buf_append(&model, hdr, s_put_varint(hdr, graph.len));
+    ferry_buf_append(&model, hdr, ferry_onnx_wire_put_varint(hdr, graph.len));
     ferry_buf_append(&model, graph.data, graph.len);
     s_expect_load_error((const uint8_t *)model.data, model.len, "a tensor repeats its raw_data field");
     ferry_buf_free(&tensor);
@@ -314,7 +304,7 @@ static void test_decode_budget_refuses_expansion_bombs(void **state)
     ferry_buf_t model = FERRY_BUF_INIT;
     uint8_t hdr[16];
     ferry_buf_append(&model, "\x3a", 1);
-    ferry_buf_append(&model, hdr, s_put_varint(hdr, graph.len));
+    ferry_buf_append(&model, hdr, ferry_onnx_wire_put_varint(hdr, graph.len));
     ferry_buf_append(&model, graph.data, graph.len);
     s_expect_load_error((const uint8_t *)model.data, model.len, "bytes of memory");
     ferry_buf_free(&graph);
