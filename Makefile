@@ -111,12 +111,22 @@ build/fuzz/fuzzers/%: tests/fuzz/%.c $(LIB)
 
 fuzz-run: fuzz
 	@set -e; for f in $(FUZZ_SRCS:tests/fuzz/%.c=%); do \
-	    mkdir -p build/fuzz/corpus/$$f; \
+	    mkdir -p build/fuzz/corpus/$$f build/fuzz/crashes/$$f build/fuzz/logs; \
 	    seeds=; [ -d tests/fuzz/seeds/$$f ] && seeds=tests/fuzz/seeds/$$f; \
+	    log=build/fuzz/logs/$$f.log; \
 	    echo "== fuzz $$f for $(FUZZ_SECONDS)s"; \
-	    build/fuzz/fuzzers/$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=60 \
-	        -print_final_stats=1 build/fuzz/corpus/$$f $$seeds 2>&1 | tail -n 15; \
-	    test $${PIPESTATUS[0]} -eq 0; \
+	    if build/fuzz/fuzzers/$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=60 \
+	        -print_final_stats=1 -artifact_prefix=build/fuzz/crashes/$$f/ \
+	        build/fuzz/corpus/$$f $$seeds >$$log 2>&1; then \
+	        tail -n 6 $$log; \
+	    else \
+	        echo "fuzz $$f FAILED; the report (full log: $$log):"; \
+	        sed -n '/^==[0-9]*==ERROR\|^SUMMARY\|runtime error\|deadly signal\|Test unit written/,$$p' $$log | head -n 150; \
+	        for c in build/fuzz/crashes/$$f/*; do \
+	            [ -f "$$c" ] || continue; echo "input $$c (base64):"; base64 -w 0 "$$c" | head -c 20000; echo; \
+	        done; \
+	        exit 1; \
+	    fi; \
 	done
 
 # ---- dependencies --------------------------------------------------------------------
