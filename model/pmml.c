@@ -1126,6 +1126,16 @@ static int32_t s_compile_pred_of(s_cc_t *cc, xmlNode *container)
 }
 
 /* ---- classes ------------------------------------------------------------------------------------ */
+/* The index of a model's class, -1 when label is not one. */
+static int32_t s_class_find(const ferry_pmml_t *p, const ferry_pmml_model_t *m, const char *label)
+{
+    int32_t sym = ferry_pmml_sym_find(p, label, strlen(label));
+    for (int32_t i = 0; sym >= 0 && i < m->n_classes; i++)
+        if (m->class_sym[i] == sym)
+            return i;
+    return -1;
+}
+
 static int32_t s_class(s_cc_t *cc, ferry_pmml_model_t *m, const char *label)
 {
     int32_t sym = s_sym(cc, label);
@@ -1143,7 +1153,9 @@ static int32_t s_class(s_cc_t *cc, ferry_pmml_model_t *m, const char *label)
 /* Collect class labels mentioned anywhere below n (scores, distributions, categories). */
 static void s_scan_classes(s_cc_t *cc, ferry_pmml_model_t *m, xmlNode *n, int depth)
 {
-    if (depth > FERRY_PMML_MAX_DEPTH)
+    /* one level beyond the deepest tree s_compile_node accepts: the children of its deepest
+     * Node (their ScoreDistributions) are scanned too */
+    if (depth > FERRY_PMML_MAX_DEPTH + 1)
         return;
     S_EACH(c, n) {
         const char *v = NULL;
@@ -1372,8 +1384,11 @@ static int s_compile_output(s_cc_t *cc, int32_t mi, xmlNode *out, s_scope_t *exp
         const char *val = s_attr(c, "value");
         if (val) {
             ferry_pmml_model_t *m = &p->models[mi];
-            if (o->feature == FERRY_PMML_OUT_PROBABILITY)
-                o->class_idx = s_class(cc, m, val);
+            /* the model's arrays (distributions, counts) are sized by its classes by now:
+             * a probability of anything else is an error in the document, not a new class */
+            if (o->feature == FERRY_PMML_OUT_PROBABILITY &&
+                (o->class_idx = s_class_find(p, m, val)) < 0)
+                return s_fail(cc, c, "OutputField \"%.60s\": value \"%.40s\" is not a class of the model", name, val);
             o->value.kind = FERRY_PMML_STR;
             o->value.sym = s_sym(cc, val);
         }
@@ -1437,7 +1452,8 @@ static int s_compile_node(s_cc_t *cc, int32_t mi, xmlNode *n, int32_t ni, int de
             return s_unsupported(cc, c);
     }
     if (n_sd && m->function == FERRY_PMML_FN_CLASSIFICATION) {
-        int32_t off = s_num_alloc(cc, m->n_classes);
+        int32_t nc = m->n_classes; /* the distribution has this many entries */
+        int32_t off = s_num_alloc(cc, nc);
         double sum = 0;
         bool is_prob = true;
         S_EACH(c, n) {
@@ -1448,7 +1464,7 @@ static int s_compile_node(s_cc_t *cc, int32_t mi, xmlNode *n, int32_t ni, int de
             if (!v || s_attr_num_req(cc, c, "recordCount", &rc) < 0)
                 return s_fail(cc, c, "ScoreDistribution needs value and recordCount");
             int32_t ci = s_class(cc, m, v);
-            if (ci >= m->n_classes)
+            if (ci >= nc)
                 return s_fail(cc, c, "class \"%.40s\" not declared", v);
             double pr = s_attr_num(c, "probability", NAN);
             if (isnan(pr))
@@ -1461,7 +1477,7 @@ static int s_compile_node(s_cc_t *cc, int32_t mi, xmlNode *n, int32_t ni, int de
                 if (s_is(c, "ScoreDistribution"))
                     p->num_pool[off + s_class(cc, m, s_attr(c, "value"))] = s_attr_num(c, "probability", 0);
         } else if (sum > 0) {
-            for (int32_t k = 0; k < m->n_classes; k++)
+            for (int32_t k = 0; k < nc; k++)
                 p->num_pool[off + k] /= sum;
         }
         t->nodes[ni].dist_off = off;
@@ -2591,7 +2607,8 @@ static int s_compile_rules(s_cc_t *cc, int32_t mi, xmlNode *container, int32_t *
         int32_t nsd = 0;
         S_EACH(x, c) nsd += s_is(x, "ScoreDistribution");
         if (nsd) {
-            int32_t off = s_num_alloc(cc, m->n_classes);
+            int32_t nc = m->n_classes; /* the distribution has this many entries */
+            int32_t off = s_num_alloc(cc, nc);
             double sum = 0;
             S_EACH(x, c) {
                 if (!s_is(x, "ScoreDistribution"))
@@ -2600,11 +2617,14 @@ static int s_compile_rules(s_cc_t *cc, int32_t mi, xmlNode *container, int32_t *
                 double rc = s_attr_num(x, "recordCount", 0);
                 if (!v)
                     return s_fail(cc, x, "ScoreDistribution without value");
-                p->num_pool[off + s_class(cc, m, v)] = rc;
+                int32_t ci = s_class(cc, m, v);
+                if (ci >= nc)
+                    return s_fail(cc, x, "class \"%.40s\" not declared", v);
+                p->num_pool[off + ci] = rc;
                 sum += rc;
             }
             if (sum > 0)
-                for (int32_t k = 0; k < m->n_classes; k++)
+                for (int32_t k = 0; k < nc; k++)
                     p->num_pool[off + k] /= sum;
             r->dist_off = off;
         }

@@ -614,6 +614,54 @@ static void test_rejects_hostile_documents(void **state)
     assert_int_equal(r.rc, -1);
     assert_non_null(strstr(r.err.msg, "nested deeper"));
     ferry_pmml_destroy(&p);
+    /* the deepest tree accepted (Nodes at depths 0..FERRY_PMML_MAX_DEPTH): a class named only in
+     * the deepest Nodes' ScoreDistributions is a class of the model before any distribution is
+     * sized (the scan once stopped a level short: the first leaf's entry was written past its
+     * distribution, into the next leaf's) */
+    ferry_buf_t t = FERRY_BUF_INIT;
+    ferry_buf_puts(&t, "<TreeModel functionName=\"classification\"><MiningSchema><MiningField name=\"x\"/>"
+                       "<MiningField name=\"k\" usageType=\"target\"/></MiningSchema>"
+                       "<Output><OutputField name=\"p_deep\" feature=\"probability\" value=\"deep\"/></Output>");
+    for (int i = 0; i < FERRY_PMML_MAX_DEPTH; i++)
+        ferry_buf_puts(&t, "<Node score=\"no\"><True/>");
+    ferry_buf_puts(&t, "<Node score=\"no\"><True/><ScoreDistribution value=\"no\" recordCount=\"1\"/>"
+                       "<ScoreDistribution value=\"deep\" recordCount=\"3\"/></Node>"
+                       "<Node score=\"no\"><True/><ScoreDistribution value=\"no\" recordCount=\"1\"/>"
+                       "<ScoreDistribution value=\"deep\" recordCount=\"0\"/></Node>");
+    for (int i = 0; i < FERRY_PMML_MAX_DEPTH; i++)
+        ferry_buf_puts(&t, "</Node>");
+    ferry_buf_puts(&t, "</TreeModel>");
+    p = s_load(t.data, &err);
+    ferry_buf_free(&t);
+    if (!p)
+        fail_msg("deepest tree refused: %s", err.msg);
+    s_str_eq(p, "x=1", "k", "no");
+    S_NEAR(s_num(p, "x=1", "p_deep"), 0.75);
+    ferry_pmml_destroy(&p);
+    /* a probability OutputField of something that is not a class is refused by name (it was
+     * added as a class after the model's per-class arrays had been sized) */
+    p = s_load("<NaiveBayesModel functionName=\"classification\" threshold=\"0.001\"><MiningSchema><MiningField name=\"c\"/>"
+               "<MiningField name=\"k\" usageType=\"target\"/></MiningSchema>"
+               "<Output><OutputField name=\"p_q\" feature=\"probability\" value=\"Q\"/></Output>"
+               "<BayesInputs><BayesInput fieldName=\"c\"><PairCounts value=\"a\"><TargetValueCounts>"
+               "<TargetValueCount value=\"no\" count=\"1\"/><TargetValueCount value=\"yes\" count=\"2\"/></TargetValueCounts>"
+               "</PairCounts></BayesInput></BayesInputs><BayesOutput fieldName=\"k\"><TargetValueCounts>"
+               "<TargetValueCount value=\"no\" count=\"3\"/><TargetValueCount value=\"yes\" count=\"4\"/></TargetValueCounts>"
+               "</BayesOutput></NaiveBayesModel>", &err);
+    assert_null(p);
+    assert_non_null(strstr(err.msg, "\"Q\" is not a class"));
+    /* one level deeper is refused by name */
+    ferry_buf_t t2 = FERRY_BUF_INIT;
+    ferry_buf_puts(&t2, "<TreeModel functionName=\"regression\"><MiningSchema><MiningField name=\"x\"/></MiningSchema>");
+    for (int i = 0; i < FERRY_PMML_MAX_DEPTH + 2; i++)
+        ferry_buf_puts(&t2, "<Node score=\"1\"><True/>");
+    for (int i = 0; i < FERRY_PMML_MAX_DEPTH + 2; i++)
+        ferry_buf_puts(&t2, "</Node>");
+    ferry_buf_puts(&t2, "</TreeModel>");
+    p = s_load(t2.data, &err);
+    ferry_buf_free(&t2);
+    assert_null(p);
+    assert_non_null(strstr(err.msg, "deeper than"));
 }
 
 /* ---- Scorecard (section "Scorecard": partial scores, reason codes pointsBelow) ----------------- */
