@@ -80,7 +80,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(GEN)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MF $@.d $(LDFLAGS_ALL) -o $@ $< $(LIB) $(LIBS) -lcmocka
 
-unit: $(BUILD)/ferry $(UNIT_BINS)
+# Every fuzz target also linked with a plain driver (tests/fuzz/replay.c) by the ordinary
+# compiler: tests/integration/test_fuzz_seeds.sh replays the committed seeds and regression
+# inputs through them on every `make test` (under ASan + UBSan with SAN=1).
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB) | $(GEN)/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MF $@.d $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(LIB) $(LIBS)
+
+unit: $(BUILD)/ferry $(UNIT_BINS) $(REPLAY_BINS)
 
 test: unit
 	BUILD=$(BUILD) bash tests/run-tests.sh
