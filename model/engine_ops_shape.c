@@ -702,11 +702,12 @@ static int s_run_slice(ferry_node_t *n, ferry_err_t *err)
         if (k > 0) {
             s = s < 0 ? 0 : s > dim ? dim : s;
             e = e < 0 ? 0 : e > dim ? dim : e;
-            dims[ax] = e > s ? (e - s + k - 1) / k : 0;
+            dims[ax] = e > s ? (int64_t)((uint64_t)(e - s - 1) / (uint64_t)k) + 1 : 0;
         } else {
             s = s < 0 ? -1 : s > dim - 1 ? dim - 1 : s;
             e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
-            dims[ax] = s > e ? (s - e + (-k) - 1) / (-k) : 0;
+            /* |k| as unsigned: -k overflows for INT64_MIN */
+            dims[ax] = s > e ? (int64_t)((uint64_t)(s - e - 1) / (0 - (uint64_t)k)) + 1 : 0;
         }
         st[ax] = s;
         step[ax] = k;
@@ -714,7 +715,9 @@ static int s_run_slice(ferry_node_t *n, ferry_err_t *err)
     int64_t in_strides[FERRY_TENSOR_MAX_DIMS], strides[FERRY_TENSOR_MAX_DIMS], off = 0;
     s_contig_strides(nd, x->dims, in_strides);
     for (int d = 0; d < nd; d++) {
-        strides[d] = in_strides[d] * step[d];
+        /* an axis of one element never steps (its step may be any int64); with two or more,
+         * |step| < dim, so the stride stays within the tensor's size */
+        strides[d] = dims[d] > 1 ? in_strides[d] * step[d] : 0;
         if (dims[d] > 0)
             off += st[d] * in_strides[d];
     }

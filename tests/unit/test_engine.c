@@ -527,6 +527,67 @@ static void test_engine_opset_semantics(void **state)
     ferry_tensor_destroy(&x);
 }
 
+/* Slice of x = [0, 1, ..., 9] (opset 13, starts/ends/axes/steps as Constant inputs); returns the
+ * number of elements and fills out. */
+static int64_t s_slice_1d(int64_t start, int64_t end, int64_t step, float *out)
+{
+    float xs[10];
+    for (int i = 0; i < 10; i++)
+        xs[i] = (float)i;
+    int64_t d = 10;
+    ferry_tensor_t *x = s_f32(1, &d, xs);
+    s_mb_t *mb = s_model(13, 3);
+    s_input(mb, "x", FERRY_DT_FLOAT);
+    const char *names[4] = {"starts", "ends", "axes", "steps"};
+    int64_t vals[4] = {start, end, 0, step};
+    for (int i = 0; i < 4; i++) {
+        Onnx__NodeProto *n = s_node(mb, "Constant", "", "", names[i]);
+        s_attr_ints(mb, n, "value_ints", 1, &vals[i]);
+    }
+    s_node(mb, "Slice", "", "x,starts,ends,axes,steps", "y");
+    s_output(mb, "y");
+    ferry_err_t err;
+    ferry_engine_t *e = s_engine(mb, 0, &err);
+    assert_int_equal(ferry_engine_set_input(e, "x", x, &err), 0);
+    assert_int_equal(ferry_engine_run(e, &err), 0);
+    const ferry_tensor_t *y = ferry_engine_output(e, 0);
+    assert_int_equal(y->ndim, 1);
+    int64_t n = y->dims[0];
+    memcpy(out, y->data, (size_t)n * sizeof(float));
+    ferry_engine_destroy(&e);
+    s_model_free(&mb);
+    ferry_tensor_destroy(&x);
+    return n;
+}
+
+static void test_engine_slice_steps(void **state)
+{
+    (void)state;
+    /* expected: Python's x[start:end:step] on range(10), the semantics the ONNX spec gives Slice */
+    static const struct {
+        int64_t start, end, step, n;
+        float want[10];
+    } cases[] = {
+        {0, 10, 3, 4, {0, 3, 6, 9}},
+        {8, 1, -3, 3, {8, 5, 2}},
+        {9, -100, -4, 3, {9, 5, 1}},
+        {-3, INT64_MAX, 1, 3, {7, 8, 9}},
+        {2, 100, INT64_MAX, 1, {2}},              /* a step no int64 arithmetic may scale */
+        {-1, INT64_MIN, INT64_MIN, 1, {9}},       /* -step overflows int64 */
+        {INT64_MIN, INT64_MAX, INT64_MAX - 1, 1, {0}},
+        {5, 5, 1, 0, {0}},
+        {3, 7, -1, 0, {0}},
+    };
+    for (size_t i = 0; i < FERRY_ARRAY_LEN(cases); i++) {
+        float got[10];
+        int64_t n = s_slice_1d(cases[i].start, cases[i].end, cases[i].step, got);
+        if (n != cases[i].n)
+            fail_msg("case %zu: %lld elements, expected %lld", i, (long long)n, (long long)cases[i].n);
+        for (int64_t k = 0; k < n; k++)
+            assert_float_equal(got[k], cases[i].want[k], 0);
+    }
+}
+
 /* a TreeEnsembleRegressor with the given child ids (tree 0, nodes 0..2) */
 static s_mb_t *s_tree_model(const int64_t *trueids, const int64_t *falseids, const char *const *modes)
 {
@@ -724,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_engine_declared_input_checks),
         cmocka_unit_test(test_engine_refuses_malformed_and_unsupported),
         cmocka_unit_test(test_engine_opset_semantics),
+        cmocka_unit_test(test_engine_slice_steps),
         cmocka_unit_test(test_engine_tree_ensemble_and_hostile_trees),
         cmocka_unit_test(test_engine_label_encoder_and_zipmap),
         cmocka_unit_test(test_engine_refuses_ambiguous_ml),
