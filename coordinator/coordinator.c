@@ -1121,7 +1121,7 @@ static void s_seal_turn(ferry_coordinator_t *c)
         }
         w->n_acks = 0;
     }
-    uint64_t seq = c->jw ? ferry_jwriter_seal(c->jw) : 0;
+    uint64_t seq = c->jw ? ferry_jwriter_seal_commit(c->jw) : 0;
     for (size_t i = c->out_sealed; i < c->n_out; i++)
         c->outbox[i].seq = seq;
     c->out_sealed = c->n_out;
@@ -1489,10 +1489,10 @@ static void s_finish(ferry_coordinator_t *c)
         }
         ferry_jwriter_stats_t st;
         ferry_jwriter_stats(c->jw, &st);
-        ferry_info("journal: %llu batches in %llu transactions; CPU since listening: loop thread %.3f s, "
-                   "journal writer %.3f s",
-                   (unsigned long long)st.batches, (unsigned long long)st.commits, s_thread_cpu_s() - c->run_cpu_s,
-                   st.cpu_s);
+        ferry_info("journal: %llu batches in %llu transactions (%llu on the loop thread); CPU since listening: "
+                   "loop thread %.3f s, journal writer %.3f s",
+                   (unsigned long long)st.batches, (unsigned long long)st.commits,
+                   (unsigned long long)st.inline_commits, s_thread_cpu_s() - c->run_cpu_s, st.cpu_s);
         ferry_jwriter_destroy(&c->jw);
     }
     s_drop_outbox(c);

@@ -87,6 +87,11 @@ int ferry_journal_setup(ferry_journal_t *j, const char *plan_path, const char *p
 int ferry_journal_groups(ferry_journal_t *j, ferry_journal_group_row_t **groups, size_t *n);
 void ferry_journal_groups_free(ferry_journal_group_row_t *groups, size_t n);
 
+/* Page cache of this connection in KiB (PRAGMA cache_size); 0 or -EIO. The journal
+ * writer runs with a small one (see jwriter.c), setup and settle with the default. */
+#define FERRY_JOURNAL_CACHE_KIB 16384
+int ferry_journal_set_cache_kib(ferry_journal_t *j, int kib);
+
 /* Batch boundaries (no-ops when nothing is open / already open). */
 int ferry_journal_begin(ferry_journal_t *j);
 int ferry_journal_commit(ferry_journal_t *j);
