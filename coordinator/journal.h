@@ -16,9 +16,10 @@
  * closed attempts as of its last write. Schema 1 journals (task row written at every lease
  * and result) are upgraded on open; a newer schema is refused.
  *
- * Writes are batched: while a coordinator runs, its journal writer thread (jwriter.h)
- * owns this connection and commits the loop turns' writes, one transaction per group of
- * turns, before any ACK or TASK of those turns leaves. In
+ * Writes are batched: while a coordinator runs, its journal writer (jwriter.h) owns this
+ * connection and commits the loop turns' writes, one transaction per turn or group of
+ * turns (on the loop thread when the writer thread is idle, else on that thread), before
+ * any ACK or TASK of those turns leaves. In
  * WAL mode with synchronous=NORMAL a committed transaction survives a killed process
  * (kill -9); a power cut may lose the last few (set FERRY_JOURNAL_SYNC=full to fsync
  * every commit).

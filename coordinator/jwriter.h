@@ -1,5 +1,8 @@
 /* jwriter.h -- the journal writer: a thread that owns the journal's write connection during a run
  *
+ * (ferry_jwriter_seal_commit lets the loop thread commit a turn itself when the writer
+ * thread is idle; the rules below hold for either.)
+ *
  * The coordinator's loop thread records the journal writes of a loop turn (attempts
  * opened and closed, task rows of failed attempts, events, workers leaving) into the open
  * batch, O(1) each and without touching SQLite, and seals the batch at the end of the
