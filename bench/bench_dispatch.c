@@ -3,8 +3,10 @@
  * 1. echo tasks end to end (ferry coordinator + N `ferry worker` processes on loopback
  *    TCP, journal on) against a raw ZeroMQ DEALER/ROUTER request/reply loop with the same
  *    concurrency (N clients x the workers' credit in flight), measured in the same run,
- *    N = 1 and 4; medians of FERRY_BENCH_REPS (3) runs each; with the coordinator's CPU
- *    time per task on its loop thread and on its journal writer thread (from its log).
+ *    N = 1 and 4; medians of FERRY_BENCH_REPS (3) runs each; with the CPU time per task:
+ *    the coordinator's loop thread, its journal writer thread and the whole process since
+ *    it listened (from its log), and the workers' (their rusage, start-up included). On a
+ *    2-CPU machine every process shares the same CPUs, so the total sets the ratio.
  * 2. `sleep 0` tasks through child processes (`ferry exec`) against spawning the same
  *    children directly with the same parallelism.
  * 3. coordinator peak RSS and journal bytes per task for a large plan (200,000 tasks;
@@ -177,24 +179,31 @@ typedef struct {
     long done;
     int exit_code;
     double loop_cpu_s, writer_cpu_s; /* from the coordinator's last log line; -1: not logged */
+    double coord_cpu_s;              /* the whole coordinator since listening; -1: not logged */
+    double workers_cpu_s;            /* the worker processes' user + system time */
 } s_ferry_run_t;
 
 /* "CPU since listening: loop thread X s, journal writer Y s" from the coordinator's log
  * (a ferry without the journal writer thread logs no such line). */
 static void s_read_cpu(const char *log, s_ferry_run_t *out)
 {
-    out->loop_cpu_s = out->writer_cpu_s = -1;
+    out->loop_cpu_s = out->writer_cpu_s = out->coord_cpu_s = -1;
     FILE *f = fopen(log, "r");
     if (!f)
         return;
     char line[512];
     while (fgets(line, sizeof line, f)) {
         const char *p = strstr(line, "CPU since listening: loop thread ");
-        double loop_s, writer_s;
-        if (p && sscanf(p, "CPU since listening: loop thread %lf s, journal writer %lf s", &loop_s, &writer_s) == 2) {
+        double loop_s, writer_s, proc_s;
+        int n = p ? sscanf(p, "CPU since listening: loop thread %lf s, journal writer %lf s, whole process %lf s",
+                           &loop_s, &writer_s, &proc_s)
+                  : 0;
+        if (n >= 2) {
             out->loop_cpu_s = loop_s;
             out->writer_cpu_s = writer_s;
         }
+        if (n == 3)
+            out->coord_cpu_s = proc_s;
     }
     fclose(f);
 }
@@ -246,8 +255,11 @@ static int s_run_ferry(const char *plan_yaml, int workers, int slots, int prefet
     out->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     s_read_cpu(log, out);
     for (int i = 0; i < workers; i++) {
-        kill(wpids[i], SIGTERM);
-        waitpid(wpids[i], NULL, 0);
+        kill(wpids[i], SIGTERM); /* a worker exits by itself on the coordinator's BYE */
+        struct rusage wru;
+        if (wait4(wpids[i], NULL, 0, &wru) == wpids[i])
+            out->workers_cpu_s += (double)(wru.ru_utime.tv_sec + wru.ru_stime.tv_sec) +
+                                  (double)(wru.ru_utime.tv_usec + wru.ru_stime.tv_usec) / 1e6;
     }
     sqlite3 *sdb;
     if (sqlite3_open_v2(db, &sdb, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
@@ -321,8 +333,8 @@ int main(void)
     int configs[] = {1, 4};
     for (int ci = 0; ci < 2; ci++) {
         int workers = configs[ci];
-        double raw[15], fer[15], wall[15], loop_us[15], writer_us[15];
-        int n_cpu = 0;
+        double raw[15], fer[15], wall[15], loop_us[15], writer_us[15], coord_us[15], workers_us[15], total_us[15];
+        int n_cpu = 0, n_proc = 0;
         for (int r = 0; r < reps; r++) {
             raw[r] = s_raw_rate(workers, S_TASKS);
             s_ferry_run_t fr;
@@ -336,6 +348,11 @@ int main(void)
                 loop_us[n_cpu] = fr.loop_cpu_s * 1e6 / S_TASKS;
                 writer_us[n_cpu++] = fr.writer_cpu_s * 1e6 / S_TASKS;
             }
+            if (fr.coord_cpu_s >= 0) {
+                coord_us[n_proc] = fr.coord_cpu_s * 1e6 / S_TASKS;
+                workers_us[n_proc] = fr.workers_cpu_s * 1e6 / S_TASKS;
+                total_us[n_proc++] = (fr.coord_cpu_s + fr.workers_cpu_s) * 1e6 / S_TASKS;
+            }
         }
         double mr = s_median(raw, reps), mf = s_median(fer, reps), mw = s_median(wall, reps);
         printf("  %d worker%s: ferry %8.0f tasks/s   raw zmq %8.0f round trips/s   ratio %.2f   "
@@ -346,6 +363,10 @@ int main(void)
             printf("             coordinator CPU per task: loop thread %.2f us, journal writer thread %.2f us "
                    "(medians of %d)\n",
                    s_median(loop_us, n_cpu), s_median(writer_us, n_cpu), n_cpu);
+        if (n_proc)
+            printf("             CPU per task, all threads: coordinator %.2f us, workers %.2f us, total %.2f us "
+                   "(medians of %d)\n",
+                   s_median(coord_us, n_proc), s_median(workers_us, n_proc), s_median(total_us, n_proc), n_proc);
     }
     if (getenv("FERRY_BENCH_DISPATCH_ONLY")) /* the dispatch figures alone */
         return rc;

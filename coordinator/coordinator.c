@@ -145,15 +145,21 @@ struct ferry_coordinator {
 
     uint64_t total, done, failed, done_at_start;
     uint64_t start_ms;
-    double run_cpu_s; /* the loop thread's CPU time when ferry_coordinator_run began */
+    double run_cpu_s;      /* the loop thread's CPU time when ferry_coordinator_run began */
+    double run_proc_cpu_s; /* the whole process's (ZeroMQ's I/O thread included) then */
     uint64_t bad_frames, bad_frames_warned, last_bad_warn_ms;
 };
 
-static double s_thread_cpu_s(void)
+static double s_cpu_s(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double s_thread_cpu_s(void)
+{
+    return s_cpu_s(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static int64_t s_wall_ms(void)
@@ -1121,7 +1127,7 @@ static void s_seal_turn(ferry_coordinator_t *c)
         }
         w->n_acks = 0;
     }
-    uint64_t seq = c->jw ? ferry_jwriter_seal(c->jw) : 0;
+    uint64_t seq = c->jw ? ferry_jwriter_seal_commit(c->jw) : 0;
     for (size_t i = c->out_sealed; i < c->n_out; i++)
         c->outbox[i].seq = seq;
     c->out_sealed = c->n_out;
@@ -1489,10 +1495,11 @@ static void s_finish(ferry_coordinator_t *c)
         }
         ferry_jwriter_stats_t st;
         ferry_jwriter_stats(c->jw, &st);
-        ferry_info("journal: %llu batches in %llu transactions; CPU since listening: loop thread %.3f s, "
-                   "journal writer %.3f s",
-                   (unsigned long long)st.batches, (unsigned long long)st.commits, s_thread_cpu_s() - c->run_cpu_s,
-                   st.cpu_s);
+        ferry_info("journal: %llu batches in %llu transactions (%llu on the loop thread); CPU since listening: "
+                   "loop thread %.3f s, journal writer %.3f s, whole process %.3f s",
+                   (unsigned long long)st.batches, (unsigned long long)st.commits,
+                   (unsigned long long)st.inline_commits, s_thread_cpu_s() - c->run_cpu_s, st.cpu_s,
+                   s_cpu_s(CLOCK_PROCESS_CPUTIME_ID) - c->run_proc_cpu_s);
         ferry_jwriter_destroy(&c->jw);
     }
     s_drop_outbox(c);
@@ -1703,6 +1710,7 @@ int ferry_coordinator_run(ferry_coordinator_t *c)
 {
     ferry_info("listening on %s", c->opts.bind);
     c->run_cpu_s = s_thread_cpu_s();
+    c->run_proc_cpu_s = s_cpu_s(CLOCK_PROCESS_CPUTIME_ID);
     s_pump(c, NULL); /* a finished plan ends at once */
     uv_run(&c->loop, UV_RUN_DEFAULT);
     ferry_info("finished: %llu done, %llu failed, %llu total", (unsigned long long)c->done,

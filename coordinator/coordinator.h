@@ -1,6 +1,7 @@
 /* coordinator.h -- the coordinator: a libuv loop owning a ROUTER socket, the journal and the scheduler
  *
- * One thread runs ferry_coordinator_run() (a journal writer thread commits for it, see
+ * One thread runs ferry_coordinator_run() (it commits each loop turn's journal batch
+ * itself, or hands it to a journal writer thread when that one is still busy: see
  * jwriter.h); it leases tasks from the journal to workers
  * that have credit and whose capabilities match the task's group requirements, renews
  * leases on every sign of life, retries failed attempts with exponential backoff, and

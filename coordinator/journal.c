@@ -20,6 +20,8 @@ enum {
     S_ST_FINISH_ATTEMPT,
     S_ST_FINISH_TASK,
     S_ST_EVENT,
+    S_ST_BEGIN,
+    S_ST_COMMIT,
     S_ST_COUNT
 };
 
@@ -32,6 +34,9 @@ static const char *s_sql[S_ST_COUNT] = {
                             "WHERE id = ?1 AND task = ?2 AND outcome IS NULL",
     [S_ST_FINISH_TASK] = "UPDATE tasks SET state = ?2, attempts = ?3 WHERE id = ?1",
     [S_ST_EVENT] = "INSERT INTO events(ts_ms, kind, task, attempt, worker, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /* prepared once: a run commits once per loop turn, and sqlite3_exec would parse these each time */
+    [S_ST_BEGIN] = "BEGIN IMMEDIATE",
+    [S_ST_COMMIT] = "COMMIT",
 };
 
 /* WAL checkpoints run on a thread of their own with its own connection, so the loop
@@ -136,6 +141,24 @@ static sqlite3_stmt *s_st(ferry_journal_t *j, int which)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return st;
+}
+
+/* The same for a statement whose every parameter the caller binds on each use (no
+ * clearing: the hot path's lease and finish statements). */
+static sqlite3_stmt *s_st_all_bound(ferry_journal_t *j, int which)
+{
+    sqlite3_stmt *st = j->st[which];
+    sqlite3_reset(st);
+    return st;
+}
+
+/* Step a prepared statement that returns no rows: 0, or -EIO (logged, naming what). */
+static int s_step_done(ferry_journal_t *j, int which, const char *what)
+{
+    sqlite3_stmt *st = j->st[which];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : s_fail(j, what);
 }
 
 static void *s_checkpoint_main(void *arg)
@@ -273,7 +296,7 @@ ferry_journal_t *ferry_journal_open(const char *dir, bool read_only, ferry_err_t
         bool is_full = sync && !strcmp(sync, "full");
         if (s_exec(j, "PRAGMA journal_mode=WAL") ||
             s_exec(j, is_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") ||
-            s_exec(j, "PRAGMA cache_size=-16384") || s_exec(j, s_schema)) {
+            ferry_journal_set_cache_kib(j, FERRY_JOURNAL_CACHE_KIB) || s_exec(j, s_schema)) {
             ferry_err(err, "%s: not a usable ferry journal: %s", j->path, sqlite3_errmsg(j->db));
             goto fail;
         }
@@ -344,11 +367,18 @@ void ferry_journal_destroy(ferry_journal_t **j_p)
     *j_p = NULL;
 }
 
+int ferry_journal_set_cache_kib(ferry_journal_t *j, int kib)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", kib);
+    return s_exec(j, sql);
+}
+
 int ferry_journal_begin(ferry_journal_t *j)
 {
     if (j->in_txn)
         return 0;
-    if (s_exec(j, "BEGIN IMMEDIATE"))
+    if (j->st[S_ST_BEGIN] ? s_step_done(j, S_ST_BEGIN, "BEGIN IMMEDIATE") : s_exec(j, "BEGIN IMMEDIATE"))
         return -EIO;
     j->in_txn = true;
     return 0;
@@ -371,7 +401,7 @@ int ferry_journal_commit(ferry_journal_t *j)
     if (!j->in_txn)
         return 0;
     j->in_txn = false;
-    if (s_exec(j, "COMMIT")) {
+    if (j->st[S_ST_COMMIT] ? s_step_done(j, S_ST_COMMIT, "COMMIT") : s_exec(j, "COMMIT")) {
         if (!sqlite3_get_autocommit(j->db)) /* SQLite may have rolled back already */
             s_exec(j, "ROLLBACK");
         return -EIO;
@@ -595,7 +625,7 @@ int ferry_journal_lease_ids(ferry_journal_t *j, size_t n, const uint64_t *attemp
 {
     for (size_t i = 0; i < n;) {
         size_t k = n - i >= S_LEASE_ROWS ? S_LEASE_ROWS : 1;
-        sqlite3_stmt *st = s_st(j, k > 1 ? S_ST_LEASE_MANY : S_ST_LEASE_INSERT);
+        sqlite3_stmt *st = s_st_all_bound(j, k > 1 ? S_ST_LEASE_MANY : S_ST_LEASE_INSERT);
         for (size_t r = 0; r < k; r++) {
             int p = (int)(4 * r);
             sqlite3_bind_int64(st, p + 1, (int64_t)attempt_ids[i + r]);
@@ -649,13 +679,15 @@ static void s_bind_text_max(sqlite3_stmt *st, int idx, const char *s, size_t max
             s += n - max;
         n = max;
     }
-    sqlite3_bind_text(st, idx, s, (int)n, SQLITE_TRANSIENT);
+    /* STATIC: every caller's string outlives the step (no copy per bind); the statement
+     * is rebound before it runs again */
+    sqlite3_bind_text(st, idx, s, (int)n, SQLITE_STATIC);
 }
 
 int ferry_journal_finish(ferry_journal_t *j, uint64_t attempt_id, uint64_t task_id, const ferry_journal_outcome_t *o,
                          ferry_task_state_t task_state, int attempt_no, int64_t now_ms)
 {
-    sqlite3_stmt *st = s_st(j, S_ST_FINISH_ATTEMPT);
+    sqlite3_stmt *st = s_st_all_bound(j, S_ST_FINISH_ATTEMPT);
     sqlite3_bind_int64(st, 1, (int64_t)attempt_id);
     sqlite3_bind_int64(st, 2, (int64_t)task_id);
     sqlite3_bind_int64(st, 3, now_ms);

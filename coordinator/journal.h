@@ -16,9 +16,10 @@
  * closed attempts as of its last write. Schema 1 journals (task row written at every lease
  * and result) are upgraded on open; a newer schema is refused.
  *
- * Writes are batched: while a coordinator runs, its journal writer thread (jwriter.h)
- * owns this connection and commits the loop turns' writes, one transaction per group of
- * turns, before any ACK or TASK of those turns leaves. In
+ * Writes are batched: while a coordinator runs, its journal writer (jwriter.h) owns this
+ * connection and commits the loop turns' writes, one transaction per turn or group of
+ * turns (on the loop thread when the writer thread is idle, else on that thread), before
+ * any ACK or TASK of those turns leaves. In
  * WAL mode with synchronous=NORMAL a committed transaction survives a killed process
  * (kill -9); a power cut may lose the last few (set FERRY_JOURNAL_SYNC=full to fsync
  * every commit).
@@ -86,6 +87,11 @@ int ferry_journal_setup(ferry_journal_t *j, const char *plan_path, const char *p
 /* The stored groups (caller frees with ferry_journal_groups_free). */
 int ferry_journal_groups(ferry_journal_t *j, ferry_journal_group_row_t **groups, size_t *n);
 void ferry_journal_groups_free(ferry_journal_group_row_t *groups, size_t n);
+
+/* Page cache of this connection in KiB (PRAGMA cache_size); 0 or -EIO. The journal
+ * writer runs with a small one (see jwriter.c), setup and settle with the default. */
+#define FERRY_JOURNAL_CACHE_KIB 16384
+int ferry_journal_set_cache_kib(ferry_journal_t *j, int kib);
 
 /* Batch boundaries (no-ops when nothing is open / already open). */
 int ferry_journal_begin(ferry_journal_t *j);

@@ -52,7 +52,7 @@ struct ferry_jwriter {
     /* under lock */
     s_batch_t *sealed_head, *sealed_tail, *free_list;
     size_t backlog_bytes;
-    uint64_t committed, commits, batches;
+    uint64_t committed, commits, batches, inline_commits;
     double cpu_s; /* the writer thread's CPU time, as of its last transaction */
     int status;
     bool is_busy, is_held, is_stopping;
@@ -248,6 +248,8 @@ ferry_jwriter_t *ferry_jwriter_new(ferry_journal_t *j, ferry_jwriter_notify_fn n
     w->notify = notify;
     w->ud = ud;
     w->open = s_batch_new();
+    if (ferry_journal_set_cache_kib(j, FERRY_JWRITER_CACHE_KIB))
+        ferry_warn("journal writer: keeping the journal's default page cache");
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     pthread_cond_init(&w->done, NULL);
@@ -275,6 +277,8 @@ void ferry_jwriter_destroy(ferry_jwriter_t **w_p)
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    if (!w->status)
+        ferry_journal_set_cache_kib(w->journal, FERRY_JOURNAL_CACHE_KIB);
     s_batch_free(w->open);
     while (w->free_list) {
         s_batch_t *b = w->free_list;
@@ -369,6 +373,40 @@ uint64_t ferry_jwriter_seal(ferry_jwriter_t *w)
     return b->seq;
 }
 
+uint64_t ferry_jwriter_seal_commit(ferry_jwriter_t *w)
+{
+    s_batch_t *b = w->open;
+    if (!b->n_ops)
+        return w->last_sealed;
+    pthread_mutex_lock(&w->lock);
+    bool is_inline = !w->sealed_head && !w->is_busy && !w->is_held && !w->status &&
+                     s_batch_bytes(b) <= FERRY_JWRITER_INLINE_MAX_BYTES;
+    if (is_inline)
+        w->is_busy = true; /* the writer thread keeps off the journal meanwhile */
+    pthread_mutex_unlock(&w->lock);
+    if (!is_inline)
+        return ferry_jwriter_seal(w);
+    b->seq = ++w->last_sealed;
+    int rc = s_apply(w, b);
+    pthread_mutex_lock(&w->lock);
+    if (!rc) {
+        w->batches += b->seq - w->committed;
+        w->committed = b->seq;
+        w->commits++;
+        w->inline_commits++;
+    } else {
+        w->status = -EIO;
+    }
+    w->is_busy = false;
+    pthread_cond_broadcast(&w->done);
+    pthread_mutex_unlock(&w->lock);
+    b->n_ops = 0; /* the open batch stays open, emptied, its memory kept */
+    ferry_buf_reset(&b->strs);
+    if (rc && w->notify) /* as a failed commit on the writer thread */
+        w->notify(w->ud);
+    return b->seq;
+}
+
 uint64_t ferry_jwriter_committed(ferry_jwriter_t *w)
 {
     pthread_mutex_lock(&w->lock);
@@ -427,6 +465,7 @@ uint64_t ferry_jwriter_commits(ferry_jwriter_t *w)
 void ferry_jwriter_stats(ferry_jwriter_t *w, ferry_jwriter_stats_t *st)
 {
     pthread_mutex_lock(&w->lock);
-    *st = (ferry_jwriter_stats_t){.commits = w->commits, .batches = w->batches, .cpu_s = w->cpu_s};
+    *st = (ferry_jwriter_stats_t){
+        .commits = w->commits, .batches = w->batches, .inline_commits = w->inline_commits, .cpu_s = w->cpu_s};
     pthread_mutex_unlock(&w->lock);
 }

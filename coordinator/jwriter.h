@@ -1,5 +1,8 @@
 /* jwriter.h -- the journal writer: a thread that owns the journal's write connection during a run
  *
+ * (ferry_jwriter_seal_commit lets the loop thread commit a turn itself when the writer
+ * thread is idle; the rules below hold for either.)
+ *
  * The coordinator's loop thread records the journal writes of a loop turn (attempts
  * opened and closed, task rows of failed attempts, events, workers leaving) into the open
  * batch, O(1) each and without touching SQLite, and seals the batch at the end of the
@@ -36,6 +39,14 @@
 /* Sealed batches not yet committed may hold at most about this many bytes; sealing more
  * waits for the writer (bounds memory when the disk is slower than the workers). */
 #define FERRY_JWRITER_MAX_BACKLOG_BYTES ((size_t)64 << 20)
+/* The journal's page cache while the writer owns it: a run writes only the tail of the
+ * attempts table, and a cache this small recycles its pages, where a large one allocates
+ * (and page-faults in) fresh memory for every page the growing table adds. The default
+ * (FERRY_JOURNAL_CACHE_KIB) comes back when the writer stops. */
+#define FERRY_JWRITER_CACHE_KIB 1024
+/* ferry_jwriter_seal_commit commits on the calling thread only batches up to this size
+ * (bounds how long a loop turn can spend committing; larger ones go to the thread). */
+#define FERRY_JWRITER_INLINE_MAX_BYTES ((size_t)256 << 10)
 /* Attempts opened by one multi-row statement at most (see ferry_journal_lease_ids). */
 #define FERRY_JWRITER_LEASE_CHUNK 1024
 
@@ -73,6 +84,15 @@ void ferry_jwriter_worker_gone(ferry_jwriter_t *w, int64_t worker_id, bool is_lo
  * past FERRY_JWRITER_MAX_BACKLOG_BYTES. */
 uint64_t ferry_jwriter_seal(ferry_jwriter_t *w);
 
+/* The same, but when the writer thread is idle with nothing sealed before (the usual
+ * case: a loop turn takes less time than the commit before it) and the batch is at most
+ * FERRY_JWRITER_INLINE_MAX_BYTES, commit it here, on the calling thread, before returning:
+ * no hand-over, no wake-up of the writer thread and no notify for it (the caller sends
+ * what waited for it right after; notify is called only when this commit failed). Otherwise
+ * exactly ferry_jwriter_seal. On a 2-CPU machine the hand-over (a futex wake of the
+ * writer, an eventfd wake of the loop) cost more CPU per turn than the overlap gained. */
+uint64_t ferry_jwriter_seal_commit(ferry_jwriter_t *w);
+
 /* The highest sequence number committed (every batch up to it is durable). */
 uint64_t ferry_jwriter_committed(ferry_jwriter_t *w);
 
@@ -91,10 +111,11 @@ void ferry_jwriter_release(ferry_jwriter_t *w);
 /* Transactions the writer committed so far (for tests and benchmarks). */
 uint64_t ferry_jwriter_commits(ferry_jwriter_t *w);
 
-/* Figures for the coordinator's last log line: transactions, batches they held, and the
- * writer thread's CPU time (as of its last transaction). */
+/* Figures for the coordinator's last log line: transactions, batches they held, how many
+ * of the transactions ferry_jwriter_seal_commit ran on the calling thread, and the writer
+ * thread's CPU time (as of its last transaction; inline commits count on the caller's). */
 typedef struct {
-    uint64_t commits, batches;
+    uint64_t commits, batches, inline_commits;
     double cpu_s;
 } ferry_jwriter_stats_t;
 void ferry_jwriter_stats(ferry_jwriter_t *w, ferry_jwriter_stats_t *st);

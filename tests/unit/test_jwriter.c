@@ -1,5 +1,6 @@
 /* test_jwriter.c -- unit tests for coordinator/jwriter.c: commit before "committed", group
- * commit, failure propagation, shutdown drain, holding the writer
+ * commit, failure propagation, shutdown drain, holding the writer, commits on the calling
+ * thread (ferry_jwriter_seal_commit)
  *
  * What the journal holds is read on a connection of the test's own (plain sqlite3), so
  * "committed" is checked against what another process would see. */
@@ -271,6 +272,63 @@ static void test_hold_gives_the_journal(void **state)
     ferry_journal_destroy(&j);
 }
 
+/* seal_commit: committed before it returns when the writer is idle (no notify then); handed
+ * to the thread when it is held or an earlier batch waits; a failure notifies; order kept */
+static void test_seal_commit_inline(void **state)
+{
+    ferry_journal_t *j = s_open();
+    s_notes_t notes = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    ferry_jwriter_t *w = ferry_jwriter_new(j, s_on_notify, &notes);
+    assert_non_null(w);
+    assert_int_equal(ferry_jwriter_seal_commit(w), 0); /* nothing recorded */
+    ferry_jwriter_lease(w, 1, 1, 0, 6000);
+    ferry_jwriter_lease(w, 2, 2, 0, 6000);
+    uint64_t seq = ferry_jwriter_seal_commit(w);
+    assert_int_equal(seq, 1);
+    assert_int_equal(ferry_jwriter_committed(w), seq); /* no wait needed */
+    assert_int_equal(s_query("SELECT count(*) FROM leases"), 2);
+    ferry_jwriter_stats_t st;
+    ferry_jwriter_stats(w, &st);
+    assert_int_equal(st.inline_commits, 1);
+    assert_int_equal(st.commits, 1);
+    usleep(20 * 1000);
+    pthread_mutex_lock(&notes.lock);
+    assert_int_equal(notes.calls, 0); /* the caller sends right after: no notify */
+    pthread_mutex_unlock(&notes.lock);
+
+    /* held: the batch waits for the thread, in order after what was sealed before it */
+    assert_ptr_equal(ferry_jwriter_hold(w), j);
+    ferry_jwriter_lease(w, 3, 3, 0, 6001);
+    uint64_t first = ferry_jwriter_seal(w);
+    ferry_journal_outcome_t ok = {.outcome = FERRY_OUTCOME_OK, .output = "echo-2"};
+    ferry_jwriter_finish(w, 3, 3, &ok, FERRY_TASK_DONE, 1, 6002);
+    uint64_t second = ferry_jwriter_seal_commit(w); /* an earlier batch waits: to the thread */
+    assert_true(second > first);
+    assert_int_equal(ferry_jwriter_committed(w), seq);
+    assert_int_equal(s_query("SELECT count(*) FROM attempts WHERE id = 3"), 0);
+    ferry_jwriter_release(w);
+    assert_int_equal(ferry_jwriter_wait(w, second), 0);
+    assert_int_equal(s_query("SELECT count(*) FROM results WHERE output = 'echo-2'"), 1);
+    assert_true(s_calls_after(&notes, 1) >= 1); /* the thread's commit notifies */
+    ferry_jwriter_stats(w, &st);
+    assert_int_equal(st.inline_commits, 1);
+
+    /* an inline commit that fails (attempt 1 again) is rolled back, sticks, and notifies */
+    int calls_before = s_calls_after(&notes, 1);
+    ferry_jwriter_lease(w, 4, 4, 0, 6003);
+    ferry_jwriter_lease(w, 1, 5, 0, 6003);
+    uint64_t bad = ferry_jwriter_seal_commit(w);
+    assert_int_equal(ferry_jwriter_status(w), -EIO);
+    assert_int_equal(ferry_jwriter_wait(w, bad), -EIO);
+    assert_int_equal(s_calls_after(&notes, calls_before + 1), calls_before + 1);
+    assert_int_equal(s_query("SELECT count(*) FROM attempts WHERE id = 4"), 0);
+    ferry_jwriter_lease(w, 6, 6, 0, 6004); /* later batches are discarded */
+    assert_int_equal(ferry_jwriter_wait(w, ferry_jwriter_seal_commit(w)), -EIO);
+    ferry_jwriter_destroy(&w);
+    assert_int_equal(s_query("SELECT count(*) FROM attempts"), 3);
+    ferry_journal_destroy(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +337,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failure_propagation, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_drain, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_hold_gives_the_journal, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_seal_commit_inline, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
