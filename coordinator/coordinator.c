@@ -15,6 +15,7 @@
 #include "coordinator/journal.h"
 #include "coordinator/jwriter.h"
 #include "proto/curve.h"
+#include "util/cpus.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -112,6 +113,7 @@ struct ferry_coordinator {
     ferry_journal_t *journal; /* the writer's connection: the jwriter's while it runs */
     ferry_journal_t *reader;  /* read-only connection for pending tasks (loop thread) */
     ferry_jwriter_t *jw;      /* NULL before the loop starts and once it finished */
+    bool is_inline_commit;    /* turns committed on the loop thread when the writer is idle */
     uint64_t next_attempt;    /* the id the next lease gets */
     void *ctx;
     bool is_own_ctx;
@@ -1127,7 +1129,7 @@ static void s_seal_turn(ferry_coordinator_t *c)
         }
         w->n_acks = 0;
     }
-    uint64_t seq = c->jw ? ferry_jwriter_seal_commit(c->jw) : 0;
+    uint64_t seq = !c->jw ? 0 : c->is_inline_commit ? ferry_jwriter_seal_commit(c->jw) : ferry_jwriter_seal(c->jw);
     for (size_t i = c->out_sealed; i < c->n_out; i++)
         c->outbox[i].seq = seq;
     c->out_sealed = c->n_out;
@@ -1689,6 +1691,9 @@ ferry_coordinator_t *ferry_coordinator_new(const ferry_coord_opts_t *opts, ferry
         ferry_err(err, "%s: cannot start the journal writer thread", opts->state_dir);
         goto fail;
     }
+    const char *inline_env = getenv("FERRY_JOURNAL_INLINE");
+    c->is_inline_commit = inline_env && *inline_env ? strcmp(inline_env, "0") != 0
+                                                     : ferry_cpus_available() <= FERRY_COORD_INLINE_COMMIT_MAX_CPUS;
     if (opts->handle_signals) {
         uv_signal_init(&c->loop, &c->sigint);
         c->sigint.data = c;

@@ -27,6 +27,12 @@
 #define FERRY_COORD_HWM 100000               /* ZeroMQ queue limits (messages per peer) */
 #define FERRY_COORD_MAX_BACKOFF_SHIFT 16     /* backoff = retry_backoff_ms << min(attempt-1, this) */
 #define FERRY_COORD_WARN_INTERVAL_MS 5000    /* rate limit of warnings about malformed frames */
+/* With at most this many CPUs available, the loop thread commits a turn itself while the
+ * journal writer thread is idle (ferry_jwriter_seal_commit): the hand-over between threads
+ * costs more CPU than the overlap wins when workers, loop and writer share a few CPUs. With
+ * more, every turn goes to the writer thread, so the loop never waits for SQLite.
+ * FERRY_JOURNAL_INLINE=1 or 0 overrides. */
+#define FERRY_COORD_INLINE_COMMIT_MAX_CPUS 4
 
 /* Progress figures, passed to on_progress. */
 typedef struct {

@@ -6,6 +6,7 @@
  * can slow the probe by FERRY_PROBE_NVSMI_TIMEOUT_MS at most, never hang it. */
 #include "worker/probe.h"
 
+#include "util/cpus.h"
 #include "util/file.h"
 #include "worker/capture.h"
 #include "util/mem.h"
@@ -560,27 +561,6 @@ static void s_probe_os_release(const char *path, ferry_probe_t *p)
     free(data);
 }
 
-/* CPUs this process may run on, like nproc(1): the affinity mask, grown for big machines. */
-static int s_affinity_cpus(void)
-{
-    for (int n = 1024; n <= 1024 * 64; n *= 2) {
-        cpu_set_t *set = CPU_ALLOC((size_t)n);
-        size_t size = CPU_ALLOC_SIZE((size_t)n);
-        if (!set)
-            break;
-        if (sched_getaffinity(0, size, set) == 0) {
-            int count = CPU_COUNT_S(size, set);
-            CPU_FREE(set);
-            return count;
-        }
-        CPU_FREE(set);
-        if (errno != EINVAL)
-            break;
-    }
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    return online > 0 ? (int)online : 0;
-}
-
 /* ---- public API ---------------------------------------------------------------------- */
 
 void ferry_probe_sources_default(ferry_probe_sources_t *src)
@@ -626,7 +606,7 @@ int ferry_probe_run(ferry_probe_t *out, const ferry_probe_sources_t *src)
         }
         free(data);
     }
-    out->cores = src->count_cpus_by_affinity ? s_affinity_cpus() : processors;
+    out->cores = src->count_cpus_by_affinity ? ferry_cpus_available() : processors;
     if (src->meminfo_path)
         s_probe_meminfo(src->meminfo_path, out);
     if (src->os_release_path)

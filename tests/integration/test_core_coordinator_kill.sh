@@ -16,8 +16,12 @@ W1=$WPID
 start_worker w2 "$EP" --slots 2 --stay
 W2=$WPID
 kills=0
-# kill points: right after start (expansion/first leases), then mid-run at growing offsets
+# kill points: right after start (expansion/first leases), then mid-run at growing offsets;
+# the journal committed by the loop thread and by the writer thread in turn (whatever the
+# machine's CPU count would choose)
+inline=1
 for delay in 0.15 0.6 1.0 1.5; do
+    export FERRY_JOURNAL_INLINE=$inline; inline=$((1 - inline))
     start_coordinator "$WORK/plan.yaml" "$EP"
     sleep "$delay"
     if kill -0 "$CPID" 2>/dev/null; then
@@ -27,6 +31,7 @@ for delay in 0.15 0.6 1.0 1.5; do
     fi
 done
 [ "$kills" -ge 3 ] || fail "the run finished before the coordinator could be killed 3 times ($kills)"
+export FERRY_JOURNAL_INLINE=0
 start_coordinator "$WORK/plan.yaml" "$EP"
 wait_exit "$CPID" 200
 [ "$RC" = 0 ] || fail "final coordinator exit $RC, expected 0"
