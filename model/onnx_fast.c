@@ -46,6 +46,8 @@
 #define S_SHORT_STRING 16
 /* How far ahead the checker prefetches the table slots of node outputs. */
 #define S_PREFETCH_NODES 16
+/* Operators s_node compares a node's with before hashing it (Add, Relu, Add, ...). */
+#define S_RECENT_OPS 4
 
 /* ---- slices and growable arrays ---------------------------------------------------------- */
 
@@ -292,6 +294,12 @@ typedef struct {
     s_sl_t domain, op;
 } s_op_t;
 
+/* An operator s_node interned lately, tried before the table (a graph mostly repeats a few). */
+typedef struct {
+    s_sl_t domain, op;
+    uint32_t index;
+} s_recent_op_t;
+
 /* How many nodes of the main graph use an operator, and the first of them. */
 typedef struct {
     uint32_t first, op, count;
@@ -387,6 +395,8 @@ typedef struct {
     s_vec_t graph_refs;                             /* uint32_t graph indices */
     s_vec_t ops;                                    /* s_op_t */
     s_pairs_t op_ids;                               /* (domain, op_type) -> index in ops */
+    s_recent_op_t recent_ops[S_RECENT_OPS];         /* the last distinct operators of s_node */
+    unsigned n_recent_ops, next_recent_op;
     s_vec_t jobs;
     /* the main graph's operators, counted while its nodes were parsed in parallel (none of
      * them has a subgraph then); NULL otherwise */
@@ -424,6 +434,39 @@ static void s_names_free(s_names_t *m)
     memset(m, 0, sizeof *m);
 }
 
+/* Loads of 2, 4 and 8 unaligned bytes (compiled to single moves). */
+static inline uint64_t s_load16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint64_t s_load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint64_t s_load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Bytes p[0..n), n < 8, as a little-endian word (byte i at bits 8i): two overlapping loads
+ * within the n bytes instead of a loop (the overlap holds the same bytes at the same bits). */
+static inline uint64_t s_tail(const uint8_t *p, size_t n)
+{
+    if (n >= 4)
+        return s_load32(p) | s_load32(p + n - 4) << (8 * (n - 4));
+    if (n >= 2)
+        return s_load16(p) | s_load16(p + n - 2) << (8 * (n - 2));
+    return n ? p[0] : 0;
+}
+
 static inline uint32_t s_hash(const uint8_t *p, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
@@ -435,10 +478,7 @@ static inline uint32_t s_hash(const uint8_t *p, size_t n)
         p += 8;
         n -= 8;
     }
-    uint64_t w = 0; /* the tail, without a variable-length memcpy (a call) */
-    for (size_t i = 0; i < n; i++)
-        w |= (uint64_t)p[i] << (8 * i);
-    h ^= w; /* murmur3's fmix64: every input bit reaches the low bits the table indexes with */
+    h ^= s_tail(p, n); /* without a variable-length memcpy (a call) */ /* murmur3's fmix64: every input bit reaches the low bits the table indexes with */
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
@@ -450,20 +490,10 @@ static inline uint32_t s_hash(const uint8_t *p, size_t n)
 /* Names are short: compare them inline, memcmp only for long ones. */
 static inline bool s_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
 {
-    if (n < 8) {
-        for (size_t i = 0; i < n; i++)
-            if (a[i] != b[i])
-                return false;
-        return true;
-    }
-    if (n <= 16) {
-        uint64_t x, y, u, v;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        memcpy(&u, a + n - 8, 8);
-        memcpy(&v, b + n - 8, 8);
-        return x == y && u == v;
-    }
+    if (n < 8)
+        return s_tail(a, n) == s_tail(b, n);
+    if (n <= 16)
+        return s_load64(a) == s_load64(b) && s_load64(a + n - 8) == s_load64(b + n - 8);
     return !memcmp(a, b, n);
 }
 
@@ -694,11 +724,34 @@ static int s_next(const s_rd_t *r, const ProtobufCMessageDescriptor *desc, const
     }
 }
 
+/* Is there a 0 among bytes p[0..n), n <= 16? Word tests over (overlapping) loads within the
+ * n bytes: (w - 0x01..01) & ~w & 0x80..80 is nonzero iff w has a zero byte. */
+static inline bool s_has_nul(const uint8_t *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t a, b;
+    if (n >= 8) {
+        a = s_load64(p);
+        b = s_load64(p + n - 8);
+    } else if (n >= 4) {
+        a = s_load32(p) | 0xffffffff00000000ull;
+        b = s_load32(p + n - 4) | 0xffffffff00000000ull;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (!p[i])
+                return true;
+        return false;
+    }
+    return (((a - ones) & ~a) | ((b - ones) & ~b)) & highs;
+}
+
 static inline s_sl_t s_string(const s_rd_t *r, const s_field_t *f)
 {
     size_t n = f->end - f->start;
     const uint8_t *p = r->data + f->start;
-    if (n <= S_SHORT_STRING) { /* most names: a loop beats a call to memchr */
+    if (n <= S_SHORT_STRING) { /* most names: word tests beat a call to memchr */
+        if (!s_has_nul(p, n))
+            return (s_sl_t){(uint32_t)f->start, (uint32_t)n};
         for (size_t i = 0; i < n; i++)
             if (!p[i])
                 return (s_sl_t){(uint32_t)f->start, (uint32_t)i};
@@ -1204,8 +1257,16 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
     }
     if (rc < 0)
         return s_fail(r);
-    /* intern the operator: the checker and the summary look it up once per distinct pair */
+    /* intern the operator: the checker and the summary look it up once per distinct pair;
+     * the last few pairs are compared first, as the table compares (bytes, not slices) */
     domain = s_canonical(r, domain);
+    for (unsigned k = 0; k < r->n_recent_ops; k++) {
+        const s_recent_op_t *e = &r->recent_ops[k];
+        if (s_sl_eq(r, e->op, op_type) && s_sl_eq(r, e->domain, domain)) {
+            n->op = e->index;
+            return 0;
+        }
+    }
     uint32_t h = s_pair_hash(r, domain, op_type);
     if (!s_pairs_get(r, &r->op_ids, domain, op_type, h, &n->op)) {
         n->op = (uint32_t)r->ops.n;
@@ -1215,6 +1276,10 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
         *o = (s_op_t){domain, op_type};
         s_pairs_put(&r->op_ids, domain, op_type, h, n->op);
     }
+    r->recent_ops[r->next_recent_op] = (s_recent_op_t){domain, op_type, n->op};
+    r->next_recent_op = (r->next_recent_op + 1) % S_RECENT_OPS;
+    if (r->n_recent_ops < S_RECENT_OPS)
+        r->n_recent_ops++;
     return 0;
 }
 
@@ -1252,6 +1317,7 @@ static void s_rd_fork(const s_rd_t *r, s_rd_t *local, size_t budget)
     for (size_t i = 0; i < FERRY_ARRAY_LEN(all); i++)
         *all[i] = (s_vec_t){.size = all[i]->size, .budget = &local->budget};
     memset(&local->op_ids, 0, sizeof local->op_ids);
+    local->n_recent_ops = local->next_recent_op = 0; /* r's operator numbers, not the chunk's */
     local->main_ops = NULL;
     local->budget = budget;
     local->fallback = false;
@@ -1439,7 +1505,7 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth, 
     for (;;) {
         /* the common node field (tag 0x0a, a length of 1 or 2 bytes): what s_next and
          * s_enter accept, and a length past the end fails as theirs would */
-        if (is_ranged && pos + 3 <= end && d[pos] == 0x0a && (d[pos + 1] < 0x80 || d[pos + 2] < 0x80)) {
+        if (pos + 3 <= end && d[pos] == 0x0a && (d[pos + 1] < 0x80 || d[pos + 2] < 0x80)) {
             if (depth + 1 > FERRY_ONNX_MAX_DEPTH) {
                 s_fail(r);
                 goto fail;
@@ -1451,11 +1517,19 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth, 
                 s_fail(r);
                 goto fail;
             }
-            s_range_t *rg = s_push(&ranges);
-            if (!rg)
-                goto fail; /* not reached: no budget */
-            *rg = (s_range_t){(uint32_t)body, (uint32_t)(body + plen)};
             pos = body + plen;
+            if (is_ranged) {
+                s_range_t *rg = s_push(&ranges);
+                if (!rg)
+                    goto fail; /* not reached: no budget */
+                *rg = (s_range_t){(uint32_t)body, (uint32_t)pos};
+                continue;
+            }
+            s_node_t *n = s_list_push(r, &r->nodes, &g.node_first, &g.n_node);
+            if (!n || s_node(r, n, body, pos, depth + 1) < 0)
+                goto fail;
+            g.n_strs += (uint64_t)n->n_in + n->n_out;
+            g.n_outs += n->n_out;
             continue;
         }
         if ((rc = s_next(r, m->desc, m, &pos, end, &f)) <= 0)
