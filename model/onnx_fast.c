@@ -785,46 +785,61 @@ static inline s_strs_t s_node_strs(const s_node_t *n, uint32_t number)
 static inline bool s_strs_next(const s_rd_t *r, s_strs_t *it, s_sl_t *out)
 {
     const uint8_t *d = r->data;
-    while (it->pos < it->end) {
+    size_t pos = it->pos; /* in locals: stores through out may alias *it for the compiler */
+    const size_t end = it->end;
+    const uint32_t want = it->number;
+    while (pos < end) {
         uint64_t tag, v;
         size_t used;
-        if (s_varint(d + it->pos, it->end - it->pos, &tag, &used) < 0)
-            return false;
-        it->pos += used;
-        switch (tag & 7) {
-        case 0:
-            if (s_varint(d + it->pos, it->end - it->pos, &v, &used) < 0)
+        s_field_t f;
+        /* most fields: a string (wire type 2) with a one-byte tag and a one-byte length */
+        if (end - pos >= 2 && d[pos] < 0x80 && (d[pos] & 7) == 2 && d[pos + 1] < 0x80) {
+            tag = d[pos];
+            f.start = pos + 2;
+            f.end = f.start + d[pos + 1];
+            if (f.end > end)
                 return false;
-            it->pos += used;
-            break;
-        case 1:
-        case 5: {
-            size_t size = (tag & 7) == 1 ? 8 : 4;
-            if (it->end - it->pos < size)
+        } else {
+            if (s_varint(d + pos, end - pos, &tag, &used) < 0)
                 return false;
-            it->pos += size;
-            break;
-        }
-        case 2: {
-            if (s_varint(d + it->pos, it->end - it->pos, &v, &used) < 0)
-                return false;
-            it->pos += used;
-            if (v > it->end - it->pos)
-                return false;
-            s_field_t f = {.start = it->pos, .end = it->pos + (size_t)v};
-            it->pos = f.end;
-            uint64_t number = tag >> 3; /* input / output: strings, so always wire type 2 */
-            if (number == it->number || (it->number == 0 && (number == 1 || number == 2))) {
-                it->found = (uint32_t)number;
-                *out = s_string(r, &f);
-                return true;
+            pos += used;
+            switch (tag & 7) {
+            case 0:
+                if (s_varint(d + pos, end - pos, &v, &used) < 0)
+                    return false;
+                pos += used;
+                continue;
+            case 1:
+            case 5: {
+                size_t size = (tag & 7) == 1 ? 8 : 4;
+                if (end - pos < size)
+                    return false;
+                pos += size;
+                continue;
             }
-            break;
+            case 2:
+                if (s_varint(d + pos, end - pos, &v, &used) < 0)
+                    return false;
+                pos += used;
+                if (v > end - pos)
+                    return false;
+                f.start = pos;
+                f.end = pos + (size_t)v;
+                break;
+            default:
+                return false;
+            }
         }
-        default:
-            return false;
+        pos = f.end;
+        uint64_t number = tag >> 3; /* input / output: strings, so always wire type 2 */
+        if (number == want || (want == 0 && (number == 1 || number == 2))) {
+            it->pos = pos;
+            it->found = (uint32_t)number;
+            *out = s_string(r, &f);
+            return true;
         }
     }
+    it->pos = pos;
     return false;
 }
 
@@ -1850,7 +1865,13 @@ typedef struct {
         bool is_computed, has_version, is_function, is_known;
         long version;
         const ferry_onnx_op_def_t *def, *any;
+        /* a node of the operator with plain_in inputs, plain_out outputs and no attribute was
+         * checked without a problem: the next such node has none either (nothing else of it
+         * is looked at), so its local checks are skipped */
+        bool is_plain_known;
+        uint32_t plain_in, plain_out;
     } *cached; /* per index of s_rd_t.ops */
+    bool is_cache_shared; /* several threads read cached: nothing writes it */
 } s_check_t;
 
 static char *s_dup(const s_rd_t *r, s_sl_t s)
@@ -2197,6 +2218,11 @@ static const s_slot_t *s_producer(s_check_t *c, s_nodes_t *prod, s_sl_t name, ui
  * cache. Returns false when the node has no op_type (nothing else of it is checked). */
 static bool s_check_node_local(s_check_t *c, const char *graph, long index, const s_node_t *node)
 {
+    const struct s_op_info *memo = &c->cached[node->op]; /* see is_plain_known */
+    if (!node->n_attr && memo->is_plain_known && memo->plain_in == node->n_in && memo->plain_out == node->n_out) {
+        c->out->nodes_checked++;
+        return true;
+    }
     const s_rd_t *r = c->r;
     s_sl_t domain = S_AT(r->ops, s_op_t, node->op).domain;
     s_sl_t op = S_AT(r->ops, s_op_t, node->op).op;
@@ -2208,6 +2234,7 @@ static bool s_check_node_local(s_check_t *c, const char *graph, long index, cons
         return false;
     }
     const struct s_op_info *info = s_op_info(c, node->op);
+    size_t total_before = c->out->total;
     const ferry_onnx_op_def_t *def = NULL;
     if (!info->has_version) {
         s_problem(c, graph, index, node, "domain '%.*s' is not imported (no opset_import entry)", dlabel_len, dlabel);
@@ -2279,6 +2306,12 @@ static bool s_check_node_local(s_check_t *c, const char *graph, long index, cons
                 s_problem(c, graph, index, node, "required attribute '%s' of %.*s-%d is missing",
                           ferry_onnx_op_attrs[k].name, S_FMT(r, op), def->since_version);
     s_names_free(&seen);
+    if (def && !node->n_attr && c->out->total == total_before && !c->is_cache_shared) {
+        struct s_op_info *known = &c->cached[node->op];
+        known->is_plain_known = true;
+        known->plain_in = node->n_in;
+        known->plain_out = node->n_out;
+    }
     return true;
 }
 
@@ -2295,7 +2328,11 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
     size_t n_outs = 0, cap_outs = S_SMALL_OUTPUTS;
     s_strs_t io = s_node_strs(node, 0);
     s_sl_t in;
-    while (s_strs_next(r, &io, &in)) {
+    /* the record counted them: the walk stops after the last (the name and op_type that
+     * usually follow are not read again) */
+    uint64_t n_left = (uint64_t)node->n_in + node->n_out;
+    while (n_left && s_strs_next(r, &io, &in)) {
+        n_left--;
         if (io.found == 2) {
             if (n_outs == cap_outs) {
                 cap_outs *= 2;
@@ -2339,7 +2376,7 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
         s_sl_t outn = outs[i];
         if (!outn.len)
             continue;
-        uint32_t h = s_hash_sl(r, outn);
+        uint32_t h = i == 0 ? node->out0_hash : s_hash_sl(r, outn); /* the parse hashed the first */
         s_slot_t *slot = s_names_add(&scope->names, r->data, outn, h); /* one probe: test and define */
         if (slot->value == S_DEFINED || s_defined(r, scope->parent, outn, h))
             s_problem(c, graph, index, node, S_MSG_TWICE, S_FMT(r, outn));
@@ -2807,6 +2844,7 @@ static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, u
         ch->lo = (uint32_t)((uint64_t)n_nodes * t / par->n_threads);
         ch->hi = (uint32_t)((uint64_t)n_nodes * (t + 1) / par->n_threads);
         ch->c = *c;
+        ch->c.is_cache_shared = true;
         ch->c.out = &ch->out;
         par->resolvers[t].par = par;
     }
