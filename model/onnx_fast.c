@@ -1214,6 +1214,10 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
     n->end = (uint32_t)end;
     const uint8_t *d = r->data;
     for (;;) {
+        if (pos >= end) { /* the end, as s_next would say */
+            rc = 0;
+            break;
+        }
         /* Fast path for the strings a node is mostly made of (input 1, output 2, name 3,
          * op_type 4, domain 7) with a one-byte tag and length: what s_next would accept, and
          * a length past the end falls back just as s_next's error would. */
@@ -1277,7 +1281,7 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
         return s_fail(r);
     /* intern the operator: the checker and the summary look it up once per distinct pair;
      * the last few pairs are compared first, as the table compares (bytes, not slices) */
-    domain = s_canonical(r, domain);
+    domain = domain.off == S_ABSENT ? (s_sl_t){0, 0} : s_canonical(r, domain);
     for (unsigned k = 0; k < r->n_recent_ops; k++) {
         const s_recent_op_t *e = &r->recent_ops[k];
         if (s_sl_eq(r, e->op, op_type) && s_sl_eq(r, e->domain, domain)) {
