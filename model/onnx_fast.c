@@ -1877,8 +1877,7 @@ typedef struct {
          * is looked at), so its local checks are skipped */
         bool is_plain_known;
         uint32_t plain_in, plain_out;
-    } *cached; /* per index of s_rd_t.ops */
-    bool is_cache_shared; /* several threads read cached: nothing writes it */
+    } *cached; /* per index of s_rd_t.ops (each thread of a parallel check has a copy) */
 } s_check_t;
 
 static char *s_dup(const s_rd_t *r, s_sl_t s)
@@ -2222,7 +2221,8 @@ static const s_slot_t *s_producer(s_check_t *c, s_nodes_t *prod, s_sl_t name, ui
 
 /* The checks of one node that read nothing but the node and the operator cache (operator,
  * arity, attributes): safe on several threads once every operator of the nodes is in the
- * cache. Returns false when the node has no op_type (nothing else of it is checked). */
+ * cache and each thread has its own copy of it (the clean-node memo is written). Returns false
+ * when the node has no op_type (nothing else of it is checked). */
 static bool s_check_node_local(s_check_t *c, const char *graph, long index, const s_node_t *node)
 {
     const struct s_op_info *memo = &c->cached[node->op]; /* see is_plain_known */
@@ -2313,7 +2313,7 @@ static bool s_check_node_local(s_check_t *c, const char *graph, long index, cons
                 s_problem(c, graph, index, node, "required attribute '%s' of %.*s-%d is missing",
                           ferry_onnx_op_attrs[k].name, S_FMT(r, op), def->since_version);
     s_names_free(&seen);
-    if (def && !node->n_attr && c->out->total == total_before && !c->is_cache_shared) {
+    if (def && !node->n_attr && c->out->total == total_before) {
         struct s_op_info *known = &c->cached[node->op];
         known->is_plain_known = true;
         known->plain_in = node->n_in;
@@ -2829,7 +2829,8 @@ static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, u
                               const s_scope_t *scope, const s_sl_t *queries, size_t n_queries, bool *query_defined)
 {
     const s_rd_t *r = c->r;
-    /* the operator cache, filled here so that the threads only read it */
+    /* the operator cache, filled here and copied to each thread (which then writes only the
+     * clean-node memo of its copy) */
     if (r->ops.n <= n_nodes) {
         for (uint32_t k = 0; k < r->ops.n; k++)
             if (S_AT(r->ops, s_op_t, k).op.len)
@@ -2851,7 +2852,9 @@ static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, u
         ch->lo = (uint32_t)((uint64_t)n_nodes * t / par->n_threads);
         ch->hi = (uint32_t)((uint64_t)n_nodes * (t + 1) / par->n_threads);
         ch->c = *c;
-        ch->c.is_cache_shared = true;
+        /* a copy of the (filled) operator cache: the clean-node memo is written per thread */
+        ch->c.cached = ferry_reallocarray(NULL, r->ops.n + 1, sizeof *ch->c.cached);
+        memcpy(ch->c.cached, c->cached, (r->ops.n + 1) * sizeof *c->cached);
         ch->c.out = &ch->out;
         par->resolvers[t].par = par;
     }
@@ -2874,6 +2877,7 @@ static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, u
     s_par_merge(c, par);
     for (unsigned t = 0; t < par->n_threads; t++) {
         s_chunk_t *ch = &par->chunks[t];
+        free(ch->c.cached);
         ferry_onnx_problems_free(&ch->out);
         free(ch->pbs.items);
         for (unsigned p = 0; p < S_PARTS; p++)
