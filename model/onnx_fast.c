@@ -46,6 +46,8 @@
 #define S_SHORT_STRING 16
 /* How far ahead the checker prefetches the table slots of node outputs. */
 #define S_PREFETCH_NODES 16
+/* Operators s_node compares a node's with before hashing it (Add, Relu, Add, ...). */
+#define S_RECENT_OPS 4
 
 /* ---- slices and growable arrays ---------------------------------------------------------- */
 
@@ -292,6 +294,12 @@ typedef struct {
     s_sl_t domain, op;
 } s_op_t;
 
+/* An operator s_node interned lately, tried before the table (a graph mostly repeats a few). */
+typedef struct {
+    s_sl_t domain, op;
+    uint32_t index;
+} s_recent_op_t;
+
 /* How many nodes of the main graph use an operator, and the first of them. */
 typedef struct {
     uint32_t first, op, count;
@@ -387,6 +395,8 @@ typedef struct {
     s_vec_t graph_refs;                             /* uint32_t graph indices */
     s_vec_t ops;                                    /* s_op_t */
     s_pairs_t op_ids;                               /* (domain, op_type) -> index in ops */
+    s_recent_op_t recent_ops[S_RECENT_OPS];         /* the last distinct operators of s_node */
+    unsigned n_recent_ops, next_recent_op;
     s_vec_t jobs;
     /* the main graph's operators, counted while its nodes were parsed in parallel (none of
      * them has a subgraph then); NULL otherwise */
@@ -424,6 +434,39 @@ static void s_names_free(s_names_t *m)
     memset(m, 0, sizeof *m);
 }
 
+/* Loads of 2, 4 and 8 unaligned bytes (compiled to single moves). */
+static inline uint64_t s_load16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint64_t s_load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint64_t s_load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Bytes p[0..n), n < 8, as a little-endian word (byte i at bits 8i): two overlapping loads
+ * within the n bytes instead of a loop (the overlap holds the same bytes at the same bits). */
+static inline uint64_t s_tail(const uint8_t *p, size_t n)
+{
+    if (n >= 4)
+        return s_load32(p) | s_load32(p + n - 4) << (8 * (n - 4));
+    if (n >= 2)
+        return s_load16(p) | s_load16(p + n - 2) << (8 * (n - 2));
+    return n ? p[0] : 0;
+}
+
 static inline uint32_t s_hash(const uint8_t *p, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
@@ -435,10 +478,7 @@ static inline uint32_t s_hash(const uint8_t *p, size_t n)
         p += 8;
         n -= 8;
     }
-    uint64_t w = 0; /* the tail, without a variable-length memcpy (a call) */
-    for (size_t i = 0; i < n; i++)
-        w |= (uint64_t)p[i] << (8 * i);
-    h ^= w; /* murmur3's fmix64: every input bit reaches the low bits the table indexes with */
+    h ^= s_tail(p, n); /* without a variable-length memcpy (a call) */ /* murmur3's fmix64: every input bit reaches the low bits the table indexes with */
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
@@ -450,20 +490,10 @@ static inline uint32_t s_hash(const uint8_t *p, size_t n)
 /* Names are short: compare them inline, memcmp only for long ones. */
 static inline bool s_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
 {
-    if (n < 8) {
-        for (size_t i = 0; i < n; i++)
-            if (a[i] != b[i])
-                return false;
-        return true;
-    }
-    if (n <= 16) {
-        uint64_t x, y, u, v;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        memcpy(&u, a + n - 8, 8);
-        memcpy(&v, b + n - 8, 8);
-        return x == y && u == v;
-    }
+    if (n < 8)
+        return s_tail(a, n) == s_tail(b, n);
+    if (n <= 16)
+        return s_load64(a) == s_load64(b) && s_load64(a + n - 8) == s_load64(b + n - 8);
     return !memcmp(a, b, n);
 }
 
@@ -528,7 +558,8 @@ static void s_pairs_free(s_pairs_t *m)
     memset(m, 0, sizeof *m);
 }
 
-static s_slot_t *s_names_find(const s_names_t *m, const uint8_t *base, const uint8_t *key, size_t n, uint32_t h)
+static inline __attribute__((always_inline)) s_slot_t *s_names_find(const s_names_t *m, const uint8_t *base,
+                                                                     const uint8_t *key, size_t n, uint32_t h)
 {
     if (!m->cap)
         return NULL;
@@ -694,11 +725,34 @@ static int s_next(const s_rd_t *r, const ProtobufCMessageDescriptor *desc, const
     }
 }
 
+/* Is there a 0 among bytes p[0..n), n <= 16? Word tests over (overlapping) loads within the
+ * n bytes: (w - 0x01..01) & ~w & 0x80..80 is nonzero iff w has a zero byte. */
+static inline bool s_has_nul(const uint8_t *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t a, b;
+    if (n >= 8) {
+        a = s_load64(p);
+        b = s_load64(p + n - 8);
+    } else if (n >= 4) {
+        a = s_load32(p) | 0xffffffff00000000ull;
+        b = s_load32(p + n - 4) | 0xffffffff00000000ull;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (!p[i])
+                return true;
+        return false;
+    }
+    return (((a - ones) & ~a) | ((b - ones) & ~b)) & highs;
+}
+
 static inline s_sl_t s_string(const s_rd_t *r, const s_field_t *f)
 {
     size_t n = f->end - f->start;
     const uint8_t *p = r->data + f->start;
-    if (n <= S_SHORT_STRING) { /* most names: a loop beats a call to memchr */
+    if (n <= S_SHORT_STRING) { /* most names: word tests beat a call to memchr */
+        if (!s_has_nul(p, n))
+            return (s_sl_t){(uint32_t)f->start, (uint32_t)n};
         for (size_t i = 0; i < n; i++)
             if (!p[i])
                 return (s_sl_t){(uint32_t)f->start, (uint32_t)i};
@@ -729,49 +783,66 @@ static inline s_strs_t s_node_strs(const s_node_t *n, uint32_t number)
     return (s_strs_t){n->start, n->end, number, 0};
 }
 
-static inline bool s_strs_next(const s_rd_t *r, s_strs_t *it, s_sl_t *out)
+/* always_inline: called per input and output by the checker, where the call (the iterator
+ * in memory) cost a third of the walk */
+static inline __attribute__((always_inline)) bool s_strs_next(const s_rd_t *r, s_strs_t *it, s_sl_t *out)
 {
     const uint8_t *d = r->data;
-    while (it->pos < it->end) {
+    size_t pos = it->pos; /* in locals: stores through out may alias *it for the compiler */
+    const size_t end = it->end;
+    const uint32_t want = it->number;
+    while (pos < end) {
         uint64_t tag, v;
         size_t used;
-        if (s_varint(d + it->pos, it->end - it->pos, &tag, &used) < 0)
-            return false;
-        it->pos += used;
-        switch (tag & 7) {
-        case 0:
-            if (s_varint(d + it->pos, it->end - it->pos, &v, &used) < 0)
+        s_field_t f;
+        /* most fields: a string (wire type 2) with a one-byte tag and a one-byte length */
+        if (end - pos >= 2 && d[pos] < 0x80 && (d[pos] & 7) == 2 && d[pos + 1] < 0x80) {
+            tag = d[pos];
+            f.start = pos + 2;
+            f.end = f.start + d[pos + 1];
+            if (f.end > end)
                 return false;
-            it->pos += used;
-            break;
-        case 1:
-        case 5: {
-            size_t size = (tag & 7) == 1 ? 8 : 4;
-            if (it->end - it->pos < size)
+        } else {
+            if (s_varint(d + pos, end - pos, &tag, &used) < 0)
                 return false;
-            it->pos += size;
-            break;
-        }
-        case 2: {
-            if (s_varint(d + it->pos, it->end - it->pos, &v, &used) < 0)
-                return false;
-            it->pos += used;
-            if (v > it->end - it->pos)
-                return false;
-            s_field_t f = {.start = it->pos, .end = it->pos + (size_t)v};
-            it->pos = f.end;
-            uint64_t number = tag >> 3; /* input / output: strings, so always wire type 2 */
-            if (number == it->number || (it->number == 0 && (number == 1 || number == 2))) {
-                it->found = (uint32_t)number;
-                *out = s_string(r, &f);
-                return true;
+            pos += used;
+            switch (tag & 7) {
+            case 0:
+                if (s_varint(d + pos, end - pos, &v, &used) < 0)
+                    return false;
+                pos += used;
+                continue;
+            case 1:
+            case 5: {
+                size_t size = (tag & 7) == 1 ? 8 : 4;
+                if (end - pos < size)
+                    return false;
+                pos += size;
+                continue;
             }
-            break;
+            case 2:
+                if (s_varint(d + pos, end - pos, &v, &used) < 0)
+                    return false;
+                pos += used;
+                if (v > end - pos)
+                    return false;
+                f.start = pos;
+                f.end = pos + (size_t)v;
+                break;
+            default:
+                return false;
+            }
         }
-        default:
-            return false;
+        pos = f.end;
+        uint64_t number = tag >> 3; /* input / output: strings, so always wire type 2 */
+        if (number == want || (want == 0 && (number == 1 || number == 2))) {
+            it->pos = pos;
+            it->found = (uint32_t)number;
+            *out = s_string(r, &f);
+            return true;
         }
     }
+    it->pos = pos;
     return false;
 }
 
@@ -1143,6 +1214,10 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
     n->end = (uint32_t)end;
     const uint8_t *d = r->data;
     for (;;) {
+        if (pos >= end) { /* the end, as s_next would say */
+            rc = 0;
+            break;
+        }
         /* Fast path for the strings a node is mostly made of (input 1, output 2, name 3,
          * op_type 4, domain 7) with a one-byte tag and length: what s_next would accept, and
          * a length past the end falls back just as s_next's error would. */
@@ -1204,8 +1279,16 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
     }
     if (rc < 0)
         return s_fail(r);
-    /* intern the operator: the checker and the summary look it up once per distinct pair */
-    domain = s_canonical(r, domain);
+    /* intern the operator: the checker and the summary look it up once per distinct pair;
+     * the last few pairs are compared first, as the table compares (bytes, not slices) */
+    domain = domain.off == S_ABSENT ? (s_sl_t){0, 0} : s_canonical(r, domain);
+    for (unsigned k = 0; k < r->n_recent_ops; k++) {
+        const s_recent_op_t *e = &r->recent_ops[k];
+        if (s_sl_eq(r, e->op, op_type) && s_sl_eq(r, e->domain, domain)) {
+            n->op = e->index;
+            return 0;
+        }
+    }
     uint32_t h = s_pair_hash(r, domain, op_type);
     if (!s_pairs_get(r, &r->op_ids, domain, op_type, h, &n->op)) {
         n->op = (uint32_t)r->ops.n;
@@ -1215,6 +1298,10 @@ static int s_node(s_rd_t *r, s_node_t *n, size_t start, size_t end, int depth)
         *o = (s_op_t){domain, op_type};
         s_pairs_put(&r->op_ids, domain, op_type, h, n->op);
     }
+    r->recent_ops[r->next_recent_op] = (s_recent_op_t){domain, op_type, n->op};
+    r->next_recent_op = (r->next_recent_op + 1) % S_RECENT_OPS;
+    if (r->n_recent_ops < S_RECENT_OPS)
+        r->n_recent_ops++;
     return 0;
 }
 
@@ -1252,6 +1339,7 @@ static void s_rd_fork(const s_rd_t *r, s_rd_t *local, size_t budget)
     for (size_t i = 0; i < FERRY_ARRAY_LEN(all); i++)
         *all[i] = (s_vec_t){.size = all[i]->size, .budget = &local->budget};
     memset(&local->op_ids, 0, sizeof local->op_ids);
+    local->n_recent_ops = local->next_recent_op = 0; /* r's operator numbers, not the chunk's */
     local->main_ops = NULL;
     local->budget = budget;
     local->fallback = false;
@@ -1439,7 +1527,7 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth, 
     for (;;) {
         /* the common node field (tag 0x0a, a length of 1 or 2 bytes): what s_next and
          * s_enter accept, and a length past the end fails as theirs would */
-        if (is_ranged && pos + 3 <= end && d[pos] == 0x0a && (d[pos + 1] < 0x80 || d[pos + 2] < 0x80)) {
+        if (pos + 3 <= end && d[pos] == 0x0a && (d[pos + 1] < 0x80 || d[pos + 2] < 0x80)) {
             if (depth + 1 > FERRY_ONNX_MAX_DEPTH) {
                 s_fail(r);
                 goto fail;
@@ -1451,11 +1539,19 @@ static int s_graph(s_rd_t *r, uint32_t gi, size_t start, size_t end, int depth, 
                 s_fail(r);
                 goto fail;
             }
-            s_range_t *rg = s_push(&ranges);
-            if (!rg)
-                goto fail; /* not reached: no budget */
-            *rg = (s_range_t){(uint32_t)body, (uint32_t)(body + plen)};
             pos = body + plen;
+            if (is_ranged) {
+                s_range_t *rg = s_push(&ranges);
+                if (!rg)
+                    goto fail; /* not reached: no budget */
+                *rg = (s_range_t){(uint32_t)body, (uint32_t)pos};
+                continue;
+            }
+            s_node_t *n = s_list_push(r, &r->nodes, &g.node_first, &g.n_node);
+            if (!n || s_node(r, n, body, pos, depth + 1) < 0)
+                goto fail;
+            g.n_strs += (uint64_t)n->n_in + n->n_out;
+            g.n_outs += n->n_out;
             continue;
         }
         if ((rc = s_next(r, m->desc, m, &pos, end, &f)) <= 0)
@@ -1776,7 +1872,12 @@ typedef struct {
         bool is_computed, has_version, is_function, is_known;
         long version;
         const ferry_onnx_op_def_t *def, *any;
-    } *cached; /* per index of s_rd_t.ops */
+        /* a node of the operator with plain_in inputs, plain_out outputs and no attribute was
+         * checked without a problem: the next such node has none either (nothing else of it
+         * is looked at), so its local checks are skipped */
+        bool is_plain_known;
+        uint32_t plain_in, plain_out;
+    } *cached; /* per index of s_rd_t.ops (each thread of a parallel check has a copy) */
 } s_check_t;
 
 static char *s_dup(const s_rd_t *r, s_sl_t s)
@@ -2120,9 +2221,15 @@ static const s_slot_t *s_producer(s_check_t *c, s_nodes_t *prod, s_sl_t name, ui
 
 /* The checks of one node that read nothing but the node and the operator cache (operator,
  * arity, attributes): safe on several threads once every operator of the nodes is in the
- * cache. Returns false when the node has no op_type (nothing else of it is checked). */
+ * cache and each thread has its own copy of it (the clean-node memo is written). Returns false
+ * when the node has no op_type (nothing else of it is checked). */
 static bool s_check_node_local(s_check_t *c, const char *graph, long index, const s_node_t *node)
 {
+    const struct s_op_info *memo = &c->cached[node->op]; /* see is_plain_known */
+    if (!node->n_attr && memo->is_plain_known && memo->plain_in == node->n_in && memo->plain_out == node->n_out) {
+        c->out->nodes_checked++;
+        return true;
+    }
     const s_rd_t *r = c->r;
     s_sl_t domain = S_AT(r->ops, s_op_t, node->op).domain;
     s_sl_t op = S_AT(r->ops, s_op_t, node->op).op;
@@ -2134,6 +2241,7 @@ static bool s_check_node_local(s_check_t *c, const char *graph, long index, cons
         return false;
     }
     const struct s_op_info *info = s_op_info(c, node->op);
+    size_t total_before = c->out->total;
     const ferry_onnx_op_def_t *def = NULL;
     if (!info->has_version) {
         s_problem(c, graph, index, node, "domain '%.*s' is not imported (no opset_import entry)", dlabel_len, dlabel);
@@ -2205,6 +2313,12 @@ static bool s_check_node_local(s_check_t *c, const char *graph, long index, cons
                 s_problem(c, graph, index, node, "required attribute '%s' of %.*s-%d is missing",
                           ferry_onnx_op_attrs[k].name, S_FMT(r, op), def->since_version);
     s_names_free(&seen);
+    if (def && !node->n_attr && c->out->total == total_before) {
+        struct s_op_info *known = &c->cached[node->op];
+        known->is_plain_known = true;
+        known->plain_in = node->n_in;
+        known->plain_out = node->n_out;
+    }
     return true;
 }
 
@@ -2221,7 +2335,11 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
     size_t n_outs = 0, cap_outs = S_SMALL_OUTPUTS;
     s_strs_t io = s_node_strs(node, 0);
     s_sl_t in;
-    while (s_strs_next(r, &io, &in)) {
+    /* the record counted them: the walk stops after the last (the name and op_type that
+     * usually follow are not read again) */
+    uint64_t n_left = (uint64_t)node->n_in + node->n_out;
+    while (n_left && s_strs_next(r, &io, &in)) {
+        n_left--;
         if (io.found == 2) {
             if (n_outs == cap_outs) {
                 cap_outs *= 2;
@@ -2265,7 +2383,7 @@ static void s_check_node(s_check_t *c, const char *graph, long index, const s_no
         s_sl_t outn = outs[i];
         if (!outn.len)
             continue;
-        uint32_t h = s_hash_sl(r, outn);
+        uint32_t h = i == 0 ? node->out0_hash : s_hash_sl(r, outn); /* the parse hashed the first */
         s_slot_t *slot = s_names_add(&scope->names, r->data, outn, h); /* one probe: test and define */
         if (slot->value == S_DEFINED || s_defined(r, scope->parent, outn, h))
             s_problem(c, graph, index, node, S_MSG_TWICE, S_FMT(r, outn));
@@ -2711,7 +2829,8 @@ static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, u
                               const s_scope_t *scope, const s_sl_t *queries, size_t n_queries, bool *query_defined)
 {
     const s_rd_t *r = c->r;
-    /* the operator cache, filled here so that the threads only read it */
+    /* the operator cache, filled here and copied to each thread (which then writes only the
+     * clean-node memo of its copy) */
     if (r->ops.n <= n_nodes) {
         for (uint32_t k = 0; k < r->ops.n; k++)
             if (S_AT(r->ops, s_op_t, k).op.len)
@@ -2733,6 +2852,9 @@ static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, u
         ch->lo = (uint32_t)((uint64_t)n_nodes * t / par->n_threads);
         ch->hi = (uint32_t)((uint64_t)n_nodes * (t + 1) / par->n_threads);
         ch->c = *c;
+        /* a copy of the (filled) operator cache: the clean-node memo is written per thread */
+        ch->c.cached = ferry_reallocarray(NULL, r->ops.n + 1, sizeof *ch->c.cached);
+        memcpy(ch->c.cached, c->cached, (r->ops.n + 1) * sizeof *c->cached);
         ch->c.out = &ch->out;
         par->resolvers[t].par = par;
     }
@@ -2755,6 +2877,7 @@ static void s_check_nodes_par(s_check_t *c, const char *graph, uint32_t first, u
     s_par_merge(c, par);
     for (unsigned t = 0; t < par->n_threads; t++) {
         s_chunk_t *ch = &par->chunks[t];
+        free(ch->c.cached);
         ferry_onnx_problems_free(&ch->out);
         free(ch->pbs.items);
         for (unsigned p = 0; p < S_PARTS; p++)
@@ -2927,6 +3050,26 @@ static void s_walk_graph(s_inspect_t *in, uint32_t gi, bool is_main)
         in->s->node_count += g->n_node;
         for (size_t k = 0; k < r->n_main_ops; k++)
             s_count_op(in, r->main_ops[k].op, r->main_ops[k].count);
+        return;
+    }
+    if (is_main && r->jobs.n <= 1) {
+        /* no subgraph anywhere (the main graph is the one deferred graph): count by operator
+         * index, then add the counts in the order of first use, as node by node would */
+        s_op_use_t *uses = ferry_calloc(r->ops.n + 1, sizeof *uses);
+        for (uint32_t i = 0; i < g->n_node; i++) {
+            s_op_use_t *u = &uses[S_AT(r->nodes, s_node_t, g->node_first + i).op];
+            if (!u->count++)
+                u->first = i;
+        }
+        size_t n_used = 0;
+        for (size_t k = 0; k < r->ops.n; k++)
+            if (uses[k].count)
+                uses[n_used++] = (s_op_use_t){uses[k].first, (uint32_t)k, uses[k].count};
+        qsort(uses, n_used, sizeof *uses, s_cmp_op_use);
+        in->s->node_count += g->n_node;
+        for (size_t k = 0; k < n_used; k++)
+            s_count_op(in, uses[k].op, uses[k].count);
+        free(uses);
         return;
     }
     for (uint32_t i = 0; i < g->n_node; i++) {

@@ -511,11 +511,13 @@ static void s_put_value_info(ferry_buf_t *b, uint32_t field, const char *name)
     ferry_buf_free(&tensor);
 }
 
+static void s_gen_model_of(ferry_buf_t *model, ferry_buf_t *graph, const char *outputs);
+
 /* ModelProto (ir_version 8, opset 17) of a graph: graph input "x", initializer "w" (one float),
  * nodes, and graph outputs (a "," list). */
 static void s_gen_model(ferry_buf_t *model, const s_gnode_t *nodes, size_t n, const char *outputs)
 {
-    ferry_buf_t graph = FERRY_BUF_INIT, node = FERRY_BUF_INIT, init = FERRY_BUF_INIT, opset = FERRY_BUF_INIT;
+    ferry_buf_t graph = FERRY_BUF_INIT, node = FERRY_BUF_INIT;
     char name[32];
     for (size_t i = 0; i < n; i++) {
         ferry_buf_reset(&node);
@@ -540,6 +542,16 @@ static void s_gen_model(ferry_buf_t *model, const s_gnode_t *nodes, size_t n, co
         }
         s_put_bytes(&graph, 1, node.data, node.len);
     }
+    s_gen_model_of(model, &graph, outputs);
+    ferry_buf_free(&graph);
+    ferry_buf_free(&node);
+}
+
+/* The model of s_gen_model around graph, which holds the node fields (freed by the caller). */
+static void s_gen_model_of(ferry_buf_t *model, ferry_buf_t *graph_nodes, const char *outputs)
+{
+    ferry_buf_t init = FERRY_BUF_INIT, opset = FERRY_BUF_INIT, graph = *graph_nodes;
+    char name[32];
     s_put_str(&graph, 2, "generated");
     s_put_uint(&init, 1, 1);                       /* dims [1] */
     s_put_uint(&init, 2, 1);                       /* FLOAT */
@@ -559,8 +571,7 @@ static void s_gen_model(ferry_buf_t *model, const s_gnode_t *nodes, size_t n, co
     s_put_uint(&opset, 2, 17);
     s_put_bytes(model, 8, opset.data, opset.len);
     s_put_bytes(model, 7, graph.data, graph.len);
-    ferry_buf_free(&graph);
-    ferry_buf_free(&node);
+    *graph_nodes = graph;
     ferry_buf_free(&init);
     ferry_buf_free(&opset);
 }
@@ -662,6 +673,142 @@ static void s_gen_case(const s_gnode_t *nodes, size_t n, const char *outputs, co
     }
     (*cases)++;
     ferry_buf_free(&model);
+}
+
+
+/* A node field of raw fields: "1:a,2:b,4:Add,A" writes field 1 "a", field 2 "b", field 4
+ * "Add" in that order; "A" adds an attribute alpha (FLOAT 0.5); a name may hold any byte but
+ * ',' and ':' (names[k] replaces "#k"). */
+static void s_put_raw_node(ferry_buf_t *graph, const char *fields, const char *const *names, const size_t *name_lens)
+{
+    ferry_buf_t node = FERRY_BUF_INIT;
+    const char *p = fields;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == 1 && *p == 'A') {
+            ferry_buf_t attr = FERRY_BUF_INIT;
+            s_put_str(&attr, 1, "alpha");
+            ferry_buf_append(&attr, "\x15\0\0\0\x3f", 5); /* f (field 2, fixed32): 0.5 */
+            s_put_uint(&attr, 20, 1);                      /* FLOAT */
+            s_put_bytes(&node, 5, attr.data, attr.len);
+            ferry_buf_free(&attr);
+        } else {
+            uint32_t field = (uint32_t)(p[0] - '0');
+            const char *v = p + 2;
+            size_t vlen = n - 2;
+            if (vlen >= 2 && v[0] == '#') {
+                size_t k = (size_t)atoi(v + 1);
+                s_put_bytes(&node, field, names[k], name_lens[k]);
+            } else {
+                s_put_bytes(&node, field, v, vlen);
+            }
+        }
+        p += n + (comma != NULL);
+    }
+    s_put_bytes(graph, 1, node.data, node.len);
+    ferry_buf_free(&node);
+}
+
+/* One model of raw nodes compared on both paths, serial and parallel. */
+static void s_raw_case(const char *const *nodes, size_t n, const char *const *names, const size_t *name_lens,
+                       const char *outputs, const char *label, const char *needle)
+{
+    ferry_buf_t graph = FERRY_BUF_INIT, model = FERRY_BUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        s_put_raw_node(&graph, nodes[i], names, name_lens);
+    s_gen_model_of(&model, &graph, outputs);
+    assert_true(s_same((const uint8_t *)model.data, model.len, label));
+    if (needle)
+        s_assert_problem((const uint8_t *)model.data, model.len, label, needle);
+    ferry_buf_free(&graph);
+    ferry_buf_free(&model);
+}
+
+/* What the per-node shortcuts of the fast check must not hide or change: a later node of an
+ * operator already found clean with other arity or attributes (the clean-node memo), names of
+ * every short length compared and hashed by words (a NUL inside, a last byte that differs,
+ * bytes >= 0x80), inputs and outputs in any field order around name and op_type (the walk that
+ * stops after the counted strings), a name with a two-byte length. */
+static void test_repeated_operators_and_name_bytes_give_the_same_answer(void **state)
+{
+    (void)state;
+    static const char *const arity[] = {
+        "1:x,1:w,2:a0,4:Add",   "1:a0,1:w,2:a1,4:Add", "1:a1,1:w,1:w,2:a2,4:Add", "1:a2,1:w,2:a3,4:Add",
+        "1:a3,2:a4,4:Add",      "1:a4,1:w,2:a5,4:Add,A", "1:a5,1:w,2:a6,2:a6b,4:Add", "1:a6,1:w,2:a7,4:Add",
+        "1:a7,2:a8,4:Cast",     "1:a8,2:a9,4:Cast",    "1:a9,2:a10,4:Relu",       "1:a10,2:a11,4:Relu",
+        "1:a11,1:a11,2:a12,4:Relu", "1:a12,2:a13,4:Relu", "1:a13,4:Relu",         "1:a13,2:a14,4:Relu",
+    };
+    s_raw_case(arity, FERRY_ARRAY_LEN(arity), NULL, NULL, "a14", "arity after a clean node", "takes at most 2");
+    s_raw_case(arity, FERRY_ARRAY_LEN(arity), NULL, NULL, "a14", "arity after a clean node", "needs at least 2");
+    s_raw_case(arity, FERRY_ARRAY_LEN(arity), NULL, NULL, "a14", "attribute after a clean node",
+               "attribute 'alpha' is not declared");
+    s_raw_case(arity, FERRY_ARRAY_LEN(arity), NULL, NULL, "a14", "required attribute, every node",
+               "required attribute 'to' of Cast");
+    s_raw_case(arity, FERRY_ARRAY_LEN(arity), NULL, NULL, "a14", "outputs after a clean node",
+               "2 outputs, Add-14 produces 1 to 1");
+
+    /* names of 1 to 20 bytes: each defined by a Relu and used by the next; then a use whose
+     * last byte differs, a name cut at a NUL, high bytes */
+    enum { MAX_LEN = 20 };
+    char store[2 * MAX_LEN + 4][MAX_LEN + 1];
+    const char *names[2 * MAX_LEN + 4];
+    size_t lens[2 * MAX_LEN + 4];
+    char fields[2 * MAX_LEN + 4][64];
+    const char *nodes[2 * MAX_LEN + 4];
+    size_t n = 0;
+    for (size_t len = 1; len <= MAX_LEN; len++) {
+        for (size_t i = 0; i < len; i++)
+            store[len][i] = (char)(i % 3 == 2 ? 0x80 + (len * 7 + i) % 0x7f : 'a' + (len + i) % 26);
+        store[len][len] = '\0';
+        names[len] = store[len];
+        lens[len] = len;
+    }
+    names[0] = "x";
+    lens[0] = 1;
+    for (size_t len = 1; len <= MAX_LEN; len++) {
+        snprintf(fields[n], sizeof fields[n], "1:#%zu,2:#%zu,4:Relu", len - 1, len);
+        nodes[n] = fields[n];
+        n++;
+    }
+    s_raw_case(nodes, n, names, lens, store[MAX_LEN] /* high bytes: no output named so */, "names of 1 to 20 bytes",
+               NULL);
+    for (size_t len = 1; len <= MAX_LEN; len++) { /* the same names, last byte changed */
+        size_t k = MAX_LEN + len;
+        memcpy(store[k], store[len], len);
+        store[k][len - 1] ^= 1;
+        store[k][len] = '\0';
+        names[k] = store[k];
+        lens[k] = len;
+        snprintf(fields[n], sizeof fields[n], "1:#%zu,2:u%zu,4:Relu", k, len);
+        nodes[n] = fields[n];
+        n++;
+    }
+    s_raw_case(nodes, n, names, lens, "u20", "last byte differs", "is not defined");
+    /* a NUL inside: the name is cut there, as C strings of the protobuf-c path are */
+    size_t k = 2 * MAX_LEN + 1;
+    memcpy(store[k], "q\0tail-of-cut", 14);
+    names[k] = store[k];
+    lens[k] = 13;
+    memcpy(store[k + 1], "qrstuvwxy\0z", 12);
+    names[k + 1] = store[k + 1];
+    lens[k + 1] = 11;
+    static const char *const cut[] = {"1:x,2:#41,4:Relu", "1:q,2:#42,4:Relu", "1:qrstuvwxy,2:y,4:Relu"};
+    s_raw_case(cut, FERRY_ARRAY_LEN(cut), names, lens, "y", "NUL inside a name", NULL);
+
+    /* field order: op_type and name before the strings, outputs before and among inputs, a
+     * name of 200 bytes (two-byte length) */
+    char long_name[201];
+    memset(long_name, 'L', 200);
+    long_name[200] = '\0';
+    char *long_fields[2];
+    long_fields[0] = ferry_asprintf("4:Relu,3:n0,2:%s,1:x", long_name);
+    long_fields[1] = ferry_asprintf("2:d0,4:Dropout,1:%s,3:n1,2:d1", long_name);
+    const char *order[] = {long_fields[0], long_fields[1], "3:n2,2:e0,4:Add,1:d0,1:d1", "4:Relu,1:e0,2:f0,3:n3",
+                           "2:g0,1:f0,4:Relu,1:nowhere"};
+    s_raw_case(order, FERRY_ARRAY_LEN(order), NULL, NULL, "g0", "field order", "input 'nowhere' is not defined");
+    free(long_fields[0]);
+    free(long_fields[1]);
 }
 
 static void test_generated_graphs_give_the_same_problems_in_parallel(void **state)
@@ -781,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_expansion_bombs_stay_within_the_budget),
         cmocka_unit_test(test_truncated_and_bitflipped_bytes_give_the_same_answer),
         cmocka_unit_test(test_generated_graphs_give_the_same_problems_in_parallel),
+        cmocka_unit_test(test_repeated_operators_and_name_bytes_give_the_same_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
