@@ -22,7 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,9 +62,25 @@ static double s_median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* A loopback port below the kernel's ephemeral range (32768-60999 by default: a port there
+ * may be the local end of a connection, and the coordinator's bind would fail) that this
+ * process can bind now. */
 static int s_port(void)
 {
-    return 20000 + (int)(((unsigned)getpid() * 7919u + (unsigned)rand()) % 40000u);
+    int port = 0;
+    for (int tries = 0; tries < 50; tries++) {
+        port = 20000 + (int)(((unsigned)getpid() * 7919u + (unsigned)rand()) % 12000u);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            break;
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
+        close(fd);
+        if (rc == 0)
+            break;
+    }
+    return port;
 }
 
 /* ---- raw ZeroMQ baseline ----------------------------------------------------------- */
@@ -254,6 +273,13 @@ static int s_run_ferry(const char *plan_yaml, int workers, int slots, int prefet
     out->maxrss_kb = ru.ru_maxrss;
     out->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     s_read_cpu(log, out);
+    if (out->exit_code != 0) { /* say why: the last lines of the coordinator's and workers' log */
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "tail -n 5 '%s' | sed 's/^/    log: /'", log);
+        fflush(stdout);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench_dispatch: cannot show %s\n", log);
+    }
     for (int i = 0; i < workers; i++) {
         kill(wpids[i], SIGTERM); /* a worker exits by itself on the coordinator's BYE */
         struct rusage wru;

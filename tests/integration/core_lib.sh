@@ -16,7 +16,16 @@ fail() { echo "FAIL: $*"; for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- 
 ok() { echo "ok: $*"; }
 
 # A port unlikely to clash with parallel test runs.
-port() { echo $(( 20000 + (RANDOM * 32768 + RANDOM + $$) % 40000 )); }
+# Below the kernel's ephemeral range (32768-60999 by default: a port there may be the local
+# end of some connection, and the bind would fail), and one nobody listens on.
+port() {
+    local p tries
+    for tries in $(seq 1 50); do
+        p=$(( 20000 + (RANDOM * 32768 + RANDOM + $$) % 12000 ))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+    done
+    echo "$p"
+}
 
 sql() { sqlite3 -cmd ".timeout 5000" "$WORK/state/state.db" "$1"; }
 
