@@ -1718,8 +1718,12 @@ int ferry_coordinator_run(ferry_coordinator_t *c)
     c->run_proc_cpu_s = s_cpu_s(CLOCK_PROCESS_CPUTIME_ID);
     s_pump(c, NULL); /* a finished plan ends at once */
     uv_run(&c->loop, UV_RUN_DEFAULT);
-    ferry_info("finished: %llu done, %llu failed, %llu total", (unsigned long long)c->done,
-               (unsigned long long)c->failed, (unsigned long long)c->total);
+    if (c->is_broken) /* the counts in memory may include results that never committed */
+        ferry_info("stopped on a journal failure: the journal holds what was committed before it "
+                   "(ferry status --state %s counts it)", c->opts.state_dir);
+    else
+        ferry_info("finished: %llu done, %llu failed, %llu total", (unsigned long long)c->done,
+                   (unsigned long long)c->failed, (unsigned long long)c->total);
     return c->exit_code;
 }
 
