@@ -183,6 +183,18 @@ static int s_apply(ferry_jwriter_t *w, const s_batch_t *list)
     return ferry_journal_commit(w->journal) ? -EIO : 0;
 }
 
+/* Under the lock: the outcome of the transaction that held every batch up to last_seq. */
+static void s_record_commit(ferry_jwriter_t *w, int rc, uint64_t last_seq)
+{
+    if (rc) {
+        w->status = -EIO;
+        return;
+    }
+    w->batches += last_seq - w->committed;
+    w->committed = last_seq;
+    w->commits++;
+}
+
 static void *s_writer_main(void *arg)
 {
     ferry_jwriter_t *w = arg;
@@ -214,13 +226,8 @@ static void *s_writer_main(void *arg)
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
         pthread_mutex_lock(&w->lock);
         w->cpu_s = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
-        if (!status && !rc) {
-            w->batches += last_seq - w->committed;
-            w->committed = last_seq;
-            w->commits++;
-        } else if (!status) {
-            w->status = -EIO;
-        }
+        if (!status)
+            s_record_commit(w, rc, last_seq);
         while (list) {
             s_batch_t *b = list;
             list = b->next;
@@ -389,14 +396,9 @@ uint64_t ferry_jwriter_seal_commit(ferry_jwriter_t *w)
     b->seq = ++w->last_sealed;
     int rc = s_apply(w, b);
     pthread_mutex_lock(&w->lock);
-    if (!rc) {
-        w->batches += b->seq - w->committed;
-        w->committed = b->seq;
-        w->commits++;
+    s_record_commit(w, rc, b->seq);
+    if (!rc)
         w->inline_commits++;
-    } else {
-        w->status = -EIO;
-    }
     w->is_busy = false;
     pthread_cond_broadcast(&w->done);
     pthread_mutex_unlock(&w->lock);

@@ -11,6 +11,7 @@
 #include "model/onnx_wire.h"
 #include "model/onnx_map.h"
 #include "model/onnx_ops.h"
+#include "util/cpus.h"
 #include "util/mem.h"
 #include "util/sha256.h"
 
@@ -216,7 +217,7 @@ static unsigned s_par_threads(uint32_t n_nodes, unsigned busy_cpus)
 {
     unsigned long n = s_env_count("FERRY_ONNX_THREADS", 0);
     if (!n) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        long cpus = ferry_cpus_available();
         n = cpus > (long)busy_cpus ? (unsigned long)cpus - busy_cpus : 1;
         if (n < S_MIN_DEFAULT_THREADS)
             n = 1;

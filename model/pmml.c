@@ -1463,8 +1463,8 @@ static int s_compile_node(s_cc_t *cc, int32_t mi, xmlNode *n, int32_t ni, int de
             double rc;
             if (!v || s_attr_num_req(cc, c, "recordCount", &rc) < 0)
                 return s_fail(cc, c, "ScoreDistribution needs value and recordCount");
-            int32_t ci = s_class(cc, m, v);
-            if (ci >= nc)
+            int32_t ci = s_class_find(p, m, v);
+            if (ci < 0)
                 return s_fail(cc, c, "class \"%.40s\" not declared", v);
             double pr = s_attr_num(c, "probability", NAN);
             if (isnan(pr))
@@ -1475,7 +1475,7 @@ static int s_compile_node(s_cc_t *cc, int32_t mi, xmlNode *n, int32_t ni, int de
         if (is_prob) {
             S_EACH(c, n)
                 if (s_is(c, "ScoreDistribution"))
-                    p->num_pool[off + s_class(cc, m, s_attr(c, "value"))] = s_attr_num(c, "probability", 0);
+                    p->num_pool[off + s_class_find(p, m, s_attr(c, "value"))] = s_attr_num(c, "probability", 0);
         } else if (sum > 0) {
             for (int32_t k = 0; k < nc; k++)
                 p->num_pool[off + k] /= sum;
@@ -2617,8 +2617,8 @@ static int s_compile_rules(s_cc_t *cc, int32_t mi, xmlNode *container, int32_t *
                 double rc = s_attr_num(x, "recordCount", 0);
                 if (!v)
                     return s_fail(cc, x, "ScoreDistribution without value");
-                int32_t ci = s_class(cc, m, v);
-                if (ci >= nc)
+                int32_t ci = s_class_find(p, m, v);
+                if (ci < 0)
                     return s_fail(cc, x, "class \"%.40s\" not declared", v);
                 p->num_pool[off + ci] = rc;
                 sum += rc;

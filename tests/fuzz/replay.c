@@ -4,6 +4,9 @@
  * regression input on every run, not only when clang's fuzzers run.
  *
  *   replay_fuzz_X FILE|DIR...    exit 0 when every input ran to its end */
+#include "util/file.h"
+#include "util/mem.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
@@ -20,26 +23,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static int s_replay_file(const char *path, unsigned *count)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
+    char *data = NULL;
+    size_t n = 0;
+    int rc = ferry_file_read(path, S_MAX_INPUT, &data, &n);
+    if (rc < 0) {
+        fprintf(stderr, "replay: %s: %s\n", path, strerror(-rc));
         return -1;
     }
-    uint8_t *data = malloc(S_MAX_INPUT);
-    size_t n = data ? fread(data, 1, S_MAX_INPUT, f) : 0;
-    int is_error = !data || ferror(f) || !feof(f);
-    fclose(f);
-    if (is_error) {
-        fprintf(stderr, "replay: %s: cannot read it whole (at most %u bytes)\n", path, S_MAX_INPUT);
-        free(data);
-        return -1;
-    }
-    /* a copy of exactly n bytes, so a read past the input is a sanitizer report */
-    uint8_t *input = malloc(n ? n : 1);
-    if (!input) {
-        free(data);
-        return -1;
-    }
+    /* a copy of exactly n bytes (the read adds a NUL), so a read past the input is a
+     * sanitizer report */
+    uint8_t *input = ferry_malloc(n ? n : 1);
     memcpy(input, data, n);
     free(data);
     fprintf(stderr, "replay: %s (%zu bytes)\n", path, n);
